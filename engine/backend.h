@@ -1,0 +1,88 @@
+/* The engine's backend boundary: a small table of operations.
+ *
+ * The forward pass (forward.c) is written only in terms of these operations
+ * on buffers the backend allocates. The CPU backend (cpu_backend.c) is the
+ * readable reference every other backend (the CUDA one in kernels/) is tested
+ * against, op by op. Pointers passed to ops are backend memory; shapes are in
+ * the comments, row-major, `ld*` the row stride in floats. */
+#ifndef OCTIC_BACKEND_H
+#define OCTIC_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct octic_backend octic_backend;
+
+typedef enum {
+    OCTIC_INVOP_POWER_SPECTRUM = 1,
+    OCTIC_INVOP_POLYNOMIAL,
+    OCTIC_INVOP_THIRD_ORDER,
+    OCTIC_INVOP_LINEAR,
+} octic_invop;
+
+struct octic_backend {
+    const char *name;
+    void *context;
+
+    /* memory */
+    float *(*alloc)(const octic_backend *be, size_t n);                 /* n floats, NULL on failure */
+    void (*free)(const octic_backend *be, float *p);
+    void (*upload)(const octic_backend *be, float *dst, const float *src, size_t n);
+    void (*download)(const octic_backend *be, float *dst, const float *src, size_t n);
+    void (*copy)(const octic_backend *be, float *dst, const float *src, size_t n);
+
+    /* out[M,N] (row stride ldo) = in[M,K] (row stride ldi) @ w[N,K]^T + bias[N] (bias may be NULL) */
+    void (*linear)(const octic_backend *be, float *out, int ldo, const float *in, int ldi,
+                   const float *w, const float *bias, int M, int N, int K);
+
+    /* patches[B*n*n, 3*p*p] from images[B,3,S,S], n = S/p; column order (channel, ky, kx) as a conv weight */
+    void (*im2col)(const octic_backend *be, float *patches, const float *images, int B, int S, int p);
+
+    /* LayerNorm over the last dim: out[rows,C] = (in - mean) / sqrt(var + eps) * w + b */
+    void (*layernorm)(const octic_backend *be, float *out, const float *in, const float *w,
+                      const float *b, int rows, int C, float eps);
+
+    /* LayerNormD8 over iso5 rows [rows, C]: per-irrep means (each E row separately), one shared
+     * std = sqrt(2)/4 * sqrt(sum of the irreps' variances (E: mean of its two rows) + eps),
+     * then out = normalized * scale + shift (scale, shift [C] already expanded to iso5). */
+    void (*layernorm_d8)(const octic_backend *be, float *out, const float *in, const float *scale,
+                         const float *shift, int rows, int C, float eps);
+
+    /* exact (erf) GELU in place, x[n] */
+    void (*gelu)(const octic_backend *be, float *x, size_t n);
+    /* octic GELU in place on iso5 rows x[rows, C]: isotypic -> regular, GELU, -> isotypic */
+    void (*gelu_d8)(const octic_backend *be, float *x, int rows, int C);
+
+    /* softmax attention: qkv[B, N, 3, H, hd] -> out[B, N, H, hd], scale hd^-1/2 */
+    void (*attention)(const octic_backend *be, float *out, const float *qkv, int B, int N, int H, int hd);
+
+    /* out[r, j] = in[r, idx[j]] for r < rows, j < ncols (in has row stride ldi); idx is host memory
+     * of the backend's choosing: the backend receives it once through upload_index */
+    void (*permute_cols)(const octic_backend *be, float *out, const float *in, int rows, int ncols,
+                         int ldi, const int32_t *idx);
+    int32_t *(*upload_index)(const octic_backend *be, const int32_t *idx, size_t n);
+    void (*free_index)(const octic_backend *be, int32_t *idx);
+
+    /* x[rows, C] += gamma[C] * y[rows, C] (gamma NULL: plain add) */
+    void (*residual)(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C);
+
+    /* x[b, t0 + n, :] += pos[n, :] for every b < B, n < npos; x is [B, T, C] */
+    void (*add_rows)(const octic_backend *be, float *x, const float *pos, int B, int T, int t0,
+                     int npos, int C);
+    /* dst[b, t0 + i, :] = src[i, :] for b < B, i < nsrc (class and register tokens) */
+    void (*set_rows)(const octic_backend *be, float *dst, const float *src, int B, int T, int t0,
+                     int nsrc, int C);
+    /* dst[b, i, :] = src[b, t0 + i, :] for i < n (slice tokens) */
+    void (*get_rows)(const octic_backend *be, float *dst, const float *src, int B, int T, int t0,
+                     int n, int C);
+
+    /* invariant map on iso5 rows in[rows, C] -> out[rows, width] */
+    void (*invariant)(const octic_backend *be, float *out, const float *in, int rows, int C, octic_invop kind);
+};
+
+/* The CPU backend (always available). */
+const octic_backend *octic_cpu_backend(void);
+
+#endif
