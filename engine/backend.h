@@ -55,8 +55,10 @@ struct octic_backend {
     /* octic GELU in place on iso5 rows x[rows, C]: isotypic -> regular, GELU, -> isotypic */
     void (*gelu_d8)(const octic_backend *be, float *x, int rows, int C);
 
-    /* softmax attention: qkv[B, N, 3, H, hd] -> out[B, N, H, hd], scale hd^-1/2 */
-    void (*attention)(const octic_backend *be, float *out, const float *qkv, int B, int N, int H, int hd);
+    /* softmax attention: qkv[B, N, 3, H, hd] -> out[B, N, H, hd], scale hd^-1/2;
+     * scratch holds at least N*N floats */
+    void (*attention)(const octic_backend *be, float *out, const float *qkv, float *scratch, int B,
+                      int N, int H, int hd);
 
     /* out[r, j] = in[r, idx[j]] for r < rows, j < ncols (in has row stride ldi); idx is host memory
      * of the backend's choosing: the backend receives it once through upload_index */

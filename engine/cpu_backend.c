@@ -1,1 +1,251 @@
-/* placeholder: being written */
+/* The CPU backend: the readable reference of every operation in backend.h.
+ *
+ * Plain loops over float*, one function per op, matrix products through
+ * octic_sgemm. Accumulations of means and variances are done in double so
+ * that the reference is as exact as float storage allows. */
+#include "backend.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "octic_math.h"
+
+static float *cpu_alloc(const octic_backend *be, size_t n) {
+    (void)be;
+    /* 64-byte aligned for vector loads; never 0 bytes */
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    bytes = (bytes + 63) & ~(size_t)63;
+    return aligned_alloc(64, bytes);
+}
+
+static void cpu_free(const octic_backend *be, float *p) { (void)be; free(p); }
+
+static void cpu_copy(const octic_backend *be, float *dst, const float *src, size_t n) {
+    (void)be;
+    if (n) memmove(dst, src, n * sizeof(float));
+}
+
+static void cpu_linear(const octic_backend *be, float *out, int ldo, const float *in, int ldi,
+                       const float *w, const float *bias, int M, int N, int K) {
+    (void)be;
+    // out: (M, N) row stride ldo; in: (M, K) row stride ldi; w: (N, K); bias: (N) or NULL
+    float beta = 0.0f;
+    if (bias) {
+        for (int i = 0; i < M; i++) memcpy(out + (size_t)i * ldo, bias, (size_t)N * sizeof(float));
+        beta = 1.0f;
+    }
+    octic_sgemm(1, M, N, K, in, ldi, w, K, beta, out, ldo);
+}
+
+static void cpu_im2col(const octic_backend *be, float *patches, const float *images, int B, int S, int p) {
+    (void)be;
+    // images: (B, 3, S, S) -> patches: (B, n*n, 3*p*p) with n = S/p
+    int n = S / p;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) {
+                float *row = patches + (((size_t)b * n + i) * n + j) * 3 * p * p;
+                for (int ch = 0; ch < 3; ch++)
+                    for (int ky = 0; ky < p; ky++) {
+                        const float *src = images + (((size_t)b * 3 + ch) * S + (size_t)i * p + ky) * S + (size_t)j * p;
+                        memcpy(row + ((size_t)ch * p + ky) * p, src, (size_t)p * sizeof(float));
+                    }
+            }
+}
+
+static void cpu_layernorm(const octic_backend *be, float *out, const float *in, const float *w,
+                          const float *b, int rows, int C, float eps) {
+    (void)be;
+    // in, out: (rows, C); w, b: (C)
+    for (int r = 0; r < rows; r++) {
+        const float *x = in + (size_t)r * C;
+        float *y = out + (size_t)r * C;
+        double mean = 0.0, var = 0.0;
+        for (int i = 0; i < C; i++) mean += x[i];
+        mean /= C;
+        for (int i = 0; i < C; i++) var += (x[i] - mean) * (x[i] - mean);
+        var /= C;
+        float rstd = (float)(1.0 / sqrt(var + eps));
+        for (int i = 0; i < C; i++) y[i] = (float)(x[i] - mean) * rstd * w[i] + b[i];
+    }
+}
+
+/* Mean and biased variance of x[0..n). */
+static void mean_var(const float *x, int n, double *mean, double *var) {
+    double m = 0.0, v = 0.0;
+    for (int i = 0; i < n; i++) m += x[i];
+    m /= n;
+    for (int i = 0; i < n; i++) v += (x[i] - m) * (x[i] - m);
+    *mean = m;
+    *var = v / n;
+}
+
+static void cpu_layernorm_d8(const octic_backend *be, float *out, const float *in, const float *scale,
+                             const float *shift, int rows, int C, float eps) {
+    (void)be;
+    // in, out: (rows, C) iso5; segments A1, A2, B1, B2 of c = C/8, E row 0, E row 1 of 2c
+    int c = C / 8;
+    const int seg_start[6] = {0, c, 2 * c, 3 * c, 4 * c, 6 * c};
+    const int seg_len[6] = {c, c, c, c, 2 * c, 2 * c};
+    for (int r = 0; r < rows; r++) {
+        const float *x = in + (size_t)r * C;
+        float *y = out + (size_t)r * C;
+        double mean[6], var[6];
+        for (int s = 0; s < 6; s++) mean_var(x + seg_start[s], seg_len[s], &mean[s], &var[s]);
+        // the E variance enters as the mean over its two rows; eps inside the sqrt
+        double total = var[0] + var[1] + var[2] + var[3] + 0.5 * (var[4] + var[5]) + eps;
+        float std = (float)(OCTIC_SQRT2_OVER_4 * sqrt(total));
+        for (int s = 0; s < 6; s++)
+            for (int i = seg_start[s]; i < seg_start[s] + seg_len[s]; i++)
+                y[i] = (float)(x[i] - mean[s]) / std * scale[i] + shift[i];
+    }
+}
+
+static void cpu_gelu(const octic_backend *be, float *x, size_t n) {
+    (void)be;
+    for (size_t i = 0; i < n; i++) x[i] = octic_gelu(x[i]);
+}
+
+static void cpu_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
+    (void)be;
+    // x: (rows, C) iso5. Channel i of each irrep gathers the 8 values x0..x7
+    // (x4, x6 from E row 0; x5, x7 from E row 1), which form one regular
+    // representation: GELU acts there, pointwise.
+    int c = C / 8;
+    for (int r = 0; r < rows; r++) {
+        float *t = x + (size_t)r * C;
+        for (int i = 0; i < c; i++) {
+            float *p[8] = {t + i, t + c + i, t + 2 * c + i, t + 3 * c + i,
+                           t + 4 * c + i, t + 6 * c + i, t + 5 * c + i, t + 7 * c + i};
+            float iso[8], reg[8];
+            for (int k = 0; k < 8; k++) iso[k] = *p[k];
+            octic_isotypic_to_regular(reg, iso);
+            for (int k = 0; k < 8; k++) reg[k] = octic_gelu(reg[k]);
+            octic_regular_to_isotypic(iso, reg);
+            for (int k = 0; k < 8; k++) *p[k] = iso[k];
+        }
+    }
+}
+
+static void cpu_attention(const octic_backend *be, float *out, const float *qkv, float *att, int B,
+                          int N, int H, int hd) {
+    (void)be;
+    // qkv: (B, N, 3, H, hd) -> out: (B, N, H, hd); per (b, h): softmax(q k^T / sqrt(hd)) v
+    // att: (N, N) scratch
+    float scale = 1.0f / sqrtf((float)hd);
+    int ld_qkv = 3 * H * hd, ld_out = H * hd;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *q = qkv + (size_t)b * N * ld_qkv + (size_t)h * hd;
+            const float *k = q + (size_t)H * hd;
+            const float *v = q + (size_t)2 * H * hd;
+            octic_sgemm(1, N, N, hd, q, ld_qkv, k, ld_qkv, 0.0f, att, N);
+            for (int i = 0; i < N; i++) {
+                float *row = att + (size_t)i * N;
+                float mx = -INFINITY;
+                for (int j = 0; j < N; j++) {
+                    row[j] *= scale;
+                    if (row[j] > mx) mx = row[j];
+                }
+                double sum = 0.0;
+                for (int j = 0; j < N; j++) {
+                    row[j] = expf(row[j] - mx);
+                    sum += row[j];
+                }
+                float inv = (float)(1.0 / sum);
+                for (int j = 0; j < N; j++) row[j] *= inv;
+            }
+            float *o = out + (size_t)b * N * ld_out + (size_t)h * hd;
+            octic_sgemm(0, N, hd, N, att, N, v, ld_qkv, 0.0f, o, ld_out);
+        }
+}
+
+static void cpu_permute_cols(const octic_backend *be, float *out, const float *in, int rows, int ncols,
+                             int ldi, const int32_t *idx) {
+    (void)be;
+    for (int r = 0; r < rows; r++) {
+        const float *x = in + (size_t)r * ldi;
+        float *y = out + (size_t)r * ncols;
+        for (int j = 0; j < ncols; j++) y[j] = x[idx[j]];
+    }
+}
+
+static int32_t *cpu_upload_index(const octic_backend *be, const int32_t *idx, size_t n) {
+    (void)be;
+    int32_t *p = malloc((n ? n : 1) * sizeof(int32_t));
+    if (p && n) memcpy(p, idx, n * sizeof(int32_t));
+    return p;
+}
+
+static void cpu_free_index(const octic_backend *be, int32_t *idx) { (void)be; free(idx); }
+
+static void cpu_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
+    (void)be;
+    for (int r = 0; r < rows; r++) {
+        float *a = x + (size_t)r * C;
+        const float *d = y + (size_t)r * C;
+        if (gamma)
+            for (int i = 0; i < C; i++) a[i] += gamma[i] * d[i];
+        else
+            for (int i = 0; i < C; i++) a[i] += d[i];
+    }
+}
+
+static void cpu_add_rows(const octic_backend *be, float *x, const float *pos, int B, int T, int t0, int npos, int C) {
+    (void)be;
+    for (int b = 0; b < B; b++)
+        for (int n = 0; n < npos; n++) {
+            float *a = x + ((size_t)b * T + t0 + n) * C;
+            const float *p = pos + (size_t)n * C;
+            for (int i = 0; i < C; i++) a[i] += p[i];
+        }
+}
+
+static void cpu_set_rows(const octic_backend *be, float *dst, const float *src, int B, int T, int t0, int nsrc, int C) {
+    (void)be;
+    for (int b = 0; b < B; b++)
+        memcpy(dst + ((size_t)b * T + t0) * C, src, (size_t)nsrc * C * sizeof(float));
+}
+
+static void cpu_get_rows(const octic_backend *be, float *dst, const float *src, int B, int T, int t0, int n, int C) {
+    (void)be;
+    for (int b = 0; b < B; b++)
+        memcpy(dst + (size_t)b * n * C, src + ((size_t)b * T + t0) * C, (size_t)n * C * sizeof(float));
+}
+
+static void cpu_invariant(const octic_backend *be, float *out, const float *in, int rows, int C, octic_invop kind) {
+    (void)be;
+    int c = C / 8;
+    int width = octic_invop_width(kind, C);
+    for (int r = 0; r < rows; r++)
+        octic_invariant_row(out + (size_t)r * width, in + (size_t)r * C, c, kind);
+}
+
+static const octic_backend cpu_backend = {
+    .name = "cpu",
+    .context = NULL,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_copy,
+    .download = cpu_copy,
+    .copy = cpu_copy,
+    .linear = cpu_linear,
+    .im2col = cpu_im2col,
+    .layernorm = cpu_layernorm,
+    .layernorm_d8 = cpu_layernorm_d8,
+    .gelu = cpu_gelu,
+    .gelu_d8 = cpu_gelu_d8,
+    .attention = cpu_attention,
+    .permute_cols = cpu_permute_cols,
+    .upload_index = cpu_upload_index,
+    .free_index = cpu_free_index,
+    .residual = cpu_residual,
+    .add_rows = cpu_add_rows,
+    .set_rows = cpu_set_rows,
+    .get_rows = cpu_get_rows,
+    .invariant = cpu_invariant,
+};
+
+const octic_backend *octic_cpu_backend(void) { return &cpu_backend; }

@@ -15,9 +15,12 @@ octic_status octic_fail(octic_status status, const char *fmt, ...) {
 }
 
 octic_status octic_fail_prefix(octic_status status, const char *prefix) {
+    /* the message is cut at the buffer's size, keeping the prefix whole */
     char tmp[sizeof last_error];
-    snprintf(tmp, sizeof tmp, "%s: %s", prefix, last_error);
-    memcpy(last_error, tmp, sizeof last_error);
+    memcpy(tmp, last_error, sizeof tmp);
+    size_t n = (size_t)snprintf(last_error, sizeof last_error, "%s: ", prefix);
+    if (n < sizeof last_error) memcpy(last_error + n, tmp, sizeof last_error - n - 1);
+    last_error[sizeof last_error - 1] = 0;
     return status;
 }
 

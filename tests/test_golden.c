@@ -1,0 +1,282 @@
+/* Every golden case (outputs of the published PyTorch code) reproduced by the
+ * engine to a max absolute difference of 1e-4, block by block. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "group.h"
+#include "model.h"
+#include "test_util.h"
+
+#define TOL 1e-4f
+
+static const char *const cases[] = {
+    "deit_hybrid_p16", "deit_hybrid_p14",  "deit_invariant_p16", "deit_invariant_poly", "deit_baseline_p16",
+    "dino_hybrid_p16", "dino_invariant_p16", "dino_baseline_p16", "dino_hybrid_interp",
+};
+#define N_CASES (int)(sizeof cases / sizeof cases[0])
+
+static octic_model *load_case(const char *name) {
+    char path[1024];
+    octic_model *m = NULL;
+    golden_path(path, sizeof path, name, "model.pth");
+    octic_status st = octic_model_load(path, golden_int(name, "num_heads"), &m);
+    ck_assert_msg(st == OCTIC_OK, "%s: %s", name, octic_last_error());
+    return m;
+}
+
+/* Collects every block output for comparison with blocks.npy / invariant.npy. */
+typedef struct {
+    float *blocks;    /* (depth+1, B, T, C) */
+    float *invariant; /* (B, T, C) */
+    int seen;
+} capture;
+
+static void on_block(void *user, int index, const float *tokens, int B, int T, int C) {
+    capture *cap = user;
+    size_t n = (size_t)B * T * C;
+    if (index < 0) {
+        memcpy(cap->invariant, tokens, n * sizeof(float));
+    } else {
+        memcpy(cap->blocks + (size_t)index * n, tokens, n * sizeof(float));
+        cap->seen++;
+    }
+}
+
+static void check_close(const char *name, const char *what, const float *got, const float *want, size_t n) {
+    float d = max_abs_diff(got, want, n);
+    ck_assert_msg(d < TOL, "%s: %s differs from the reference by %g (tolerance %g)", name, what, d, TOL);
+}
+
+START_TEST(test_golden_case) {
+    const char *name = cases[_i];
+    octic_model *m = load_case(name);
+    const octic_config *cf = octic_model_config(m);
+    octic_array in, blocks;
+    golden_npy(name, "input.npy", &in);
+    golden_npy(name, "blocks.npy", &blocks);
+    int B = (int)in.shape[0], S = (int)in.shape[3], C = cf->dim, T = octic_model_tokens(m, S);
+    ck_assert_int_eq(blocks.shape[0], cf->depth + 1);
+    ck_assert_int_eq(blocks.shape[2], T);
+    size_t bt = (size_t)B * T * C;
+
+    capture cap = {calloc(blocks.shape[0] * bt, sizeof(float)), calloc(bt, sizeof(float)), 0};
+    float *logits = cf->classes ? calloc((size_t)B * cf->classes, sizeof(float)) : NULL;
+    float *cls = calloc((size_t)B * C, sizeof(float));
+    float *patch = calloc(bt, sizeof(float));
+    float *prenorm = calloc(bt, sizeof(float));
+    octic_outputs out = {.logits = logits, .cls = cls, .patch = patch, .prenorm = prenorm,
+                         .on_block = on_block, .user = &cap};
+    octic_status st = octic_model_forward(m, in.data, B, S, &out);
+    ck_assert_msg(st == OCTIC_OK, "%s: %s", name, octic_last_error());
+    ck_assert_int_eq(cap.seen, cf->depth + 1);
+
+    /* block by block first: the first one that goes wrong is the message */
+    for (int i = 0; i <= cf->depth; i++) {
+        char what[64];
+        snprintf(what, sizeof what, i ? "the output of block %d" : "the embedded tokens (block 0 input)", i - 1);
+        check_close(name, what, cap.blocks + (size_t)i * bt, blocks.data + (size_t)i * bt, bt);
+    }
+    if (cf->kind == OCTIC_KIND_INVARIANT) {
+        octic_array inv;
+        golden_npy(name, "invariant.npy", &inv);
+        check_close(name, "invariant_proj", cap.invariant, inv.data, bt);
+        octic_array_free(&inv);
+    }
+    if (cf->family == OCTIC_FAMILY_DEIT) {
+        octic_array want;
+        golden_npy(name, "logits.npy", &want);
+        check_close(name, "logits", logits, want.data, (size_t)B * cf->classes);
+        octic_array_free(&want);
+        golden_npy(name, "features.npy", &want);
+        check_close(name, "features (class token)", cls, want.data, (size_t)B * C);
+        octic_array_free(&want);
+    } else {
+        octic_array want;
+        golden_npy(name, "cls.npy", &want);
+        check_close(name, "class token", cls, want.data, (size_t)B * C);
+        octic_array_free(&want);
+        golden_npy(name, "patch.npy", &want);
+        check_close(name, "patch tokens", patch, want.data, (size_t)B * (T - 1 - cf->registers) * C);
+        octic_array_free(&want);
+        golden_npy(name, "prenorm.npy", &want);
+        check_close(name, "prenorm tokens", prenorm, want.data, bt);
+        octic_array_free(&want);
+    }
+    free(cap.blocks), free(cap.invariant), free(logits), free(cls), free(patch), free(prenorm);
+    octic_array_free(&in);
+    octic_array_free(&blocks);
+    octic_model_free(m);
+}
+END_TEST
+
+/* DeiT III cases also carry the logits of the rotated, mirrored and
+ * rotated-then-mirrored input. */
+START_TEST(test_golden_transformed_logits) {
+    static const char *const deit[] = {"deit_hybrid_p16", "deit_hybrid_p14", "deit_invariant_p16",
+                                       "deit_invariant_poly", "deit_baseline_p16"};
+    static const struct { const char *file; const char *g; } tr[] = {
+        {"logits_r.npy", "r"}, {"logits_m.npy", "m"}, {"logits_mr.npy", "mr"}};
+    const char *name = deit[_i];
+    octic_model *m = load_case(name);
+    const octic_config *cf = octic_model_config(m);
+    octic_array in;
+    golden_npy(name, "input.npy", &in);
+    int B = (int)in.shape[0], S = (int)in.shape[3];
+    float *x = malloc((size_t)B * 3 * S * S * sizeof(float));
+    float *logits = malloc((size_t)B * cf->classes * sizeof(float));
+    for (int k = 0; k < 3; k++) {
+        int g = octic_group_parse(tr[k].g);
+        for (int b = 0; b < B; b++)
+            octic_group_act_image(x + (size_t)b * 3 * S * S, in.data + (size_t)b * 3 * S * S, g, 3, S);
+        octic_outputs out = {.logits = logits};
+        ck_assert_msg(octic_model_forward(m, x, B, S, &out) == OCTIC_OK, "%s", octic_last_error());
+        octic_array want;
+        golden_npy(name, tr[k].file, &want);
+        check_close(name, tr[k].file, logits, want.data, (size_t)B * cf->classes);
+        octic_array_free(&want);
+    }
+    free(x), free(logits);
+    octic_array_free(&in);
+    octic_model_free(m);
+}
+END_TEST
+
+/* Invariant models: logits and class tokens do not change under any of the
+ * 8 elements (to 1e-4). */
+START_TEST(test_invariant_models_are_invariant) {
+    static const char *const inv[] = {"deit_invariant_p16", "deit_invariant_poly", "dino_invariant_p16"};
+    const char *name = inv[_i];
+    octic_model *m = load_case(name);
+    const octic_config *cf = octic_model_config(m);
+    octic_array in;
+    golden_npy(name, "input.npy", &in);
+    int B = (int)in.shape[0], S = (int)in.shape[3], C = cf->dim, K = cf->classes;
+    float *x = malloc((size_t)B * 3 * S * S * sizeof(float));
+    float *cls0 = malloc((size_t)B * C * sizeof(float)), *cls = malloc((size_t)B * C * sizeof(float));
+    float *lg0 = K ? malloc((size_t)B * K * sizeof(float)) : NULL, *lg = K ? malloc((size_t)B * K * sizeof(float)) : NULL;
+    octic_outputs out0 = {.cls = cls0, .logits = lg0};
+    ck_assert(octic_model_forward(m, in.data, B, S, &out0) == OCTIC_OK);
+    for (int g = 1; g < OCTIC_GROUP_ORDER; g++) {
+        for (int b = 0; b < B; b++)
+            octic_group_act_image(x + (size_t)b * 3 * S * S, in.data + (size_t)b * 3 * S * S, g, 3, S);
+        octic_outputs out = {.cls = cls, .logits = lg};
+        ck_assert(octic_model_forward(m, x, B, S, &out) == OCTIC_OK);
+        float d = max_abs_diff(cls, cls0, (size_t)B * C);
+        ck_assert_msg(d < TOL, "%s: class token changes by %g under %s", name, d, octic_group_names[g]);
+        if (K) {
+            d = max_abs_diff(lg, lg0, (size_t)B * K);
+            ck_assert_msg(d < TOL, "%s: logits change by %g under %s", name, d, octic_group_names[g]);
+        }
+    }
+    free(x), free(cls0), free(cls), free(lg0), free(lg);
+    octic_array_free(&in);
+    octic_model_free(m);
+}
+END_TEST
+
+/* Converting to safetensors and loading again gives identical outputs. */
+START_TEST(test_safetensors_round_trip) {
+    const char *name = cases[_i];
+    octic_model *m = load_case(name);
+    const octic_config *cf = octic_model_config(m);
+    octic_tensor_set set;
+    ck_assert_msg(octic_model_export(m, &set) == OCTIC_OK, "%s", octic_last_error());
+    char path[] = "/tmp/octic-roundtrip-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert(fd >= 0);
+    close(fd);
+    ck_assert_msg(octic_safetensors_save(path, &set) == OCTIC_OK, "%s", octic_last_error());
+    octic_tensor_set_free(&set);
+    octic_model *m2 = NULL;
+    /* heads come from the file's metadata: no --heads needed */
+    ck_assert_msg(octic_model_load(path, 0, &m2) == OCTIC_OK, "%s", octic_last_error());
+    unlink(path);
+    const octic_config *c2 = octic_model_config(m2);
+    ck_assert_int_eq(c2->heads, cf->heads);
+    ck_assert_int_eq(c2->kind, cf->kind);
+    ck_assert_int_eq(c2->family, cf->family);
+
+    octic_array in;
+    golden_npy(name, "input.npy", &in);
+    int B = (int)in.shape[0], S = (int)in.shape[3], T = octic_model_tokens(m, S);
+    size_t n = (size_t)B * T * cf->dim;
+    float *a = malloc(n * sizeof(float)), *b = malloc(n * sizeof(float));
+    octic_outputs oa = {.prenorm = a}, ob = {.prenorm = b};
+    ck_assert(octic_model_forward(m, in.data, B, S, &oa) == OCTIC_OK);
+    ck_assert(octic_model_forward(m2, in.data, B, S, &ob) == OCTIC_OK);
+    ck_assert_msg(memcmp(a, b, n * sizeof(float)) == 0, "%s: outputs differ after the safetensors round trip", name);
+    free(a), free(b);
+    octic_array_free(&in);
+    octic_model_free(m);
+    octic_model_free(m2);
+}
+END_TEST
+
+/* Sizes the model cannot take are refused with a message. */
+START_TEST(test_bad_image_size) {
+    octic_model *m = load_case("deit_hybrid_p16");
+    float x[3 * 48 * 48] = {0};
+    octic_outputs out = {0};
+    octic_status st = octic_model_forward(m, x, 1, 48, &out); /* 48 = 3 patches: not a multiple of 32 */
+    ck_assert_int_eq(st, OCTIC_ERR_ARG);
+    ck_assert_msg(strstr(octic_last_error(), "48x48") && strstr(octic_last_error(), "multiple of 32"), "%s",
+                  octic_last_error());
+    octic_model_free(m);
+    m = load_case("dino_baseline_p16");
+    st = octic_model_forward(m, x, 1, 40, &out);
+    ck_assert_int_eq(st, OCTIC_ERR_ARG);
+    ck_assert_msg(strstr(octic_last_error(), "multiple of 16"), "%s", octic_last_error());
+    float lg[10];
+    octic_outputs want_logits = {.logits = lg};
+    st = octic_model_forward(m, x, 1, 48, &want_logits);
+    ck_assert_int_eq(st, OCTIC_ERR_ARG);
+    ck_assert_msg(strstr(octic_last_error(), "no classification head"), "%s", octic_last_error());
+    octic_model_free(m);
+}
+END_TEST
+
+/* The baseline at another resolution runs (positions interpolated). */
+START_TEST(test_other_resolutions_run) {
+    static const char *const names[] = {"deit_baseline_p16", "dino_baseline_p16", "deit_hybrid_p16"};
+    for (int k = 0; k < 3; k++) {
+        octic_model *m = load_case(names[k]);
+        int S = 128;
+        float *x = malloc((size_t)3 * S * S * sizeof(float));
+        fill_random(x, (size_t)3 * S * S, 7, 1.0f);
+        float cls[64];
+        octic_outputs out = {.cls = cls};
+        ck_assert_msg(octic_model_forward(m, x, 1, S, &out) == OCTIC_OK, "%s", octic_last_error());
+        for (int i = 0; i < 64; i++) ck_assert(cls[i] == cls[i]);
+        free(x);
+        octic_model_free(m);
+    }
+}
+END_TEST
+
+static Suite *golden_suite(void) {
+    Suite *s = suite_create("golden");
+    TCase *tc = tcase_create("reference");
+    tcase_set_timeout(tc, 600);
+    tcase_add_loop_test(tc, test_golden_case, 0, N_CASES);
+    tcase_add_loop_test(tc, test_golden_transformed_logits, 0, 5);
+    tcase_add_loop_test(tc, test_invariant_models_are_invariant, 0, 3);
+    suite_add_tcase(s, tc);
+    TCase *tr = tcase_create("round trip and errors");
+    tcase_set_timeout(tr, 600);
+    tcase_add_loop_test(tr, test_safetensors_round_trip, 0, N_CASES);
+    tcase_add_test(tr, test_bad_image_size);
+    tcase_add_test(tr, test_other_resolutions_run);
+    suite_add_tcase(s, tr);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(golden_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
