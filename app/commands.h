@@ -1,0 +1,12 @@
+/* The subcommands of `octic`: each takes its arguments from its own name on
+ * (argv[0] = "info", ...) and returns the process exit status. */
+#ifndef OCTIC_COMMANDS_H
+#define OCTIC_COMMANDS_H
+
+int cmd_info(int argc, char **argv);
+int cmd_archs(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+int cmd_equivariance(int argc, char **argv);
+
+#endif
