@@ -125,4 +125,22 @@ int octic_model_tokens(const octic_model *m, int S);
 /* Checks that S is a size the model can take; OCTIC_ERR_ARG with a message otherwise. */
 octic_status octic_model_check_size(const octic_model *m, int S);
 
+/* ---- Additions from engine/config.c ------------------------------------- */
+
+/* The block index of a state-dict name "blocks.<i>.<rest>", or of a DINOv2
+ * chunked name "blocks.<chunk>.<i>.<rest>" (i counts over all blocks); -1
+ * when the name is not a block tensor. *rest (rest may be NULL) is set to
+ * <rest>, e.g. "norm1.weight". */
+int octic_block_index(const char *name, const char **rest);
+
+/* The tensor <rest> of block i under either naming, or NULL. */
+const octic_tensor *octic_block_tensor(const octic_tensor_set *set, int i, const char *rest);
+
+/* Cost of a published architecture as the published code builds it by name:
+ * octic_config_cost(&arch->config, img), except that the DINOv2 baselines
+ * vit_large and vit_huge, whose builders default to no LayerScale, count no
+ * ls1/ls2 (2*dim*depth parameters fewer than their trained checkpoints).
+ * This is what model.md's "params (code)" column lists. */
+octic_cost octic_arch_cost(const octic_arch *arch, int img);
+
 #endif
