@@ -34,10 +34,12 @@ typedef enum { WHAT_LOGITS, WHAT_CLS, WHAT_PATCH, WHAT_PRENORM, WHAT_BLOCK } wha
 
 typedef struct {
     what_kind kind;
-    int block; /* for WHAT_BLOCK */
+    int block;        /* for WHAT_BLOCK */
+    const char *text; /* as the user wrote it */
 } what_spec;
 
 static int parse_what(const char *text, what_spec *w) {
+    w->text = text;
     static const struct {
         const char *name;
         what_kind kind;
@@ -165,8 +167,13 @@ static int forward(const char *model_path, int heads, const char *input, const c
     }
     if ((rc = run_forward(m, w, &images, B, S, result, count)) != CLI_OK)
         goto done;
-    if (octic_npy_save(output, result, ndim, shape) != OCTIC_OK)
+    if (octic_npy_save(output, result, ndim, shape) != OCTIC_OK) {
         rc = cli_engine_error();
+        goto done;
+    }
+    char shape_text[96];
+    octic_shape_str(shape_text, sizeof shape_text, shape, ndim);
+    printf("%s: %s %s\n", output, w->text, shape_text);
 done:
     free(result);
     octic_array_free(&images);
@@ -200,7 +207,7 @@ int cmd_forward(int argc, char **argv) {
         return cli_usage_error("forward", "missing --output OUT.npy");
     if (!what_text)
         return cli_usage_error("forward", "missing --what (logits, cls, patch, prenorm or block:N)");
-    what_spec what = {WHAT_LOGITS, 0};
+    what_spec what = {WHAT_LOGITS, 0, NULL};
     if ((rc = parse_what(what_text, &what)) != CLI_OK)
         return rc;
     if (heads_text &&
