@@ -1,6 +1,9 @@
 /* Every golden case (outputs of the published PyTorch code) reproduced by the
  * engine to a max absolute difference of 1e-4, block by block. */
 #include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,7 +50,24 @@ static void on_block(void *user, int index, const float *tokens, int B, int T, i
 
 static void check_close(const char *name, const char *what, const float *got, const float *want, size_t n) {
     float d = max_abs_diff(got, want, n);
+    if (getenv("OCTIC_TEST_VERBOSE")) fprintf(stderr, "%s %s: %g\n", name, what, d);
     ck_assert_msg(d < TOL, "%s: %s differs from the reference by %g (tolerance %g)", name, what, d, TOL);
+}
+
+/* Intermediate tokens: 1e-4 absolute, like the outputs, while that is a
+ * meaningful float32 bound. The polynomial invariant raises features to the
+ * 5th power: its golden case reaches 1.6e5 after invariant_proj, where one
+ * float32 ulp is 0.016 and the reference itself cannot be matched to 1e-4.
+ * Above a magnitude of 1000 (ulp 6e-5 to 1.2e-4) the bound becomes 1e-5
+ * relative to the tensor's largest magnitude (about 80 ulp). */
+static void check_close_block(const char *name, const char *what, const float *got, const float *want, size_t n) {
+    float big = 0.0f;
+    for (size_t i = 0; i < n; i++) big = fabsf(want[i]) > big ? fabsf(want[i]) : big;
+    float tol = big > 1000.0f ? 1e-5f * big : TOL;
+    float d = max_abs_diff(got, want, n);
+    if (getenv("OCTIC_TEST_VERBOSE")) fprintf(stderr, "%s %s: %g (largest %g)\n", name, what, d, big);
+    ck_assert_msg(d < tol, "%s: %s differs from the reference by %g (tolerance %g, largest magnitude %g)", name,
+                  what, d, tol, big);
 }
 
 START_TEST(test_golden_case) {
@@ -77,12 +97,12 @@ START_TEST(test_golden_case) {
     for (int i = 0; i <= cf->depth; i++) {
         char what[64];
         snprintf(what, sizeof what, i ? "the output of block %d" : "the embedded tokens (block 0 input)", i - 1);
-        check_close(name, what, cap.blocks + (size_t)i * bt, blocks.data + (size_t)i * bt, bt);
+        check_close_block(name, what, cap.blocks + (size_t)i * bt, blocks.data + (size_t)i * bt, bt);
     }
     if (cf->kind == OCTIC_KIND_INVARIANT) {
         octic_array inv;
         golden_npy(name, "invariant.npy", &inv);
-        check_close(name, "invariant_proj", cap.invariant, inv.data, bt);
+        check_close_block(name, "invariant_proj", cap.invariant, inv.data, bt);
         octic_array_free(&inv);
     }
     if (cf->family == OCTIC_FAMILY_DEIT) {
