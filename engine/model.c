@@ -165,9 +165,10 @@ static octic_status list_params(const octic_config *cfg, param_list *pl) {
 /* DINOv2 baselines saved with block chunks name block i "blocks.<chunk>.<i>.":
  * the canonical name drops the chunk. */
 static void canonical_name(char *out, size_t len, const char *name) {
-    int chunk, idx, n = 0;
-    if (sscanf(name, "blocks.%d.%d.%n", &chunk, &idx, &n) == 2 && n > 0)
-        snprintf(out, len, "blocks.%d.%s", idx, name + n);
+    const char *rest;
+    int i = octic_block_index(name, &rest);
+    if (i >= 0)
+        snprintf(out, len, "blocks.%d.%s", i, rest);
     else
         snprintf(out, len, "%s", name);
 }

@@ -276,6 +276,44 @@ START_TEST(test_other_resolutions_run) {
 }
 END_TEST
 
+/* A tensor missing, of the wrong shape, or unexpected: an error naming it. */
+START_TEST(test_build_errors) {
+    char path[1024];
+    golden_path(path, sizeof path, "deit_hybrid_p16", "model.pth");
+    octic_tensor_set set;
+    ck_assert(octic_checkpoint_load(path, &set) == OCTIC_OK);
+    octic_config cfg;
+    ck_assert(octic_config_infer(&set, 2, &cfg) == OCTIC_OK);
+    octic_model *m = NULL;
+
+    /* wrong shape: claim fc2's E weight is (16, 32) instead of (16, 64) */
+    octic_tensor *t = NULL;
+    for (int i = 0; i < set.count; i++)
+        if (!strcmp(set.tensors[i].name, "blocks.1.mlp.fc2.lin_E.weight")) t = &set.tensors[i];
+    ck_assert(t != NULL);
+    t->shape[1] = 32;
+    ck_assert_int_eq(octic_model_build(&set, &cfg, NULL, &m), OCTIC_ERR_SHAPE);
+    ck_assert_str_eq(octic_last_error(), "tensor 'blocks.1.mlp.fc2.lin_E.weight' has shape [16, 32], expected [16, 64]");
+    t->shape[1] = 64;
+
+    /* missing: rename it away */
+    char *saved = t->name;
+    t->name = strdup("blocks.1.mlp.fc2.lin_X.weight");
+    ck_assert_int_eq(octic_model_build(&set, &cfg, NULL, &m), OCTIC_ERR_MISSING);
+    ck_assert_str_eq(octic_last_error(), "missing tensor 'blocks.1.mlp.fc2.lin_E.weight' (expected shape [16, 64])");
+    free(t->name);
+    t->name = saved;
+
+    /* unexpected: one tensor more than a DeiT III hybrid has */
+    int64_t shape[1] = {4};
+    ck_assert(octic_tensor_set_add(&set, "extra.weight", 1, shape, calloc(4, sizeof(float)), 1) == OCTIC_OK);
+    ck_assert_int_eq(octic_model_build(&set, &cfg, NULL, &m), OCTIC_ERR_FORMAT);
+    ck_assert_str_eq(octic_last_error(), "unexpected tensor 'extra.weight' [4] for a deit3 hybrid model");
+    ck_assert(m == NULL);
+    octic_tensor_set_free(&set);
+}
+END_TEST
+
 static Suite *golden_suite(void) {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("reference");
@@ -288,6 +326,7 @@ static Suite *golden_suite(void) {
     tcase_set_timeout(tr, 600);
     tcase_add_loop_test(tr, test_safetensors_round_trip, 0, N_CASES);
     tcase_add_test(tr, test_bad_image_size);
+    tcase_add_test(tr, test_build_errors);
     tcase_add_test(tr, test_other_resolutions_run);
     suite_add_tcase(s, tr);
     return s;
