@@ -31,21 +31,19 @@ static const command commands[] = {
 
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 
-static void print_usage(FILE *f) {
-    fprintf(f,
-            "usage: octic COMMAND [ARGS]\n"
-            "\n"
-            "Octic-equivariant Vision Transformers (DeiT III and DINOv2; standard, hybrid and\n"
-            "invariant): inspect checkpoints, run them, convert them, measure equivariance.\n"
-            "\n"
-            "commands:\n");
+static void print_usage(void) {
+    printf("usage: octic COMMAND [ARGS]\n"
+           "\n"
+           "Octic-equivariant Vision Transformers (DeiT III and DINOv2; standard, hybrid and\n"
+           "invariant): inspect checkpoints, run them, convert them, measure equivariance.\n"
+           "\n"
+           "commands:\n");
     for (int i = 0; i < n_commands; i++)
-        fprintf(f, "  %-14s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f,
-            "\n"
-            "options:\n"
-            "  -h, --help     this help; 'octic COMMAND --help' for a command's\n"
-            "  --version      version and the BLAS the engine was built with\n");
+        printf("  %-14s %s\n", commands[i].name, commands[i].summary);
+    printf("\n"
+           "options:\n"
+           "  -h, --help     this help; 'octic COMMAND --help' for a command's\n"
+           "  --version      version and the BLAS the engine was built with\n");
 }
 
 static const command *find_command(const char *name) {
@@ -55,9 +53,20 @@ static const command *find_command(const char *name) {
     return NULL;
 }
 
+/* "info, archs, ..." for error messages. */
+static void command_names(char *buf, size_t len) {
+    buf[0] = '\0';
+    for (int i = 0; i < n_commands; i++) {
+        strncat(buf, i ? ", " : "", len - strlen(buf) - 1);
+        strncat(buf, commands[i].name, len - strlen(buf) - 1);
+    }
+}
+
 int main(int argc, char **argv) {
+    char names[256];
+    command_names(names, sizeof names);
     if (argc < 2) {
-        print_usage(stderr);
+        cli_error("no command given (commands: %s; see 'octic --help')", names);
         return CLI_USAGE;
     }
     const char *name = argv[1];
@@ -67,7 +76,7 @@ int main(int argc, char **argv) {
             char *sub_argv[] = {argv[2], help, NULL};
             return find_command(argv[2])->run(2, sub_argv);
         }
-        print_usage(stdout);
+        print_usage();
         return CLI_OK;
     }
     if (strcmp(name, "--version") == 0) {
@@ -76,11 +85,6 @@ int main(int argc, char **argv) {
     }
     const command *cmd = find_command(name);
     if (!cmd) {
-        char names[256] = "";
-        for (int i = 0; i < n_commands; i++) {
-            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
-            strncat(names, commands[i].name, sizeof names - strlen(names) - 1);
-        }
         cli_error("unknown command '%s' (commands: %s; see 'octic --help')", name, names);
         return CLI_USAGE;
     }

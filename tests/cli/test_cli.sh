@@ -388,6 +388,7 @@ expect_error "--what logits on a backbone without a head" 'no classification hea
     "$octic" forward "$golden/dino_hybrid_p16/model.pth" --heads 2 \
     --input "$golden/dino_hybrid_p16/input.npy" --output "$tmp/x.npy" --what logits
 expect_error "unknown command" "unknown command 'frobnicate'" "$octic" frobnicate
+expect_error "no command" "no command given" "$octic"
 expect_error "unknown option" "unknown option '--frobnicate'" \
     "$octic" info "$case_dir/model.pth" --frobnicate
 expect_error "missing --input" 'missing --input' \
