@@ -56,6 +56,8 @@ const char *octic_tensor_set_get_meta(const octic_tensor_set *set, const char *k
 const octic_tensor *octic_tensor_set_find(const octic_tensor_set *set, const char *name);
 /* Sorts tensors by name (for stable output). */
 void octic_tensor_set_sort(octic_tensor_set *set);
+/* A name held by more than one tensor (pointer into the set), or NULL. */
+const char *octic_tensor_set_first_duplicate(const octic_tensor_set *set);
 
 /* IEEE half and bfloat16 to float. */
 float octic_f16_to_f32(uint16_t h);
