@@ -27,16 +27,19 @@ pass() {
     echo "ok $n - $1"
 }
 
-# fail NAME [DETAIL...]: the details (and the last command's output) go in
-# TAP comments.
+# fail NAME [DETAIL...]: the details and the last command's output go to
+# stderr, which meson shows for a failed test (--print-errorlogs).
 fail() {
     n=$((n + 1)); failed=$((failed + 1))
     echo "not ok $n - $1"
-    shift
-    local line
-    for line in "$@"; do echo "# $line"; done
-    if [ -s "$tmp/out" ]; then sed -n '1,15s/^/#   stdout: /p' "$tmp/out"; fi
-    if [ -s "$tmp/err" ]; then sed -n '1,15s/^/#   stderr: /p' "$tmp/err"; fi
+    {
+        echo "not ok $n - $1"
+        shift
+        local line
+        for line in "$@"; do echo "    $line"; done
+        if [ -s "$tmp/out" ]; then sed -n '1,15s/^/    stdout: /p' "$tmp/out"; fi
+        if [ -s "$tmp/err" ]; then sed -n '1,15s/^/    stderr: /p' "$tmp/err"; fi
+    } >&2
 }
 
 # run CMD...: runs with stdout in $tmp/out, stderr in $tmp/err, status in $rc.
