@@ -4,6 +4,7 @@
  * unfolded position embeddings, the iso5-expanded affine vectors). */
 #include "model.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -693,4 +694,65 @@ octic_status octic_model_check_size(const octic_model *m, int S) {
                           "image size %dx%d cannot be taken by this model: it must be a multiple of %d (%s%d)", S, S,
                           step, octic ? "twice the patch size " : "the patch size ", p);
     return OCTIC_OK;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Random weights                                                            */
+
+/* A deterministic generator (splitmix64): the same seed gives the same
+ * weights on every machine. */
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [-a, a). */
+static float uniform(uint64_t *s, float a) { return a * (float)((double)(splitmix64(s) >> 11) / 4503599627370496.0 - 1.0); }
+
+octic_status octic_random_weights(const octic_config *cfg, uint64_t seed, octic_tensor_set *out) {
+    octic_tensor_set_init(out);
+    octic_config cf = *cfg;
+    if (cf.kind == OCTIC_KIND_STANDARD) cf.break_layer = 0;
+    param_list pl;
+    octic_status st = list_params(&cf, &pl);
+    if (st) return st;
+    uint64_t s = seed;
+    for (int i = 0; i < pl.count && !st; i++) {
+        const octic_param *p = &pl.items[i];
+        float *data = malloc((p->numel ? p->numel : 1) * sizeof(float));
+        if (!data) {
+            st = octic_fail(OCTIC_ERR_NOMEM, "out of memory for random weights");
+            break;
+        }
+        /* norms' scales around 1, layer scales around 0.1, the rest small
+         * and fan-in scaled, so activations stay of order 1 at any depth */
+        const char *n = p->name;
+        int norm_scale = strstr(n, "norm") && (strstr(n, ".weight") || strstr(n, ".alpha_"));
+        int layer_scale = strstr(n, "gamma") || strstr(n, ".ls1") || strstr(n, ".ls2");
+        /* as in the reference, an octic class or register token is learned
+         * only in A1; its other irreps are fixed zeros (else it would not be
+         * invariant) */
+        int fixed_zero = (!strncmp(n, "cls_token.", 10) || !strncmp(n, "register_tokens.", 16)) &&
+                         strcmp(strchr(n, '.'), ".0") != 0;
+        float fan_in = p->ndim >= 2 ? (float)(p->numel / (size_t)p->shape[0]) : 1.0f;
+        for (size_t k = 0; k < p->numel; k++) {
+            if (fixed_zero)
+                data[k] = 0.0f;
+            else if (norm_scale)
+                data[k] = 1.0f + uniform(&s, 0.1f);
+            else if (layer_scale)
+                data[k] = 0.1f + uniform(&s, 0.05f);
+            else if (p->ndim >= 2 && strstr(n, "weight"))
+                data[k] = uniform(&s, 1.0f / sqrtf(fan_in));
+            else
+                data[k] = uniform(&s, 0.1f);
+        }
+        st = octic_tensor_set_add(out, p->name, p->ndim, p->shape, data, 1);
+    }
+    free(pl.items);
+    if (!st) st = octic_config_to_meta(&cf, out);
+    if (st) octic_tensor_set_free(out);
+    return st;
 }

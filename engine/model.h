@@ -120,6 +120,11 @@ typedef struct {
 octic_status octic_model_forward(octic_model *m, const float *images, int B, int S,
                                  const octic_outputs *out);
 
+/* A tensor set in the published layout of cfg, with deterministic random
+ * weights (for benchmarks and the untrained demo models; not a trained model).
+ * Carries cfg as metadata. */
+octic_status octic_random_weights(const octic_config *cfg, uint64_t seed, octic_tensor_set *out);
+
 /* Tokens: 1 + registers + (S/p)^2. */
 int octic_model_tokens(const octic_model *m, int S);
 /* Checks that S is a size the model can take; OCTIC_ERR_ARG with a message otherwise. */

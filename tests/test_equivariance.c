@@ -247,6 +247,39 @@ START_TEST(test_invariants_are_invariant) {
 }
 END_TEST
 
+/* The published widths (16 heads: ViT-L 1024 with head width 64, ViT-H 1280
+ * with 80) interleave heads and irreps differently from the small golden
+ * models: two blocks of each, random weights, every octic output equivariant. */
+START_TEST(test_published_widths_commute) {
+    static const char *const archs[] = {"hybrid_deit_large_patch16", "d8_inv_early_deit_huge_patch14",
+                                        "hybrid_vit_huge"};
+    const octic_arch *a = octic_arch_find(archs[_i]);
+    ck_assert(a != NULL);
+    octic_config cfg = a->config;
+    cfg.depth = 2;
+    cfg.break_layer = 1;
+    octic_tensor_set set;
+    ck_assert_msg(octic_random_weights(&cfg, 42, &set) == OCTIC_OK, "%s", octic_last_error());
+    octic_model *m = NULL;
+    ck_assert_msg(octic_model_build(&set, &cfg, NULL, &m) == OCTIC_OK, "%s", octic_last_error());
+    octic_tensor_set_free(&set);
+    int S = 4 * cfg.patch; /* a 4x4 grid */
+    float *x = malloc((size_t)3 * S * S * sizeof(float));
+    fill_random(x, (size_t)3 * S * S, 11, 1.0f);
+    octic_equivariance_report rep;
+    ck_assert_msg(octic_equivariance_measure(m, x, 1, S, &rep) == OCTIC_OK, "%s", octic_last_error());
+    for (int i = 0; i <= 1; i++)
+        for (int g = 0; g < 8; g++)
+            ck_assert_msg(rep.block_err[i * 8 + g] < TOL, "%s: output %d not equivariant under %s: %g", archs[_i], i,
+                          octic_group_names[g], rep.block_err[i * 8 + g]);
+    if (cfg.kind == OCTIC_KIND_INVARIANT)
+        for (int g = 0; g < 8; g++) ck_assert_msg(rep.cls_err[g] < 1e-5, "class token not invariant: %g", rep.cls_err[g]);
+    octic_equivariance_report_free(&rep);
+    free(x);
+    octic_model_free(m);
+}
+END_TEST
+
 static Suite *equivariance_suite(void) {
     Suite *s = suite_create("equivariance");
     TCase *tc = tcase_create("layers");
@@ -257,6 +290,7 @@ static Suite *equivariance_suite(void) {
     tcase_add_loop_test(tc, test_lift_commutes, 0, n);
     tcase_add_loop_test(tc, test_position_embedding_commutes, 0, n);
     tcase_add_test(tc, test_invariants_are_invariant);
+    tcase_add_loop_test(tc, test_published_widths_commute, 0, 3);
     suite_add_tcase(s, tc);
     return s;
 }
