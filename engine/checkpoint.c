@@ -34,6 +34,9 @@ octic_status octic_file_map(const char *path, uint8_t **buf, size_t *len) {
         close(fd);
         return OCTIC_OK;
     }
+    /* Read-only: a writable private mapping would be charged as anonymous
+     * memory and can be refused for multi-GB checkpoints. Tensors pointing
+     * into it (owns_data == 0) must therefore not be written. */
     void *p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     int e = errno;
     close(fd); /* the mapping stays valid */
@@ -114,7 +117,8 @@ octic_status octic_atomic_commit(octic_atomic_file *f) {
     int fd = f->fd;
     f->fd = -1;
     if (close(fd) != 0) return write_failed(f, "close failed", errno);
-    if (rename(f->tmp, f->path) != 0) return write_failed(f, "cannot rename the temporary file", errno);
+    if (rename(f->tmp, f->path) != 0)
+        return write_failed(f, "cannot rename the temporary file", errno);
     free(f->tmp);
     f->tmp = NULL;
     sync_parent_dir(f->path);

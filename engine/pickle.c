@@ -473,11 +473,11 @@ static octic_status add_to_container(octic_pickle *pk, size_t from, octic_pk_kin
     octic_pk_value *c = pk->stack[from - 1];
     size_t n = pk->sp - from;
     if (want == OCTIC_PK_DICT && n % 2) return bad(pk, "SETITEMS with an odd number of items");
-    if (c->kind == want) {
+    if (c->kind == want && n > 0) {
         if (!grow_array((void **)&c->items, &c->cap, c->n + n, sizeof *c->items)) return oom(pk);
         memcpy(c->items + c->n, pk->stack + from, n * sizeof *c->items);
         c->n += n;
-    } else if (c->kind != OCTIC_PK_OPAQUE) {
+    } else if (c->kind != want && c->kind != OCTIC_PK_OPAQUE) {
         char msg[96];
         snprintf(msg, sizeof msg, "adding items to a %s", octic_pk_kind_name(c->kind));
         return bad(pk, msg);

@@ -117,7 +117,7 @@ static octic_status read_tensor(st_ctx *c, const char *tname, const octic_json *
     float *out;
     int owns = 1;
     if (es == 4 && c->zero_copy && ((uintptr_t)src % sizeof(float)) == 0) {
-        out = (float *)(uintptr_t)src; /* read-only mapping: never written through */
+        out = (float *)(uintptr_t)src; /* read-only mapping: owns_data 0 */
         owns = 0;
         c->used_buffer = 1;
     } else {

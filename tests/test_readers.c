@@ -482,6 +482,11 @@ START_TEST(pickle_values) {
     ck_assert_str_eq(v->items[6]->s, "k");
     ck_assert_ptr_eq(v->items[6], v->items[7]); /* memo shares the value */
     octic_pickle_free(pk);
+    /* APPENDS of nothing to an empty list (found by fuzzing: UB on NULL). */
+    ck_assert_int_eq(unpickle("\x80\x02](e.", 6, &pk, &v), OCTIC_OK);
+    ck_assert_int_eq(v->kind, OCTIC_PK_LIST);
+    ck_assert_uint_eq(v->n, 0);
+    octic_pickle_free(pk);
 }
 END_TEST
 
