@@ -29,6 +29,7 @@ struct octic_pickle {
     size_t n_marks, cap_marks;
     octic_pk_value **memo; /* sparse: NULL where unset */
     size_t cap_memo, memo_count;
+    size_t copy_budget; /* items make_dict may still copy (see there) */
 };
 
 /* --- small helpers ---------------------------------------------------------- */
@@ -164,10 +165,20 @@ static octic_status push_bytes(octic_pickle *pk, octic_pk_kind kind, size_t n) {
     return push(pk, v);
 }
 
-static octic_status push_opaque(octic_pickle *pk, const char *what) {
+/* An opaque value named `what`, which must outlive the pickle (a literal, or
+ * the name of a GLOBAL value): names are shared, never copied, so that
+ * re-using one name many times costs no memory. */
+static octic_pk_value *new_opaque(octic_pickle *pk, const char *what) {
     octic_pk_value *v = new_value(pk, OCTIC_PK_OPAQUE);
-    if (!v || !(v->s = strdup(what))) return oom(pk);
-    return push(pk, v);
+    if (v) {
+        v->s = (char *)(uintptr_t)what;
+        v->s_borrowed = 1;
+    }
+    return v;
+}
+
+static octic_status push_opaque(octic_pickle *pk, const char *what) {
+    return push(pk, new_opaque(pk, what));
 }
 
 /* LONG1/LONG4: little-endian two's complement. Up to 8 bytes fits int64;
@@ -231,6 +242,10 @@ static octic_status op_stack_global(octic_pickle *pk) {
     if (st) return st;
     if (mod->kind != OCTIC_PK_STR || name->kind != OCTIC_PK_STR)
         return bad(pk, "STACK_GLOBAL needs two strings");
+    /* Bounded like GLOBAL's lines: the strings may come from the memo many
+     * times over, and each global copies them. */
+    if (mod->len > MAX_GLOBAL_LINE || name->len > MAX_GLOBAL_LINE)
+        return bad(pk, "STACK_GLOBAL module or name too long");
     return make_global(pk, mod->s, mod->len, name->s, name->len);
 }
 
@@ -270,16 +285,14 @@ static octic_status op_binpersid(octic_pickle *pk) {
     if (!v) return oom(pk);
     v->dtype = storage_dtype(pid->items[1]);
     v->numel = pid->items[4]->i;
-    if (key->kind == OCTIC_PK_STR) {
-        v->key = strdup(key->s);
-    } else {
+    if (key->kind == OCTIC_PK_INT) { /* name it by its decimal digits */
         char tmp[32];
-        snprintf(tmp, sizeof tmp, "%lld", (long long)key->i);
-        v->key = strdup(tmp);
+        int n = snprintf(tmp, sizeof tmp, "%lld", (long long)key->i);
+        key = new_value(pk, OCTIC_PK_STR);
+        if (!key || !(key->s = dup_bytes(tmp, (size_t)n))) return oom(pk);
+        key->len = (size_t)n;
     }
-    if (!v->key) return oom(pk);
-    v->s = strdup(pid->items[1]->kind == OCTIC_PK_GLOBAL ? pid->items[1]->s : "?");
-    if (!v->s) return oom(pk);
+    v->key = key->s;
     return push(pk, v);
 }
 
@@ -339,6 +352,11 @@ static octic_status make_dict(octic_pickle *pk, const octic_pk_value *args,
     if (args && args->kind == OCTIC_PK_TUPLE && args->n == 1 &&
         args->items[0]->kind == OCTIC_PK_LIST) {
         const octic_pk_value *l = args->items[0];
+        /* Every other opcode costs time linear in the bytes it reads; this
+         * one copies a list the memo can hand out again and again, so a
+         * small file could demand quadratic work. Cap the total. */
+        if (l->n > pk->copy_budget) return bad(pk, "too many OrderedDict items to copy");
+        pk->copy_budget -= l->n;
         for (size_t i = 0; i < l->n; i++) {
             const octic_pk_value *kv = l->items[i];
             if (kv->kind != OCTIC_PK_TUPLE || kv->n != 2) continue;
@@ -374,13 +392,9 @@ static octic_status apply(octic_pickle *pk, const octic_pk_value *fn, const octi
             return bad(pk, "torch._tensor._rebuild_from_type_v2 needs (func, type, args, state)");
         return apply(pk, args->items[0], args->items[2], depth + 1, out);
     }
-    octic_pk_value *v = new_value(pk, OCTIC_PK_OPAQUE);
-    if (!v) return oom(pk);
-    v->s = strdup(fn->kind == OCTIC_PK_GLOBAL || fn->kind == OCTIC_PK_OPAQUE ? fn->s
-                                                                            : "object");
-    if (!v->s) return oom(pk);
-    *out = v;
-    return OCTIC_OK;
+    *out = new_opaque(pk, fn->kind == OCTIC_PK_GLOBAL || fn->kind == OCTIC_PK_OPAQUE ? fn->s
+                                                                                    : "object");
+    return *out ? OCTIC_OK : oom(pk);
 }
 
 static octic_status op_reduce(octic_pickle *pk) {
@@ -679,9 +693,8 @@ void octic_pickle_free(octic_pickle *pk) {
     if (!pk) return;
     for (size_t i = 0; i < pk->n_all; i++) {
         octic_pk_value *v = pk->all[i];
-        free(v->s);
+        if (!v->s_borrowed) free(v->s);
         free(v->items);
-        free(v->key);
         free(v);
     }
     free(pk->all);
@@ -700,6 +713,7 @@ octic_status octic_pickle_load(const uint8_t *buf, size_t len, const char *name,
     pk->buf = buf;
     pk->len = len;
     pk->name = name;
+    pk->copy_budget = 4 * len + 4096;
     int done = 0;
     octic_status st = OCTIC_OK;
     while (!st && !done) {

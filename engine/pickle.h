@@ -59,12 +59,13 @@ struct octic_pk_value {
     int64_t i;      /* BOOL, INT */
     double f;       /* FLOAT */
     char *s;        /* STR, BYTES (NUL-terminated copy), GLOBAL/OPAQUE: "module.name" */
+    int s_borrowed; /* s belongs to another value (or is a literal): not freed */
     size_t len;     /* STR/BYTES: bytes */
     octic_pk_value **items; /* TUPLE, LIST, DICT (2 per entry) */
     size_t n, cap;
     /* STORAGE */
     octic_dtype dtype;
-    char *key;
+    const char *key; /* the storage's name in the archive (owned by a STR value) */
     int64_t numel;
     /* TENSOR */
     octic_pk_value *storage;

@@ -16,6 +16,9 @@
 #include "pickle.h"
 #include "zip.h"
 
+/* Longer names exist in no real checkpoint. */
+#define MAX_NAME 4096
+
 typedef struct {
     const char *name; /* file name for messages */
     octic_zip zip;
@@ -188,6 +191,11 @@ static octic_status convert(pth_ctx *c, const char *tname, const octic_pk_value 
                           "storage of %lld elements",
                           c->name, tname, octic_shape_str(shape, sizeof shape, t->size, t->ndim),
                           (long long)t->offset, (long long)last, (long long)s->numel);
+    /* Bounded lengths: one long key can be shared by any number of tensors. */
+    size_t plen = strnlen(c->prefix, sizeof full), klen = strnlen(s->key, sizeof full);
+    if (plen + 5 + klen >= sizeof full)
+        return octic_fail(OCTIC_ERR_FORMAT, "%s: tensor '%s': storage key too long", c->name,
+                          tname);
     snprintf(full, sizeof full, "%sdata/%s", c->prefix, s->key);
     const octic_zip_entry *e = octic_zip_find(&c->zip, full);
     if (!e)
@@ -231,6 +239,17 @@ static octic_status add_entry(pth_ctx *c, const octic_pk_value *k, const octic_p
                               octic_tensor_set *set) {
     if (k->kind != OCTIC_PK_STR || v->kind != OCTIC_PK_TENSOR) return OCTIC_OK;
     const char *name = strip_name(k->s);
+    /* Names are copied into the set, and one key string can be used by any
+     * number of entries: count their bytes against the budget too. */
+    size_t nlen = strnlen(name, MAX_NAME + 1);
+    if (nlen > MAX_NAME)
+        return octic_fail(OCTIC_ERR_FORMAT, "%s: a tensor name is over %d bytes long", c->name,
+                          MAX_NAME);
+    if ((int64_t)nlen / 4 + 1 > c->budget)
+        return octic_fail(OCTIC_ERR_FORMAT,
+                          "%s: the state dict names far more data than the file holds",
+                          c->name);
+    c->budget -= (int64_t)nlen / 4 + 1;
     if (is_dropped(name) || !is_float(v->storage->dtype))
         return octic_tensor_set_add_ignored(set, name);
     float *data = NULL;

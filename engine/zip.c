@@ -149,6 +149,25 @@ static octic_status read_central_entry(const octic_zip *z, uint64_t *pos, uint64
     return OCTIC_OK;
 }
 
+/* A checkpoint has one entry per storage and every tensor looks its storage
+ * up by name: sort once so that lookups are O(log n), not O(n). */
+static int cmp_entry(const void *a, const void *b) {
+    const octic_zip_entry *x = *(octic_zip_entry *const *)a, *y = *(octic_zip_entry *const *)b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x > y) - (x < y); /* same array: ties in directory order */
+}
+
+static octic_status index_names(octic_zip *z) {
+    z->by_name = malloc((z->count ? z->count : 1) * sizeof *z->by_name);
+    if (!z->by_name) {
+        octic_zip_close(z);
+        return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", z->name);
+    }
+    for (size_t i = 0; i < z->count; i++) z->by_name[i] = &z->entries[i];
+    qsort(z->by_name, z->count, sizeof *z->by_name, cmp_entry);
+    return OCTIC_OK;
+}
+
 octic_status octic_zip_open(octic_zip *z, const uint8_t *buf, size_t len, const char *name) {
     memset(z, 0, sizeof *z);
     z->buf = buf;
@@ -186,20 +205,27 @@ octic_status octic_zip_open(octic_zip *z, const uint8_t *buf, size_t len, const 
             return st;
         }
     }
-    return OCTIC_OK;
+    return index_names(z);
 }
 
 void octic_zip_close(octic_zip *z) {
     if (!z) return;
     for (size_t i = 0; i < z->count; i++) free(z->entries[i].name);
     free(z->entries);
+    free(z->by_name);
     z->entries = NULL;
+    z->by_name = NULL;
     z->count = 0;
 }
 
 const octic_zip_entry *octic_zip_find(const octic_zip *z, const char *entry_name) {
-    for (size_t i = 0; i < z->count; i++)
-        if (strcmp(z->entries[i].name, entry_name) == 0) return &z->entries[i];
+    size_t lo = 0, hi = z->count; /* first index whose name is >= entry_name */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(z->by_name[mid]->name, entry_name) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo < z->count && strcmp(z->by_name[lo]->name, entry_name) == 0) return z->by_name[lo];
     return NULL;
 }
 

@@ -27,12 +27,13 @@ typedef struct {
     const char *name; /* for messages */
     octic_zip_entry *entries;
     size_t count;
+    octic_zip_entry **by_name; /* entries sorted by name, for octic_zip_find */
 } octic_zip;
 
 /* Parses the central directory. `name` (the file name) prefixes errors. */
 octic_status octic_zip_open(octic_zip *z, const uint8_t *buf, size_t len, const char *name);
 void octic_zip_close(octic_zip *z);
-/* NULL when absent. */
+/* NULL when absent; the first in directory order if a name repeats. */
 const octic_zip_entry *octic_zip_find(const octic_zip *z, const char *entry_name);
 /* Points *data at the entry's bytes after checking its local header. */
 octic_status octic_zip_data(const octic_zip *z, const octic_zip_entry *e, const uint8_t **data,
