@@ -528,6 +528,25 @@ START_TEST(pickle_errors) {
                  "t.pkl: bad pickle: memo index out of range (opcode 0x72 at offset 3)");
     assert_error(unpickle("\x80\x09N.", 4, &pk, &v), OCTIC_ERR_UNSUPPORTED,
                  "t.pkl: pickle protocol 9: protocols 2 to 5 are supported");
+    /* One big list turned into an OrderedDict again and again through the
+     * memo: refused once the copying outgrows the file, not quadratic. */
+    size_t cap = 100000, n = 0;
+    char *big = malloc(cap);
+    ck_assert_ptr_nonnull(big);
+    const char head[] = "\x80\x02" "ccollections\nOrderedDict\nq\x00]q\x01(";
+    memcpy(big, head, sizeof head - 1);
+    n += sizeof head - 1;
+    for (int i = 0; i < 2000; i++, n += 3) memcpy(big + n, "NN\x86", 3);
+    memcpy(big + n, "e0", 2);
+    n += 2;
+    for (int i = 0; i < 10000; i++) {
+        memcpy(big + n, "h\x00h\x01\x85R0", 7);
+        n += 7;
+    }
+    memcpy(big + n, "N.", 2);
+    assert_error_has(unpickle(big, n + 2, &pk, &v), OCTIC_ERR_FORMAT,
+                     "t.pkl: bad pickle: too many OrderedDict items to copy (opcode 0x52");
+    free(big);
     /* Deep nesting is bounded, not recursive. */
     char deep[20010];
     memset(deep, '(', sizeof deep);
