@@ -25,6 +25,7 @@ typedef enum {
 struct octic_backend {
     const char *name;
     void *context;
+    int host_memory; /* buffers are host memory: the engine may fill them directly */
 
     /* memory */
     float *(*alloc)(const octic_backend *be, size_t n);                 /* n floats, NULL on failure */

@@ -226,6 +226,7 @@ static void cpu_invariant(const octic_backend *be, float *out, const float *in, 
 static const octic_backend cpu_backend = {
     .name = "cpu",
     .context = NULL,
+    .host_memory = 1,
     .alloc = cpu_alloc,
     .free = cpu_free,
     .upload = cpu_copy,

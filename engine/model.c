@@ -458,11 +458,17 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
         n_derived += (size_t)cf.break_layer * 6 * C; /* norm scale/shift x2, layer scales x2 */
     }
     m->n_weights = pl.total + n_derived;
-    float *host = malloc(m->n_weights * sizeof(float));
+    /* The weights are assembled in host memory: directly in the backend's
+     * allocation when that is host memory, else in a staging copy uploaded
+     * at the end. */
+    const octic_backend *be_ = m->be;
+    int direct = be_->host_memory;
+#define FREE_HOST(h) (direct ? be_->free(be_, (h)) : free(h))
+    float *host = direct ? be_->alloc(be_, m->n_weights) : malloc(m->n_weights * sizeof(float));
     size_t work_n = (size_t)4 * p * p + (size_t)4 * g * g + 64;
     float *work = malloc(work_n * sizeof(float));
     if (!host || !work) {
-        free(host);
+        if (host) FREE_HOST(host);
         free(work);
         octic_model_free(m);
         return octic_fail(OCTIC_ERR_NOMEM, "out of memory for %zu weights", m->n_weights);
@@ -512,7 +518,7 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
     m->oblocks = calloc((size_t)cf.break_layer + 1, sizeof *m->oblocks);
     m->blocks = calloc((size_t)cf.depth, sizeof *m->blocks);
     if (!m->oblocks || !m->blocks) {
-        free(host);
+        FREE_HOST(host);
         free(work);
         octic_model_free(m);
         return octic_fail(OCTIC_ERR_NOMEM, "out of memory");
@@ -574,14 +580,17 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
     free(work);
 
     /* Move the weights into backend memory and rebase every pointer. */
-    float *dev = m->be->alloc(m->be, m->n_weights);
-    if (!dev) {
-        free(host);
-        octic_model_free(m);
-        return octic_fail(OCTIC_ERR_NOMEM, "out of memory for %zu weights on the %s backend", m->n_weights,
-                          m->be->name);
+    float *dev = host;
+    if (!direct) {
+        dev = m->be->alloc(m->be, m->n_weights);
+        if (!dev) {
+            free(host);
+            octic_model_free(m);
+            return octic_fail(OCTIC_ERR_NOMEM, "out of memory for %zu weights on the %s backend", m->n_weights,
+                              m->be->name);
+        }
+        m->be->upload(m->be, dev, host, m->n_weights);
     }
-    m->be->upload(m->be, dev, host, m->n_weights);
 #define REBASE(ptr) ((ptr) = (ptr) ? dev + ((ptr) - host) : NULL)
     REBASE(embed_w), REBASE(embed_b), REBASE(cls), REBASE(regs), REBASE(pos), REBASE(pos_cls);
     m->embed_w = embed_w, m->embed_b = embed_b, m->cls = cls, m->registers = regs, m->pos = pos, m->pos_cls = pos_cls;
@@ -603,7 +612,8 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
     }
     REBASE(m->inv_w), REBASE(m->inv_b), REBASE(m->norm_w), REBASE(m->norm_b), REBASE(m->head_w), REBASE(m->head_b);
 #undef REBASE
-    free(host);
+    if (!direct) free(host);
+#undef FREE_HOST
     m->weights = dev;
 
     if (octic) {
