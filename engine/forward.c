@@ -224,6 +224,33 @@ static void block_forward(const octic_model *m, const octic_block *b, activation
     be->residual(be, a->x, a->h, b->ls2, rows, C);
 }
 
+/* attn (B, H, T) = the class token's softmax row per head, from qkv (B, T, 3, H, hd) in
+ * backend memory (the per-head layout, also for octic blocks). */
+static octic_status class_attention(const octic_model *m, float *attn, const float *qkv, int B, int T) {
+    int C = m->cfg.dim, H = m->cfg.heads, hd = C / H;
+    float *host = malloc((size_t)B * T * 3 * C * sizeof(float));
+    if (!host) return octic_fail(OCTIC_ERR_NOMEM, "out of memory for the attention of %d tokens", T);
+    m->be->download(m->be, host, qkv, (size_t)B * T * 3 * C);
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *q = host + (size_t)b * T * 3 * C + h * hd;
+            float *row = attn + ((size_t)b * H + h) * T, mx = -INFINITY;
+            for (int t = 0; t < T; t++) {
+                const float *k = host + ((size_t)b * T + t) * 3 * C + C + h * hd;
+                float s = 0.0f;
+                for (int d = 0; d < hd; d++) s += q[d] * k[d];
+                row[t] = s * scale;
+                if (row[t] > mx) mx = row[t];
+            }
+            double sum = 0.0;
+            for (int t = 0; t < T; t++) sum += row[t] = expf(row[t] - mx);
+            for (int t = 0; t < T; t++) row[t] = (float)(row[t] / sum);
+        }
+    free(host);
+    return OCTIC_OK;
+}
+
 /* Hands the residual stream to the caller's callback in the published layout. */
 static void report(const octic_model *m, activations *a, const octic_outputs *o, int index, int B, int T, int iso5) {
     if (!o->on_block) return;
@@ -296,6 +323,11 @@ octic_status octic_model_forward(octic_model *m, const float *images, int B, int
             octic_block_forward(m, &m->oblocks[i], &a, B, T);
         else
             block_forward(m, &m->blocks[i], &a, B, T);
+        if (o->attn && (st = class_attention(m, o->attn + (size_t)i * B * cf->heads * T,
+                                             i < cf->break_layer ? a.qkv2 : a.qkv, B, T))) {
+            free_activations(be, &a);
+            return st;
+        }
         report(m, &a, o, i + 1, B, T, i < cf->break_layer);
         if (o->stop_after > 0 && i + 1 >= o->stop_after) {
             free_activations(be, &a);

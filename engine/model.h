@@ -110,6 +110,8 @@ typedef struct {
     float *cls;      /* [B, C] class token after the final norm, or NULL */
     float *patch;    /* [B, N, C] patch tokens after the final norm, or NULL */
     float *prenorm;  /* [B, T, C] tokens before the final norm, or NULL */
+    float *attn;     /* [depth, B, H, T] class-token attention of every block (the class token's
+                      * softmax row per head; hybrid and invariant octic blocks too), or NULL */
     octic_block_fn on_block;
     void *user;
     int stop_after;  /* >0: stop after this many blocks (on_block still called) */
