@@ -32,7 +32,7 @@ typedef enum {
     OCTIC_LAYOUT_ADE20K,       /* ADEChallengeData2016/images|annotations/{training,validation} */
     OCTIC_LAYOUT_VOC,          /* VOCdevkit/VOC2012/JPEGImages, SegmentationClass, ImageSets/Segmentation */
     OCTIC_LAYOUT_FOLDER,       /* <root>/<class>/... : one subfolder per class, split "all" */
-    OCTIC_LAYOUT_FLAT,         /* <root>/*.jpg: images without labels, split "all" */
+    OCTIC_LAYOUT_FLAT,         /* <root>/<image>.jpg: images without labels, split "all" */
 } octic_layout;
 
 /* "imagenet", "ade20k", "voc2012", "folder", "flat". */
