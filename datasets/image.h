@@ -34,6 +34,26 @@ octic_status octic_mask_load_memory(const uint8_t *buf, size_t len, const char *
  * the file is a JPEG (fast), else decoded and reduced. RGB. */
 octic_status octic_image_thumbnail(const char *path, int max_side, octic_image *out);
 
+/* What the first bytes say a file is (the name is never consulted). */
+typedef enum { OCTIC_IMAGE_UNKNOWN = 0, OCTIC_IMAGE_JPEG, OCTIC_IMAGE_PNG } octic_image_format;
+octic_image_format octic_image_detect(const uint8_t *buf, size_t len);
+
+/* The largest image (width * height) the decoders accept; larger headers are
+ * an error rather than an allocation. 0 restores the default, 2^28. Set it
+ * before loading starts (it is not synchronized). */
+void octic_image_set_max_pixels(size_t n);
+
+typedef enum {
+    OCTIC_RESAMPLE_NEAREST = 0, /* PIL's Image.NEAREST (for masks) */
+    OCTIC_RESAMPLE_BICUBIC = 1, /* PIL's Image.BICUBIC: a = -0.5, antialiased when shrinking */
+} octic_resample;
+
+/* Resizes img to width x height exactly as PIL's Image.resize does (same
+ * filter support, coefficients and 8-bit rounding after each pass), for any
+ * number of channels. out is allocated. */
+octic_status octic_image_resize(const octic_image *img, int width, int height, octic_resample filter,
+                                octic_image *out);
+
 /* ImageNet mean and std, as used by DeiT III and DINOv2. */
 extern const float octic_imagenet_mean[3], octic_imagenet_std[3];
 
@@ -48,6 +68,10 @@ typedef enum {
  * (256 for the reference; other values scale the crop alike). */
 octic_status octic_preprocess(const octic_image *img, octic_transform t, int size, int resize_to, int normalize,
                               float *out);
+/* The same crop as octic_preprocess, before scaling: out = size x size RGB
+ * (allocated), the values PIL's pipeline has before ToTensor. */
+octic_status octic_preprocess_rgb(const octic_image *img, octic_transform t, int size, int resize_to,
+                                  octic_image *out);
 /* Mask -> out[size, size] labels, nearest-neighbour as PIL does (SEGMENT). */
 octic_status octic_preprocess_mask(const octic_image *mask, int size, uint8_t *out);
 
