@@ -1,5 +1,5 @@
-/* octic forward: run a model on images from a .npy file and write one of its
- * outputs as .npy. */
+/* octic forward: run a model on images (a .npy file, or JPEG/PNG files
+ * preprocessed as the reference does) and write one of its outputs as .npy. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +7,17 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "image.h"
 
 static const char forward_usage[] =
-    "usage: octic forward MODEL --input X.npy --output OUT.npy --what WHAT [--heads N]\n"
+    "usage: octic forward MODEL --input X.npy|IMAGE... --output OUT.npy --what WHAT [--heads N]\n"
+    "                     [--size S]\n"
     "\n"
     "Runs the model (.pth or .safetensors) on float32 images X.npy [B, 3, S, S], already\n"
-    "normalized, and writes one output as float32 .npy. S must be a multiple of the patch\n"
-    "size (of twice the patch size for octic models).\n"
+    "normalized, or on image files (JPEG or PNG; --input once per image, batched in that\n"
+    "order) prepared with the classification eval transform as 'octic preprocess' does, and\n"
+    "writes one output as float32 .npy. S must be a multiple of the patch size (of twice the\n"
+    "patch size for octic models).\n"
     "\n"
     "WHAT:\n"
     "  logits      [B, classes]  classification logits (DeiT III models with a head)\n"
@@ -25,7 +29,8 @@ static const char forward_usage[] =
     "  (T = 1 + registers + N, N = (S/patch)^2; octic tokens in the published x0..x7 order)\n"
     "\n"
     "options:\n"
-    "  --input X.npy     input images\n"
+    "  --input X.npy     input images (.npy), or --input IMAGE, repeated for a batch\n"
+    "  --size S          crop size for image files (default 224)\n"
     "  --output OUT.npy  where to write the output\n"
     "  --what WHAT       which output (see above)\n"
     "  --heads N         number of attention heads (see 'octic info --help')\n";
@@ -142,8 +147,58 @@ static int run_forward(octic_model *m, const what_spec *w, const octic_array *im
     return CLI_OK;
 }
 
-static int forward(const char *model_path, int heads, const char *input, const char *output,
-                   const what_spec *w) {
+/* Image files -> float32 [n, 3, S, S]: the classification eval transform,
+ * normalized, as 'octic preprocess' writes it. */
+static int load_image_batch(const char **paths, int n, int S, octic_array *images) {
+    memset(images, 0, sizeof *images);
+    size_t per = (size_t)3 * S * S;
+    if (!(images->data = malloc(sizeof(float) * per * n)))
+        return cli_error("out of memory for %d images of %d x %d", n, S, S);
+    images->ndim = 4;
+    images->shape[0] = n, images->shape[1] = 3, images->shape[2] = images->shape[3] = S;
+    for (int i = 0; i < n; i++) {
+        octic_image img;
+        if (octic_image_load(paths[i], &img) != OCTIC_OK) {
+            octic_array_free(images);
+            return cli_engine_error();
+        }
+        octic_status st = octic_preprocess(&img, OCTIC_TRANSFORM_CLASSIFY, S, octic_classify_resize(S), 1,
+                                           images->data + per * i);
+        octic_image_free(&img);
+        if (st != OCTIC_OK) {
+            octic_array_free(images);
+            return cli_error("%s: %s", paths[i], octic_last_error());
+        }
+    }
+    return CLI_OK;
+}
+
+/* One .npy, or image files (decided by content: a JPEG or PNG is an image). */
+static int load_inputs(const char **inputs, int n, int size, octic_array *images, int *B, int *S) {
+    int n_images = 0;
+    for (int i = 0; i < n; i++) {
+        uint8_t head[8] = {0};
+        FILE *f = fopen(inputs[i], "rb");
+        size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+        if (f) fclose(f);
+        n_images += octic_image_detect(head, got) != OCTIC_IMAGE_UNKNOWN;
+    }
+    if (n_images == 0) {
+        if (n > 1)
+            return cli_usage_error("forward", "several --input files must all be images (JPEG or PNG); "
+                                   "'%s' is not one", inputs[0]);
+        return cli_load_images(inputs[0], images, B, S);
+    }
+    if (n_images < n)
+        return cli_usage_error("forward", "--input mixes image files with other files: give one .npy, or "
+                               "only JPEG/PNG images");
+    *B = n, *S = size;
+    return load_image_batch(inputs, n, size, images);
+}
+
+static int forward(const char *model_path, int heads, const char **inputs, int n_inputs, int size,
+                   const char *output, const what_spec *w) {
+    const char *input = inputs[0];
     octic_model *m = NULL;
     octic_array images;
     float *result = NULL;
@@ -152,7 +207,7 @@ static int forward(const char *model_path, int heads, const char *input, const c
     int rc = cli_load_model(model_path, heads, &m);
     if (rc != CLI_OK)
         return rc;
-    if ((rc = cli_load_images(input, &images, &B, &S)) != CLI_OK)
+    if ((rc = load_inputs(inputs, n_inputs, size, &images, &B, &S)) != CLI_OK)
         goto done_model;
     if (octic_model_check_size(m, S) != OCTIC_OK) {
         rc = cli_error("%s: %s", input, octic_last_error());
@@ -184,15 +239,16 @@ done_model:
 
 int cmd_forward(int argc, char **argv) {
     const char *heads_text = NULL, *input = NULL, *output = NULL, *what_text = NULL,
-               *model = NULL;
-    int help = 0, npos = 0, heads = 0;
+               *model = NULL, *size_text = NULL;
+    int help = 0, npos = 0, heads = 0, size = 224;
     const cli_option opts[] = {
         {"--heads", &heads_text, NULL},
         {"--input", &input, NULL},
         {"--output", &output, NULL},
         {"--what", &what_text, NULL},
+        {"--size", &size_text, NULL},
     };
-    int rc = cli_parse(argc, argv, "forward", opts, 4, &model, 1, &npos, &help);
+    int rc = cli_parse(argc, argv, "forward", opts, 5, &model, 1, &npos, &help);
     if (rc != CLI_OK)
         return rc;
     if (help) {
@@ -202,7 +258,7 @@ int cmd_forward(int argc, char **argv) {
     if (!model)
         return cli_usage_error("forward", "missing MODEL");
     if (!input)
-        return cli_usage_error("forward", "missing --input X.npy");
+        return cli_usage_error("forward", "missing --input X.npy or --input IMAGE");
     if (!output)
         return cli_usage_error("forward", "missing --output OUT.npy");
     if (!what_text)
@@ -210,8 +266,28 @@ int cmd_forward(int argc, char **argv) {
     what_spec what = {WHAT_LOGITS, 0, NULL};
     if ((rc = parse_what(what_text, &what)) != CLI_OK)
         return rc;
+    /* --input may be repeated (images batched in order); cli_parse kept the
+     * last, so collect them all here (argv is well-formed: it parsed) */
+    const char **inputs = calloc((size_t)argc, sizeof *inputs);
+    int n_inputs = 0;
+    if (!inputs)
+        return cli_error("out of memory");
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--input") == 0 && i + 1 < argc)
+            inputs[n_inputs++] = argv[++i];
+        else if (strncmp(argv[i], "--input=", 8) == 0)
+            inputs[n_inputs++] = argv[i] + 8;
+        else if (argv[i][0] == '-' && strchr(argv[i], '=') == NULL && i + 1 < argc &&
+                 strcmp(argv[i], "--help") != 0)
+            i++; /* the value of another option */
+    }
     if (heads_text &&
         (rc = cli_parse_int("forward", "--heads", heads_text, 1, 4096, &heads)) != CLI_OK)
-        return rc;
-    return forward(model, heads, input, output, &what);
+        goto done;
+    if (size_text && (rc = cli_parse_int("forward", "--size", size_text, 1, 4096, &size)) != CLI_OK)
+        goto done;
+    rc = forward(model, heads, inputs, n_inputs, size, output, &what);
+done:
+    free(inputs);
+    return rc;
 }

@@ -8,5 +8,6 @@ int cmd_archs(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_equivariance(int argc, char **argv);
+int cmd_preprocess(int argc, char **argv);
 
 #endif

@@ -24,9 +24,10 @@ typedef struct {
 static const command commands[] = {
     {"info", cmd_info, "describe a checkpoint or a published architecture"},
     {"archs", cmd_archs, "list the published architectures"},
-    {"forward", cmd_forward, "run a model on images from a .npy file, write an output .npy"},
+    {"forward", cmd_forward, "run a model on images (.npy, JPEG, PNG), write an output .npy"},
     {"convert", cmd_convert, "convert a checkpoint to safetensors"},
     {"equivariance", cmd_equivariance, "measure how equivariant each block is"},
+    {"preprocess", cmd_preprocess, "decode an image and write the model's input as .npy"},
 };
 
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

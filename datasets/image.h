@@ -62,6 +62,11 @@ typedef enum {
     OCTIC_TRANSFORM_SEGMENT = 1,  /* 224 x 224 bicubic, aspect not kept (masks: nearest) */
 } octic_transform;
 
+/* The shorter side of the classification transform for a crop of `size`:
+ * size / 0.875, the reference's crop ratio (DeiT III's eval_crop_ratio), so
+ * 256 for 224. */
+static inline int octic_classify_resize(int size) { return (int)(size / 0.875); }
+
 /* RGB image -> out[3, size, size] float32 in [0, 1] (normalize = 0) or
  * normalized with the ImageNet mean/std (normalize = 1). size is 224 for
  * the reference transforms; resize_to is the shorter side for CLASSIFY
