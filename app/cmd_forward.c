@@ -173,23 +173,25 @@ static int load_image_batch(const char **paths, int n, int S, octic_array *image
     return CLI_OK;
 }
 
-/* One .npy, or image files (decided by content: a JPEG or PNG is an image). */
+/* A .npy (by its magic bytes, or by name when the file is no image either,
+ * so that its reader explains what is wrong). */
+static int is_npy_input(const char *path) {
+    uint8_t head[8] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+    if (f) fclose(f);
+    if (got >= 6 && memcmp(head, "\x93NUMPY", 6) == 0) return 1;
+    if (octic_image_detect(head, got) != OCTIC_IMAGE_UNKNOWN) return 0;
+    size_t len = strlen(path);
+    return len >= 4 && strcmp(path + len - 4, ".npy") == 0;
+}
+
+/* One .npy, or image files (JPEG or PNG, decided by content). */
 static int load_inputs(const char **inputs, int n, int size, octic_array *images, int *B, int *S) {
-    int n_images = 0;
-    for (int i = 0; i < n; i++) {
-        uint8_t head[8] = {0};
-        FILE *f = fopen(inputs[i], "rb");
-        size_t got = f ? fread(head, 1, sizeof head, f) : 0;
-        if (f) fclose(f);
-        n_images += octic_image_detect(head, got) != OCTIC_IMAGE_UNKNOWN;
-    }
-    if (n_images == 0) {
-        if (n > 1)
-            return cli_usage_error("forward", "several --input files must all be images (JPEG or PNG); "
-                                   "'%s' is not one", inputs[0]);
-        return cli_load_images(inputs[0], images, B, S);
-    }
-    if (n_images < n)
+    int n_npy = 0;
+    for (int i = 0; i < n; i++) n_npy += is_npy_input(inputs[i]);
+    if (n == 1 && n_npy == 1) return cli_load_images(inputs[0], images, B, S);
+    if (n_npy > 0)
         return cli_usage_error("forward", "--input mixes image files with other files: give one .npy, or "
                                "only JPEG/PNG images");
     *B = n, *S = size;
