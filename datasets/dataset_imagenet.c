@@ -694,8 +694,16 @@ octic_status ds_open_imagenet(octic_dataset *ds, const char *root, const octic_d
                 free(cn);
                 free(ci);
                 have_classes = !st;
-            } else if (!st && ids && have_classes && (size_t)ds->nclasses < nids) {
-                if (ds_problem(ds, ipath, "%zu classes, more than the %d of the train split", nids, ds->nclasses) < 0)
+            } else if (!st && ids && have_classes) {
+                /* DINOv2 indexes each split's own class folders: val's labels
+                 * mean train's classes only when both have the same ones. */
+                int same = (size_t)ds->nclasses == nids;
+                for (size_t k = 0; same && k < nids; k++)
+                    same = strcmp(ids[k] ? ids[k] : "", octic_dataset_class_id(ds, (int)k)) == 0;
+                if (!same && ds_problem(ds, ipath,
+                                        "the %s classes (%zu) are not those of train (%d): its class indices "
+                                        "follow its own class folders, as in DINOv2",
+                                        split, nids, ds->nclasses) < 0)
                     st = OCTIC_ERR_NOMEM;
             }
             if (borrowed) {

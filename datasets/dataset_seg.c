@@ -268,9 +268,11 @@ octic_status ds_open_voc(octic_dataset *ds, const char *voc) {
             return OCTIC_ERR_IO;
         }
         int sp = ds_add_split(ds, splits[s]);
-        char *save = NULL;
         int line_no = 0;
-        for (char *line = strtok_r(text, "\n", &save); !st && line; line = strtok_r(NULL, "\n", &save)) {
+        for (char *line = text, *next; !st && line; line = next) {
+            /* Line by line, blank ones counted, so that problems name the right line. */
+            next = strchr(line, '\n');
+            if (next) *next++ = '\0';
             line_no++;
             /* One id per line; spaces around it (and "\r") are not part of it. */
             while (*line == ' ' || *line == '\t') line++;
