@@ -9,5 +9,8 @@ int cmd_forward(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_equivariance(int argc, char **argv);
 int cmd_preprocess(int argc, char **argv);
+int cmd_dataset(int argc, char **argv);
+/* `octic bench --data ROOT`: the data path (cmd_bench hands --data over to it). */
+int cmd_bench_data(int argc, char **argv);
 
 #endif

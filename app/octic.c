@@ -28,6 +28,7 @@ static const command commands[] = {
     {"convert", cmd_convert, "convert a checkpoint to safetensors"},
     {"equivariance", cmd_equivariance, "measure how equivariant each block is"},
     {"preprocess", cmd_preprocess, "decode an image and write the model's input as .npy"},
+    {"dataset", cmd_dataset, "describe a data set folder, or check that every image decodes"},
 };
 
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
