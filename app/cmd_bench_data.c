@@ -79,49 +79,45 @@ typedef struct {
     double after_first; /* wall time after the first batch */
 } run_result;
 
-/* Goes over the split until `images` images were delivered; the consumer
- * sleeps `consumer_s` per batch. */
+/* One loader over the split, as many passes as it takes to deliver `images`
+ * images; the consumer sleeps `consumer_s` per batch. */
 static int run_loader(const octic_dataset *ds, int split, int threads, int batch, size_t images, double consumer_s,
                       run_result *r) {
     memset(r, 0, sizeof *r);
-    double t0 = now_seconds(), c0 = cpu_seconds(), first_done = 0, wait_at_first = 0, waited = 0;
-    int first = 1;
-    while (r->images < images) {
-        octic_loader_options o = octic_loader_defaults();
-        o.split = split;
-        o.threads = threads;
-        o.batch_size = batch;
-        o.subset = OCTIC_SUBSET_FIRST;
-        o.subset_n = images - r->images;
-        octic_loader *ld;
-        if (octic_loader_open(ds, &o, &ld) != OCTIC_OK) return cli_engine_error();
-        octic_batch b;
-        size_t before = r->images;
-        while (octic_loader_next(ld, &b) == OCTIC_OK && b.count > 0) {
-            r->images += (size_t)b.count;
-            if (first) {
-                octic_loader_stats st;
-                octic_loader_get_stats(ld, &st);
-                first_done = now_seconds();
-                wait_at_first = st.consumer_wait_s;
-                first = 0;
-            }
-            sleep_seconds(consumer_s);
+    size_t count = octic_dataset_item_count(ds, split);
+    octic_loader_options o = octic_loader_defaults();
+    o.split = split;
+    o.threads = threads;
+    o.batch_size = batch;
+    o.epochs = (int)((images + count - 1) / count);
+    double t0 = now_seconds(), c0 = cpu_seconds(), first_done = 0, wait_at_first = 0;
+    octic_loader *ld;
+    if (octic_loader_open(ds, &o, &ld) != OCTIC_OK) return cli_engine_error();
+    octic_batch b;
+    while (r->images < images && octic_loader_next(ld, &b) == OCTIC_OK && b.count > 0) {
+        r->images += (size_t)b.count;
+        if (first_done == 0) {
+            /* The queue starts empty: waiting for the first batch is not
+             * the loader falling behind. */
+            octic_loader_stats st;
+            octic_loader_get_stats(ld, &st);
+            first_done = now_seconds();
+            wait_at_first = st.consumer_wait_s;
         }
-        octic_loader_stats st;
-        octic_loader_get_stats(ld, &st);
-        waited += st.consumer_wait_s;
-        r->skipped += st.skipped;
-        octic_loader_close(ld);
-        if (r->images == before)
-            return cli_error("%s: no image of split '%s' could be decoded (see 'octic dataset check')",
-                             octic_dataset_root(ds), octic_dataset_split_name(ds, split));
+        sleep_seconds(consumer_s);
     }
     double t1 = now_seconds();
+    octic_loader_stats st;
+    octic_loader_get_stats(ld, &st);
     r->seconds = t1 - t0;
     r->cpu = cpu_seconds() - c0;
     r->after_first = t1 - first_done;
-    r->wait_after_first = waited - wait_at_first;
+    r->wait_after_first = st.consumer_wait_s - wait_at_first;
+    r->skipped = st.skipped;
+    octic_loader_close(ld);
+    if (r->images == 0)
+        return cli_error("%s: no image of split '%s' could be decoded (see 'octic dataset check')",
+                         octic_dataset_root(ds), octic_dataset_split_name(ds, split));
     return CLI_OK;
 }
 

@@ -35,8 +35,9 @@ struct octic_loader {
     const octic_dataset *ds;
     octic_loader_options o;
     int masks;
-    size_t *sel; /* [n] item indices in the split */
-    size_t n;
+    size_t *sel; /* [nsel] item indices in the split */
+    size_t nsel;
+    size_t n;    /* positions: nsel * epochs; position p is item sel[p % nsel] */
     size_t Q;
     slot *slots;
     float *slot_images; /* one allocation for all slots: [Q, 3, S, S] */
@@ -72,6 +73,7 @@ octic_loader_options octic_loader_defaults(void) {
     o.batch_size = 32;
     o.masks = 1;
     o.world_size = 1;
+    o.epochs = 1;
     return o;
 }
 
@@ -158,7 +160,8 @@ static octic_status select_items(octic_loader *ld) {
     for (size_t k = 0; k < m; k++)
         if (k % (size_t)o->world_size == (size_t)o->rank) all[n++] = all[k];
     ld->sel = all;
-    ld->n = n;
+    ld->nsel = n;
+    ld->n = n * (size_t)o->epochs;
     return OCTIC_OK;
 }
 
@@ -177,7 +180,7 @@ static void load_item(octic_loader *ld, size_t pos, slot *s) {
     octic_dataset_item it;
     s->failed = 0;
     s->reason[0] = '\0';
-    if (octic_dataset_get_item(ld->ds, o->split, ld->sel[pos], &it) != OCTIC_OK) {
+    if (octic_dataset_get_item(ld->ds, o->split, ld->sel[pos % ld->nsel], &it) != OCTIC_OK) {
         s->failed = 1;
         s->bad_path = octic_dataset_root(ld->ds);
         set_reason(s, "", octic_last_error());
@@ -271,6 +274,8 @@ octic_status octic_loader_open(const octic_dataset *ds, const octic_loader_optio
         (octic_dataset_is_segmentation(ds) || octic_dataset_class_count(ds) == 0))
         return octic_fail(OCTIC_ERR_ARG, "%s: a subset of N per class needs a set labelled by class (this one is %s)",
                           root, octic_layout_name(octic_dataset_layout(ds)));
+    if (o.epochs == 0) o.epochs = 1;
+    if (o.epochs < 1 || o.epochs > 1000000) return octic_fail(OCTIC_ERR_ARG, "%d epochs: expected 1..1000000", o.epochs);
     if (o.subset < OCTIC_SUBSET_ALL || o.subset > OCTIC_SUBSET_RANDOM)
         return octic_fail(OCTIC_ERR_ARG, "unknown subset kind %d", (int)o.subset);
     int masks = o.masks && octic_dataset_is_segmentation(ds);
@@ -356,12 +361,12 @@ octic_status octic_loader_next(octic_loader *ld, octic_batch *out) {
         pthread_mutex_unlock(&ld->mu);
         /* The slot is ours until `consumed` moves past it. */
         if (s->failed) {
-            if (record_skip(ld, ld->sel[pos], s) < 0) st = octic_fail(OCTIC_ERR_NOMEM, "out of memory");
+            if (record_skip(ld, ld->sel[pos % ld->nsel], s) < 0) st = octic_fail(OCTIC_ERR_NOMEM, "out of memory");
         } else {
             memcpy(ld->b_images + (size_t)count * 3 * S2, s->image, 3 * S2 * sizeof(float));
             if (ld->masks) memcpy(ld->b_masks + (size_t)count * S2, s->mask, S2);
             ld->b_labels[count] = s->label;
-            ld->b_indices[count] = ld->sel[pos];
+            ld->b_indices[count] = ld->sel[pos % ld->nsel];
             count++;
             ld->delivered++;
         }

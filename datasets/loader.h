@@ -49,6 +49,8 @@ typedef struct {
     size_t subset_n;
     uint64_t seed;
     int rank, world_size;    /* shard: items k with k % world_size == rank (default 0, 1) */
+    int epochs;              /* passes over this selection, one after the other (default, and 0: 1); a
+                              * bad file is reported once per pass */
 } octic_loader_options;
 
 octic_loader_options octic_loader_defaults(void);
@@ -73,7 +75,8 @@ octic_status octic_loader_next(octic_loader *ld, octic_batch *out);
 /* Stops the workers and frees everything (also before the end). */
 void octic_loader_close(octic_loader *ld);
 
-/* Items this loader will visit (after subset and shard), bad ones included. */
+/* Items this loader will visit (after subset and shard, times the epochs),
+ * bad ones included. */
 size_t octic_loader_item_count(const octic_loader *ld);
 
 /* Items skipped so far, and why. */

@@ -915,6 +915,18 @@ START_TEST(loader_subsets_and_shards) {
     free(again);
     free(other);
 
+    /* Two passes over the subset: the same items again, in the same order. */
+    o.seed = 7;
+    o.epochs = 2;
+    size_t n4, *twice = run_loader(ds, &o, &n4, NULL, NULL);
+    ck_assert_uint_eq(n4, 30);
+    for (size_t i = 0; i < 15; i++) {
+        ck_assert_uint_eq(twice[i], idx[i]);
+        ck_assert_uint_eq(twice[15 + i], idx[i]);
+    }
+    free(twice);
+    o.epochs = 1;
+
     /* Three shards of that subset: disjoint, together the whole, strided. */
     o.seed = 7;
     int seen[40] = {0};
