@@ -12,7 +12,7 @@ void octic_logreg_defaults(octic_logreg_params *p, double C) {
     p->C = C;
     p->max_iter = 1000;
     p->tol = 1e-12;
-    p->ftol = 64.0 * DBL_EPSILON;
+    p->ftol = -1.0; /* off: near the optimum a float32 data term no longer resolves G */
     p->linesearch_max_iter = 50;
     p->memory = 5;
     p->block_rows = 8192;
@@ -75,13 +75,26 @@ static double evaluate(fit_problem *fp, const double *theta, double *g) {
                 fp->rt[(size_t)k * nb + i] = (float)r;
             }
         }
-        /* gf[K, D] (+)= rt[K, nb] @ x[nb, D] */
-        octic_sgemm(0, K, D, nb, fp->rt, nb, xb, D, r0 == 0 ? 0.0f : 1.0f, fp->gf, D);
+        /* gf[K, D] = rt[K, nb] @ x[nb, D], summed over blocks in double */
+        octic_sgemm(0, K, D, nb, fp->rt, nb, xb, D, 0.0f, fp->gf, D);
+        for (size_t i = 0; i < (size_t)K * D; i++) g[i] = (r0 == 0 ? 0.0 : g[i]) + fp->gf[i];
     }
+    /* The data gradient sums to zero over the classes (sum_k (p_ik - y_ik) = 0);
+     * float32 rounding breaks that, and at a large C nothing else would stop
+     * the parameters drifting along that flat direction. Restore it. */
+    for (int c = 0; c < D; c++) {
+        double mean = 0.0;
+        for (int k = 0; k < K; k++) mean += g[(size_t)k * D + c];
+        mean /= K;
+        for (int k = 0; k < K; k++) g[(size_t)k * D + c] -= mean;
+    }
+    double mean_b = 0.0;
+    for (int k = 0; k < K; k++) mean_b += gb[k];
+    for (int k = 0; k < K; k++) gb[k] -= mean_b / K;
     double reg = 0.0;
     for (size_t i = 0; i < (size_t)K * D; i++) {
         reg += w[i] * w[i];
-        g[i] = (double)fp->gf[i] + w[i] / fp->C;
+        g[i] += w[i] / fp->C;
     }
     fp->evaluations++;
     return loss + 0.5 * reg / fp->C;
@@ -139,6 +152,14 @@ static void ls_eval(fit_problem *fp, const double *x0, const double *d, size_t P
 static ls_point *line_search(fit_problem *fp, const double *x0, double f0, double slope0, const double *d,
                              size_t P, double alpha0, int max_evals, ls_point *buf1, ls_point *buf2) {
     const double c1 = 1e-4, c2 = 0.9;
+    /* Near the optimum the decrease Armijo asks for falls below the rounding
+     * of a float32 data term; then the approximate Wolfe conditions of Hager
+     * and Zhang (2005) decide on the slope, which stays accurate: f within
+     * eps |f0| of f0 and c2 slope0 <= slope <= (1 - 2 c1) |slope0|. */
+    const double eps = 1e-6 * fabs(f0);
+#define APPROX_WOLFE(pt)                                                                          \
+    (isfinite((pt)->f) && (pt)->f <= f0 + eps && (pt)->slope >= c2 * slope0 &&                    \
+     (pt)->slope <= (1.0 - 2.0 * c1) * -slope0)
     ls_point *tr = buf1, *lob = buf2, *swap;
     double lo_a = 0.0, lo_f = f0, lo_s = slope0, hi_a = 0.0, hi_f = 0.0, hi_s = 0.0;
     int lo_in_buf = 0, evals = 0, zoom = 0;
@@ -148,6 +169,7 @@ static ls_point *line_search(fit_problem *fp, const double *x0, double f0, doubl
         tr->alpha = a;
         ls_eval(fp, x0, d, P, tr);
         evals++;
+        if (APPROX_WOLFE(tr)) return tr;
         if (!isfinite(tr->f) || tr->f > f0 + c1 * a * slope0 || (evals > 1 && tr->f >= lo_f)) {
             hi_a = tr->alpha, hi_f = tr->f, hi_s = tr->slope;
             zoom = 1;
@@ -169,6 +191,7 @@ static ls_point *line_search(fit_problem *fp, const double *x0, double f0, doubl
         tr->alpha = cubic_step(lo_a, lo_f, lo_s, hi_a, hi_f, hi_s);
         ls_eval(fp, x0, d, P, tr);
         evals++;
+        if (APPROX_WOLFE(tr)) return tr;
         if (!isfinite(tr->f) || tr->f > f0 + c1 * tr->alpha * slope0 || tr->f >= lo_f) {
             hi_a = tr->alpha, hi_f = tr->f, hi_s = tr->slope;
             continue;
@@ -180,6 +203,7 @@ static ls_point *line_search(fit_problem *fp, const double *x0, double f0, doubl
     }
     /* out of evaluations: the lowest point with sufficient decrease, if any */
     return lo_in_buf && lo_a > 0.0 && lo_f < f0 ? lob : NULL;
+#undef APPROX_WOLFE
 }
 
 octic_status octic_logreg_fit(const float *x, const int32_t *y, int64_t n, int d, const octic_logreg_params *p,
@@ -242,7 +266,10 @@ octic_status octic_logreg_fit(const float *x, const int32_t *y, int64_t n, int d
     double *S = dir + 5 * P, *Y = S + (size_t)m * P, *rho = Y + (size_t)m * P, *alpha = rho + m;
 
     octic_status st = OCTIC_OK;
+    enum { FTOL_WINDOW = 10 };
+    double history[FTOL_WINDOW];
     double f = evaluate(&fp, xk, gk);
+    history[0] = f;
     int n_pairs = 0, head = 0, it = 0;
     model->stop = "max_iter";
     for (;;) {
@@ -287,7 +314,6 @@ octic_status octic_logreg_fit(const float *x, const int32_t *y, int64_t n, int d
             head = (head + 1) % m;
             if (n_pairs < m) n_pairs++;
         }
-        double f_prev = f;
         f = next->f;
         memcpy(xk, next->x, P * sizeof(double));
         memcpy(gk, next->g, P * sizeof(double));
@@ -295,7 +321,13 @@ octic_status octic_logreg_fit(const float *x, const int32_t *y, int64_t n, int d
             st = octic_fail(OCTIC_ERR_ARG, "logistic regression: cancelled");
             break;
         }
-        if ((f_prev - f) / fmax(fmax(fabs(f_prev), fabs(f)), 1.0) <= p->ftol) { model->stop = "ftol"; break; }
+        /* the decrease over the last FTOL_WINDOW iterations (as liblbfgs's
+         * and cuML's "past"/"delta" test): one short step does not stop it */
+        history[it % FTOL_WINDOW] = f;
+        if (it >= FTOL_WINDOW) {
+            double old = history[(it + 1) % FTOL_WINDOW];
+            if ((old - f) / fmax(fmax(fabs(old), fabs(f)), 1.0) <= p->ftol) { model->stop = "ftol"; break; }
+        }
     }
     for (size_t i = 0; i < (size_t)K * d; i++) model->coef[i] = (float)xk[i];
     for (int k = 0; k < K; k++) model->intercept[k] = (float)xk[(size_t)K * d + k];

@@ -10,7 +10,8 @@
  * labels are never predicted), the intercept b not penalized. L-BFGS with
  * `memory` correction pairs and a strong-Wolfe line search (c1 = 1e-4,
  * c2 = 0.9, at most linesearch_max_iter evaluations); it stops when
- * max |grad G| <= tol, when G no longer decreases by a relative ftol, when
+ * max |grad G| <= tol, when G decreased by less than a relative ftol over the
+ * last 10 iterations, when
  * the line search cannot decrease G (the float32 gradient's precision), or
  * after max_iter iterations.
  *
@@ -27,7 +28,7 @@ typedef struct {
     double C;                 /* inverse regularization */
     int max_iter;             /* 1000 */
     double tol;               /* 1e-12 */
-    double ftol;              /* relative decrease; 64 * DBL_EPSILON */
+    double ftol;              /* relative decrease over 10 iterations; < 0: off (default) */
     int linesearch_max_iter;  /* 50 */
     int memory;               /* L-BFGS history: 5 (the capi setting) */
     int64_t block_rows;       /* rows per sgemm block; <= 0: 8192 */
