@@ -70,21 +70,36 @@ static inline uint8_t clip8(int32_t v) {
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-/* out[rows][n][C] = horizontal pass over in[rows][iw][C] with n sets of weights */
-static inline __attribute__((always_inline)) void
-horizontal_pass(uint8_t *out, const uint8_t *in, int rows, int iw, int C, int n, int ksize,
-                const int *first, const int *count, const int32_t *k) {
+/* out[rows][n][C] = horizontal pass over in[rows][iw][C] with n sets of
+ * weights. RGB, the common case, keeps its three sums in registers. */
+static void horizontal_pass(uint8_t *out, const uint8_t *in, int rows, int iw, int C, int n, int ksize,
+                            const int *first, const int *count, const int32_t *k) {
+    const int32_t half = 1 << (PRECISION_BITS - 1);
     for (int y = 0; y < rows; y++) {
         const uint8_t *row = in + (size_t)y * iw * C;
         uint8_t *o = out + (size_t)y * n * C;
+        if (C == 3) {
+            for (int i = 0; i < n; i++) {
+                const int32_t *kk = k + (size_t)i * ksize;
+                const uint8_t *p = row + (size_t)first[i] * 3;
+                int32_t s0 = half, s1 = half, s2 = half;
+                for (int x = 0; x < count[i]; x++) {
+                    s0 += p[3 * x] * kk[x];
+                    s1 += p[3 * x + 1] * kk[x];
+                    s2 += p[3 * x + 2] * kk[x];
+                }
+                o[3 * i] = clip8(s0), o[3 * i + 1] = clip8(s1), o[3 * i + 2] = clip8(s2);
+            }
+            continue;
+        }
         for (int i = 0; i < n; i++) {
             const int32_t *kk = k + (size_t)i * ksize;
             const uint8_t *p = row + (size_t)first[i] * C;
-            int32_t s[4] = {1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1),
-                            1 << (PRECISION_BITS - 1), 1 << (PRECISION_BITS - 1)};
-            for (int x = 0; x < count[i]; x++)
-                for (int c = 0; c < C; c++) s[c] += p[x * C + c] * kk[x];
-            for (int c = 0; c < C; c++) o[i * C + c] = clip8(s[c]);
+            for (int c = 0; c < C; c++) {
+                int32_t s0 = half;
+                for (int x = 0; x < count[i]; x++) s0 += p[x * C + c] * kk[x];
+                o[i * C + c] = clip8(s0);
+            }
         }
     }
 }
@@ -148,12 +163,7 @@ static octic_status resize_bicubic_window(uint8_t *out, const uint8_t *in, int i
             free(mem);
             return octic_fail(OCTIC_ERR_NOMEM, "out of memory resizing a %d x %d image", iw, ih);
         }
-        const uint8_t *src = in + (size_t)r0 * iw * C;
-        switch (C) { /* constant channel counts let the compiler unroll */
-        case 1: horizontal_pass(dst, src, r1 - r0, iw, 1, cw, hk, hfirst, hcount, hw); break;
-        case 3: horizontal_pass(dst, src, r1 - r0, iw, 3, cw, hk, hfirst, hcount, hw); break;
-        default: horizontal_pass(dst, src, r1 - r0, iw, C, cw, hk, hfirst, hcount, hw); break;
-        }
+        horizontal_pass(dst, in + (size_t)r0 * iw * C, r1 - r0, iw, C, cw, hk, hfirst, hcount, hw);
         mid = dst;
     } else {
         if (!(tmp = malloc((size_t)(r1 - r0) * cw * C))) {
@@ -300,10 +310,14 @@ octic_status octic_preprocess(const octic_image *img, octic_transform t, int siz
     /* torchvision: ToTensor divides by 255 in float32, Normalize subtracts
      * the mean and divides by the std, both float32 */
     size_t n = (size_t)size * size;
+    float lut[3][256]; /* the same float32 operations, once per value */
     for (int c = 0; c < 3; c++) {
         float m = normalize ? octic_imagenet_mean[c] : 0.0f, s = normalize ? octic_imagenet_std[c] : 1.0f;
-        float *o = out + c * n;
-        for (size_t i = 0; i < n; i++) o[i] = ((float)rgb.pixels[3 * i + c] / 255.0f - m) / s;
+        for (int v = 0; v < 256; v++) lut[c][v] = ((float)v / 255.0f - m) / s;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *p = rgb.pixels + 3 * i;
+        out[i] = lut[0][p[0]], out[n + i] = lut[1][p[1]], out[2 * n + i] = lut[2][p[2]];
     }
     octic_image_free(&rgb);
     return OCTIC_OK;
