@@ -261,6 +261,11 @@ octic_status octic_npyrec_parse(const uint8_t *buf, size_t len, const char *name
         return octic_fail(OCTIC_ERR_FORMAT, "%s: truncated: %llu records of %zu bytes announced, %zu bytes of data",
                           name, (unsigned long long)count, itemsize, have);
     }
+    if (out->itemsize == 0 && count > ((uint64_t)1 << 24)) {
+        memset(out, 0, sizeof *out);
+        return octic_fail(OCTIC_ERR_FORMAT, "%s: %llu records of 0 bytes: at most %d of them make sense", name,
+                          (unsigned long long)count, 1 << 24);
+    }
     out->count = (size_t)count;
     out->data = buf + start + hlen;
     return OCTIC_OK;

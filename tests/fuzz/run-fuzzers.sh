@@ -5,14 +5,14 @@
 #
 #   tests/fuzz/run-fuzzers.sh [seconds-per-target] [target ...]
 #
-# Defaults: 60 s; fuzz_pth fuzz_safetensors fuzz_npy fuzz_image. Crashes, leaks and
+# Defaults: 60 s; fuzz_pth fuzz_safetensors fuzz_npy fuzz_image fuzz_npyrec. Crashes, leaks and
 # timeouts are written to build-fuzz/fuzz-artifacts/ and make the script
 # fail. Corpora grow in build-fuzz/fuzz-corpus/<target>/ across runs.
 set -eu
 
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_pth fuzz_safetensors fuzz_npy fuzz_image}
+targets=${*:-fuzz_pth fuzz_safetensors fuzz_npy fuzz_image fuzz_npyrec}
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build="$root/build-fuzz"
@@ -43,6 +43,7 @@ seed fuzz_npy "$fx"/*.npy "$root"/tests/golden/deit_hybrid_p16/input.npy
 # small seeds keep the runs fast
 seed fuzz_image "$fx"/images/small*.jpg "$fx"/images/small*.png "$fx"/images/mask_*.png \
     "$fx"/images/truncated.jpg "$fx"/images/horse_mask.png
+seed fuzz_npyrec "$fx"/datasets/records/*.npy "$fx"/datasets/imagenet-tree/extra/*.npy
 
 # A safetensors seed converted from a golden checkpoint, when the CLI is built.
 if [ -x "$root/build/app/octic" ] && [ ! -f "$build/fuzz-corpus/fuzz_safetensors/seed-golden" ]; then
