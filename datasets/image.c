@@ -83,7 +83,7 @@ static octic_status read_file(const char *path, uint8_t **buf, size_t *len) {
     }
     int e = errno;
     close(fd);
-    if (got < n && got == 0 && n > 0) {
+    if (got == 0 && n > 0) { /* nothing could be read at all */
         free(p);
         return octic_fail(OCTIC_ERR_IO, "%s: cannot read: %s", path, strerror(e));
     }
@@ -285,7 +285,9 @@ static const char *png_color_name(int color_type) {
 
 /* as_mask = 0: 8-bit RGB, as PIL's convert("RGB") (alpha dropped, gray
  * replicated, palette looked up, 16-bit samples cut to their high byte as
- * PIL's "RGB;16B" raw mode does). as_mask = 1: one channel of labels, from
+ * PIL's "RGB;16B" raw mode does). One difference: PIL opens 16-bit grayscale
+ * as 32-bit integers and clips them to 255, which turns most of such an
+ * image white; we cut it to its high byte as well. as_mask = 1: one channel of labels, from
  * a palette PNG (the indices) or an 8-bit grayscale PNG. */
 static octic_status decode_png(const uint8_t *buf, size_t len, const char *name, int as_mask,
                                octic_image *out) {
