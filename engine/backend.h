@@ -56,10 +56,14 @@ struct octic_backend {
     /* octic GELU in place on iso5 rows x[rows, C]: isotypic -> regular, GELU, -> isotypic */
     void (*gelu_d8)(const octic_backend *be, float *x, int rows, int C);
 
-    /* softmax attention: qkv[B, N, 3, H, hd] -> out[B, N, H, hd], scale hd^-1/2;
-     * scratch holds at least N*N floats */
-    void (*attention)(const octic_backend *be, float *out, const float *qkv, float *scratch, int B,
-                      int N, int H, int hd);
+    /* softmax attention, scale hd^-1/2, per image b and head h: out_h = softmax(q_h k_h^T) v_h.
+     * qkv rows [B*N, 3*H*hd], out rows [B*N, H*hd]. qkv_cols NULL: the standard layout
+     * (3, H, hd); else q/k/v element t of head h (s = 0, 1, 2) is column qkv_cols[(s*H + h)*hd + t]
+     * of a qkv row and lands in column out_cols[h*hd + t] of an out row (index memory from
+     * upload_index). scratch: attention_scratch(B, N, H, hd) floats. */
+    void (*attention)(const octic_backend *be, float *out, const float *qkv, const int32_t *qkv_cols,
+                      const int32_t *out_cols, float *scratch, int B, int N, int H, int hd);
+    size_t (*attention_scratch)(const octic_backend *be, int B, int N, int H, int hd);
 
     /* out[r, j] = in[r, idx[j]] for r < rows, j < ncols (in has row stride ldi); idx is host memory
      * of the backend's choosing: the backend receives it once through upload_index */
@@ -70,6 +74,13 @@ struct octic_backend {
 
     /* x[rows, C] += gamma[C] * y[rows, C] (gamma NULL: plain add) */
     void (*residual)(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C);
+    /* residual then layernorm in one pass: x += gamma * y, out = LayerNorm(x; w, b, eps) */
+    void (*residual_layernorm)(const octic_backend *be, float *x, const float *y, const float *gamma,
+                               float *out, const float *w, const float *b, int rows, int C, float eps);
+    /* residual then layernorm_d8 in one pass: x += gamma * y, out = LayerNormD8(x; scale, shift, eps) */
+    void (*residual_layernorm_d8)(const octic_backend *be, float *x, const float *y, const float *gamma,
+                                  float *out, const float *scale, const float *shift, int rows, int C,
+                                  float eps);
 
     /* x[b, t0 + n, :] += pos[n, :] for every b < B, n < npos; x is [B, T, C] */
     void (*add_rows)(const octic_backend *be, float *x, const float *pos, int B, int T, int t0,
@@ -83,9 +94,22 @@ struct octic_backend {
 
     /* invariant map on iso5 rows in[rows, C] -> out[rows, width] */
     void (*invariant)(const octic_backend *be, float *out, const float *in, int rows, int C, octic_invop kind);
+
+    /* waits until every op issued so far has finished (for timing); NULL when ops are synchronous */
+    void (*synchronize)(const octic_backend *be);
 };
 
-/* The CPU backend (always available). */
+/* The CPU backend (always available): the fast one, threaded, with AVX-512
+ * kernels where the processor has them. */
 const octic_backend *octic_cpu_backend(void);
+/* The readable CPU reference of every op: plain loops, one thread (besides
+ * the BLAS's). The fast backend and any other backend are tested against it
+ * op by op. */
+const octic_backend *octic_cpu_reference_backend(void);
+
+/* Threads of the CPU backend and of its BLAS. n > 0: use n; 0: every core
+ * (the default). Returns the number now in use. */
+int octic_cpu_set_threads(int n);
+int octic_cpu_threads(void);
 
 #endif

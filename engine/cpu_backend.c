@@ -1,8 +1,10 @@
-/* The CPU backend: the readable reference of every operation in backend.h.
+/* The CPU reference backend: the readable reference of every operation in
+ * backend.h (the fast CPU backend, cpu_fast.c, and any other backend are
+ * tested against it op by op).
  *
- * Plain loops over float*, one function per op, matrix products through
- * octic_sgemm. Accumulations of means and variances are done in double so
- * that the reference is as exact as float storage allows. */
+ * Plain loops over float*, one function per op, one thread, matrix products
+ * through octic_sgemm. Accumulations of means and variances are done in
+ * double so that the reference is as exact as float storage allows. */
 #include "backend.h"
 
 #include <math.h>
@@ -129,19 +131,34 @@ static void cpu_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
     }
 }
 
-static void cpu_attention(const octic_backend *be, float *out, const float *qkv, float *att, int B,
-                          int N, int H, int hd) {
+static size_t cpu_attention_scratch(const octic_backend *be, int B, int N, int H, int hd) {
+    (void)be, (void)B, (void)H;
+    return (size_t)4 * N * hd + (size_t)N * N;
+}
+
+/* Column of q/k/v (s = 0, 1, 2) element t of head h in a qkv row. */
+static int qkv_col(const int32_t *cols, int s, int h, int t, int H, int hd) {
+    int j = (s * H + h) * hd + t;
+    return cols ? cols[j] : j;
+}
+
+static void cpu_attention(const octic_backend *be, float *out, const float *qkv, const int32_t *qkv_cols,
+                          const int32_t *out_cols, float *scratch, int B, int N, int H, int hd) {
     (void)be;
-    // qkv: (B, N, 3, H, hd) -> out: (B, N, H, hd); per (b, h): softmax(q k^T / sqrt(hd)) v
-    // att: (N, N) scratch
+    // qkv: (B*N, 3*H*hd) -> out: (B*N, H*hd); per (b, h): softmax(q k^T / sqrt(hd)) v
+    // scratch: q, k, v, o (N, hd) gathered for one head, att (N, N)
     float scale = 1.0f / sqrtf((float)hd);
     int ld_qkv = 3 * H * hd, ld_out = H * hd;
+    float *q = scratch, *k = q + (size_t)N * hd, *v = k + (size_t)N * hd, *o = v + (size_t)N * hd;
+    float *att = o + (size_t)N * hd;
     for (int b = 0; b < B; b++)
         for (int h = 0; h < H; h++) {
-            const float *q = qkv + (size_t)b * N * ld_qkv + (size_t)h * hd;
-            const float *k = q + (size_t)H * hd;
-            const float *v = q + (size_t)2 * H * hd;
-            octic_sgemm(1, N, N, hd, q, ld_qkv, k, ld_qkv, 0.0f, att, N);
+            float *dst[3] = {q, k, v};
+            for (int s = 0; s < 3; s++)
+                for (int i = 0; i < N; i++)
+                    for (int t = 0; t < hd; t++)
+                        dst[s][(size_t)i * hd + t] = qkv[((size_t)b * N + i) * ld_qkv + qkv_col(qkv_cols, s, h, t, H, hd)];
+            octic_sgemm(1, N, N, hd, q, hd, k, hd, 0.0f, att, N);
             for (int i = 0; i < N; i++) {
                 float *row = att + (size_t)i * N;
                 float mx = -INFINITY;
@@ -157,8 +174,12 @@ static void cpu_attention(const octic_backend *be, float *out, const float *qkv,
                 float inv = (float)(1.0 / sum);
                 for (int j = 0; j < N; j++) row[j] *= inv;
             }
-            float *o = out + (size_t)b * N * ld_out + (size_t)h * hd;
-            octic_sgemm(0, N, hd, N, att, N, v, ld_qkv, 0.0f, o, ld_out);
+            octic_sgemm(0, N, hd, N, att, N, v, hd, 0.0f, o, hd);
+            for (int i = 0; i < N; i++)
+                for (int t = 0; t < hd; t++) {
+                    int j = h * hd + t;
+                    out[((size_t)b * N + i) * ld_out + (out_cols ? out_cols[j] : j)] = o[(size_t)i * hd + t];
+                }
         }
 }
 
@@ -193,6 +214,19 @@ static void cpu_residual(const octic_backend *be, float *x, const float *y, cons
     }
 }
 
+static void cpu_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma,
+                                   float *out, const float *w, const float *b, int rows, int C, float eps) {
+    cpu_residual(be, x, y, gamma, rows, C);
+    cpu_layernorm(be, out, x, w, b, rows, C, eps);
+}
+
+static void cpu_residual_layernorm_d8(const octic_backend *be, float *x, const float *y, const float *gamma,
+                                      float *out, const float *scale, const float *shift, int rows, int C,
+                                      float eps) {
+    cpu_residual(be, x, y, gamma, rows, C);
+    cpu_layernorm_d8(be, out, x, scale, shift, rows, C, eps);
+}
+
 static void cpu_add_rows(const octic_backend *be, float *x, const float *pos, int B, int T, int t0, int npos, int C) {
     (void)be;
     for (int b = 0; b < B; b++)
@@ -223,8 +257,8 @@ static void cpu_invariant(const octic_backend *be, float *out, const float *in, 
         octic_invariant_row(out + (size_t)r * width, in + (size_t)r * C, c, kind);
 }
 
-static const octic_backend cpu_backend = {
-    .name = "cpu",
+static const octic_backend cpu_reference_backend = {
+    .name = "cpu-reference",
     .context = NULL,
     .host_memory = 1,
     .alloc = cpu_alloc,
@@ -239,14 +273,18 @@ static const octic_backend cpu_backend = {
     .gelu = cpu_gelu,
     .gelu_d8 = cpu_gelu_d8,
     .attention = cpu_attention,
+    .attention_scratch = cpu_attention_scratch,
     .permute_cols = cpu_permute_cols,
     .upload_index = cpu_upload_index,
     .free_index = cpu_free_index,
     .residual = cpu_residual,
+    .residual_layernorm = cpu_residual_layernorm,
+    .residual_layernorm_d8 = cpu_residual_layernorm_d8,
     .add_rows = cpu_add_rows,
     .set_rows = cpu_set_rows,
     .get_rows = cpu_get_rows,
     .invariant = cpu_invariant,
+    .synchronize = NULL,
 };
 
-const octic_backend *octic_cpu_backend(void) { return &cpu_backend; }
+const octic_backend *octic_cpu_reference_backend(void) { return &cpu_reference_backend; }

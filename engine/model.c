@@ -364,7 +364,9 @@ static void set_linear8(octic_linear8 *l, const octic_model *m, const float *bas
 
 /* Index maps between the octic attention's iso5 layout and the standard
  * per-head layout (model.md: per head, q/k/v concatenate the head's slice of
- * each 1-d irrep, then of E row 0, then of E row 1). */
+ * each 1-d irrep, then of E row 0, then of E row 1): qkv[(s*H + h)*hd + t]
+ * is the iso5 qkv column of q/k/v (s) element t of head h, attn[h*hd + t]
+ * the iso5 column where that element of the attention output goes. */
 static void attention_perms(int32_t *qkv, int32_t *attn, int C, int H) {
     int c = C / 8, ch = c / H, hd = C / H;
     for (int s = 0; s < 3; s++)
@@ -391,7 +393,7 @@ static void attention_perms(int32_t *qkv, int32_t *attn, int C, int H) {
             int r = j - 6 * c;
             src = (r / (2 * ch)) * hd + 6 * ch + r % (2 * ch);
         }
-        attn[j] = src;
+        attn[src] = j;
     }
 }
 
@@ -424,6 +426,30 @@ static octic_status check_config(const octic_config *cfg) {
     return OCTIC_OK;
 }
 
+/* Fills the published tensors into the model's host allocation: copied from
+ * a tensor set, or generated (random weights built in place, so that a large
+ * random model never exists twice in memory). */
+typedef struct {
+    const octic_tensor_set *set; /* copy from here, or */
+    uint64_t seed;               /* generate with octic_random_weights' generator */
+} weight_source;
+
+static void random_fill(const octic_param *p, float *data, uint64_t *s);
+
+static void fill_published(float *host, const param_list *pl, const weight_source *src) {
+    uint64_t s = src->seed;
+    for (int i = 0; i < pl->count; i++) {
+        const octic_param *p = &pl->items[i];
+        if (src->set)
+            memcpy(host + p->offset, find_tensor(src->set, p->name)->data, p->numel * sizeof(float));
+        else
+            random_fill(p, host + p->offset, &s);
+    }
+}
+
+static octic_status build_model(param_list pl, const octic_config *cfg, const octic_backend *be,
+                                const weight_source *src, octic_model **out);
+
 octic_status octic_model_build(const octic_tensor_set *set, const octic_config *cfg, const octic_backend *be,
                                octic_model **out) {
     *out = NULL;
@@ -437,7 +463,26 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
         free(pl.items);
         return st;
     }
+    weight_source src = {set, 0};
+    return build_model(pl, &cf, be, &src, out);
+}
 
+octic_status octic_model_random(const octic_config *cfg, uint64_t seed, const octic_backend *be, octic_model **out) {
+    *out = NULL;
+    octic_status st = check_config(cfg);
+    if (st) return st;
+    octic_config cf = *cfg;
+    if (cf.kind == OCTIC_KIND_STANDARD) cf.break_layer = 0;
+    param_list pl;
+    if ((st = list_params(&cf, &pl))) return st;
+    weight_source src = {NULL, seed};
+    return build_model(pl, &cf, be, &src, out);
+}
+
+/* Takes ownership of pl.items. */
+static octic_status build_model(param_list pl, const octic_config *cfg, const octic_backend *be,
+                                const weight_source *src, octic_model **out) {
+    octic_config cf = *cfg;
     octic_model *m = calloc(1, sizeof *m);
     if (!m) {
         free(pl.items);
@@ -473,8 +518,7 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
         octic_model_free(m);
         return octic_fail(OCTIC_ERR_NOMEM, "out of memory for %zu weights", m->n_weights);
     }
-    for (int i = 0; i < pl.count; i++)
-        memcpy(host + pl.items[i].offset, find_tensor(set, pl.items[i].name)->data, pl.items[i].numel * sizeof(float));
+    fill_published(host, &pl, src);
 
     /* Pointers are computed relative to `host`, then rebased onto the
      * backend's allocation. */
@@ -626,9 +670,11 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
             m->perm_qkv = m->be->upload_index(m->be, pq, (size_t)3 * C);
             m->perm_attn = m->be->upload_index(m->be, pa, (size_t)C);
             m->perm_to8 = m->be->upload_index(m->be, p8, (size_t)C);
+            m->perm_qkv_host = pq;
+            pq = NULL;
         }
         free(pq), free(pa), free(p8);
-        if (!m->perm_qkv || !m->perm_attn || !m->perm_to8) {
+        if (!m->perm_qkv || !m->perm_attn || !m->perm_to8 || !m->perm_qkv_host) {
             octic_model_free(m);
             return octic_fail(OCTIC_ERR_NOMEM, "out of memory");
         }
@@ -642,9 +688,11 @@ void octic_model_free(octic_model *m) {
     const octic_backend *be = m->be;
     if (m->weights) be->free(be, m->weights);
     if (m->pos_interp) be->free(be, m->pos_interp);
+    octic_arena_free(m);
     if (m->perm_qkv) be->free_index(be, m->perm_qkv);
     if (m->perm_attn) be->free_index(be, m->perm_attn);
     if (m->perm_to8) be->free_index(be, m->perm_to8);
+    free(m->perm_qkv_host);
     free(m->params);
     free(m->oblocks);
     free(m->blocks);
@@ -721,6 +769,35 @@ static uint64_t splitmix64(uint64_t *s) {
 /* Uniform in [-a, a). */
 static float uniform(uint64_t *s, float a) { return a * (float)((double)(splitmix64(s) >> 11) / 4503599627370496.0 - 1.0); }
 
+/* One published tensor's random values, drawing from the shared state s in
+ * list order: the same seed gives the same model through
+ * octic_random_weights and octic_model_random. */
+static void random_fill(const octic_param *p, float *data, uint64_t *s) {
+    /* norms' scales around 1, layer scales around 0.1, the rest small
+     * and fan-in scaled, so activations stay of order 1 at any depth */
+    const char *n = p->name;
+    int norm_scale = strstr(n, "norm") && (strstr(n, ".weight") || strstr(n, ".alpha_"));
+    int layer_scale = strstr(n, "gamma") || strstr(n, ".ls1") || strstr(n, ".ls2");
+    /* as in the reference, an octic class or register token is learned
+     * only in A1; its other irreps are fixed zeros (else it would not be
+     * invariant) */
+    int fixed_zero = (!strncmp(n, "cls_token.", 10) || !strncmp(n, "register_tokens.", 16)) &&
+                     strcmp(strchr(n, '.'), ".0") != 0;
+    float fan_in = p->ndim >= 2 ? (float)(p->numel / (size_t)p->shape[0]) : 1.0f;
+    for (size_t k = 0; k < p->numel; k++) {
+        if (fixed_zero)
+            data[k] = 0.0f;
+        else if (norm_scale)
+            data[k] = 1.0f + uniform(s, 0.1f);
+        else if (layer_scale)
+            data[k] = 0.1f + uniform(s, 0.05f);
+        else if (p->ndim >= 2 && strstr(n, "weight"))
+            data[k] = uniform(s, 1.0f / sqrtf(fan_in));
+        else
+            data[k] = uniform(s, 0.1f);
+    }
+}
+
 octic_status octic_random_weights(const octic_config *cfg, uint64_t seed, octic_tensor_set *out) {
     octic_tensor_set_init(out);
     octic_config cf = *cfg;
@@ -736,29 +813,7 @@ octic_status octic_random_weights(const octic_config *cfg, uint64_t seed, octic_
             st = octic_fail(OCTIC_ERR_NOMEM, "out of memory for random weights");
             break;
         }
-        /* norms' scales around 1, layer scales around 0.1, the rest small
-         * and fan-in scaled, so activations stay of order 1 at any depth */
-        const char *n = p->name;
-        int norm_scale = strstr(n, "norm") && (strstr(n, ".weight") || strstr(n, ".alpha_"));
-        int layer_scale = strstr(n, "gamma") || strstr(n, ".ls1") || strstr(n, ".ls2");
-        /* as in the reference, an octic class or register token is learned
-         * only in A1; its other irreps are fixed zeros (else it would not be
-         * invariant) */
-        int fixed_zero = (!strncmp(n, "cls_token.", 10) || !strncmp(n, "register_tokens.", 16)) &&
-                         strcmp(strchr(n, '.'), ".0") != 0;
-        float fan_in = p->ndim >= 2 ? (float)(p->numel / (size_t)p->shape[0]) : 1.0f;
-        for (size_t k = 0; k < p->numel; k++) {
-            if (fixed_zero)
-                data[k] = 0.0f;
-            else if (norm_scale)
-                data[k] = 1.0f + uniform(&s, 0.1f);
-            else if (layer_scale)
-                data[k] = 0.1f + uniform(&s, 0.05f);
-            else if (p->ndim >= 2 && strstr(n, "weight"))
-                data[k] = uniform(&s, 1.0f / sqrtf(fan_in));
-            else
-                data[k] = uniform(&s, 0.1f);
-        }
+        random_fill(p, data, &s);
         st = octic_tensor_set_add(out, p->name, p->ndim, p->shape, data, 1);
     }
     free(pl.items);

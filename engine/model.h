@@ -105,6 +105,31 @@ octic_status octic_model_export(const octic_model *m, octic_tensor_set *out);
  * after invariant_proj are reported with index -1. */
 typedef void (*octic_block_fn)(void *user, int index, const float *tokens, int B, int T, int C);
 
+/* Where a forward pass spends its time (octic bench): seconds and floating-
+ * point operations (2 per multiply-add) per kind of operation, added up over
+ * the forward passes it is given to. */
+typedef enum {
+    OCTIC_OP_EMBED,     /* patch embedding, tokens, position embeddings */
+    OCTIC_OP_NORM,      /* LayerNorm, LayerNormD8 (with the residual add before them) */
+    OCTIC_OP_QKV,       /* the qkv products */
+    OCTIC_OP_ATTENTION, /* softmax attention */
+    OCTIC_OP_PROJ,      /* the attention output products */
+    OCTIC_OP_MLP,       /* fc1, fc2 */
+    OCTIC_OP_GELU,      /* GELU, GELU-D8 */
+    OCTIC_OP_INVARIANT, /* the break: invariant map and projection, or the concatenation */
+    OCTIC_OP_HEAD,      /* final norm, head */
+    OCTIC_OP_OTHER,     /* residual adds, layout changes, handing out outputs */
+    OCTIC_OP_KINDS
+} octic_op_kind;
+
+typedef struct {
+    double seconds[OCTIC_OP_KINDS];
+    double flops[OCTIC_OP_KINDS];
+} octic_profile;
+
+/* "patch embedding", "norms", "qkv", ... */
+const char *octic_op_kind_name(octic_op_kind k);
+
 typedef struct {
     float *logits;   /* [B, classes] (DeiT III with a head) or NULL */
     float *cls;      /* [B, C] class token after the final norm, or NULL */
@@ -115,6 +140,7 @@ typedef struct {
     octic_block_fn on_block;
     void *user;
     int stop_after;  /* >0: stop after this many blocks (on_block still called) */
+    octic_profile *profile; /* adds each op's time and work here, or NULL */
 } octic_outputs;
 
 /* images: [B, 3, S, S] normalized float32. S must be a multiple of the patch
@@ -126,6 +152,12 @@ octic_status octic_model_forward(octic_model *m, const float *images, int B, int
  * weights (for benchmarks and the untrained demo models; not a trained model).
  * Carries cfg as metadata. */
 octic_status octic_random_weights(const octic_config *cfg, uint64_t seed, octic_tensor_set *out);
+
+/* A model with the weights octic_random_weights(cfg, seed) would give, built
+ * directly in the backend's allocation (the weights exist once in memory).
+ * be may be NULL for the CPU. */
+octic_status octic_model_random(const octic_config *cfg, uint64_t seed, const octic_backend *be,
+                                octic_model **out);
 
 /* Tokens: 1 + registers + (S/p)^2. */
 int octic_model_tokens(const octic_model *m, int S);

@@ -67,14 +67,22 @@ struct octic_model {
     const float *head_w, *head_b; /* (classes, C), (classes) */
 
     /* column permutations (backend index memory) */
-    int32_t *perm_qkv;   /* iso5 qkv (3C) -> standard (3, H, hd) */
-    int32_t *perm_attn;  /* standard (H, hd) -> iso5 (C) */
+    int32_t *perm_qkv;   /* (3, H, hd): the iso5 qkv column of each standard one */
+    int32_t *perm_attn;  /* (H, hd): the iso5 column of each standard attention output column */
     int32_t *perm_to8;   /* iso5 (C) -> published 8-tuple concat (C) */
+    int32_t *perm_qkv_host; /* perm_qkv in host memory (the class-token attention output) */
 
     /* position embeddings interpolated to another grid, cached */
     float *pos_interp;   /* (n*n, C) backend memory */
     int pos_interp_n;
+
+    /* the activations of the last batch shape, reused while it stays (forward.c) */
+    struct octic_arena *arena;
+    int arena_builds;    /* how many times an arena was allocated (tests) */
 };
+
+/* Frees m->arena (forward.c). */
+void octic_arena_free(octic_model *m);
 
 /* PyTorch's bicubic resize (a = -0.75, align_corners False, no antialias) of
  * a (n_in*n_in, C) grid to (n_out*n_out, C). scale > 0: the source step is
@@ -85,9 +93,10 @@ void octic_bicubic_resize(float *out, const float *in, int n_in, int n_out, int 
  * buffers are backend memory; tokens (B*T or rows, C) in iso5. in and out of
  * the attention may alias; out and in of linear8 must not. */
 void octic_linear8_forward(const octic_backend *be, float *out, const float *in, const octic_linear8 *l, int M);
-/* qkv, qkv2: (B*T, 3C); att, att2: (B*T, C); scratch: (T*T) */
+/* work: octic_attention8_work(m, B, T) floats of backend memory */
 void octic_attention8_forward(const octic_model *m, const octic_block8 *b, float *out, const float *in,
-                              float *qkv, float *qkv2, float *att, float *att2, float *scratch, int B, int T);
+                              float *work, int B, int T);
+size_t octic_attention8_work(const octic_model *m, int B, int T);
 /* hidden: (rows, mlp_hidden) */
 void octic_mlp8_forward(const octic_model *m, const octic_block8 *b, float *out, const float *in, float *hidden,
                         int rows);

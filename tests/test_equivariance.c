@@ -102,12 +102,9 @@ static void f_gelu(void *p, float *out, const float *in, int B, int T) {
 
 static void f_attention(void *p, float *out, const float *in, int B, int T) {
     layer_ctx *c = p;
-    size_t C = (size_t)c->m->cfg.dim, rows = (size_t)B * T;
-    float *qkv = malloc(rows * 3 * C * sizeof(float)), *qkv2 = malloc(rows * 3 * C * sizeof(float));
-    float *att = malloc(rows * C * sizeof(float)), *att2 = malloc(rows * C * sizeof(float));
-    float *scratch = malloc((size_t)T * T * sizeof(float));
-    octic_attention8_forward(c->m, c->b, out, in, qkv, qkv2, att, att2, scratch, B, T);
-    free(qkv), free(qkv2), free(att), free(att2), free(scratch);
+    float *work = malloc(octic_attention8_work(c->m, B, T) * sizeof(float));
+    octic_attention8_forward(c->m, c->b, out, in, work, B, T);
+    free(work);
 }
 
 static void f_mlp(void *p, float *out, const float *in, int B, int T) {

@@ -1,0 +1,357 @@
+/* The fast CPU backend against the CPU reference, op by op, and the engine's
+ * results against the thread count. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "model.h"
+#include "model_internal.h"
+#include "octic_math.h"
+#include "test_util.h"
+
+static const octic_backend *fast(void) { return octic_cpu_backend(); }
+static const octic_backend *ref(void) { return octic_cpu_reference_backend(); }
+
+static float *randv(size_t n, unsigned seed, float scale) {
+    float *x = malloc((n ? n : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(x);
+    fill_random(x, n, seed, scale);
+    return x;
+}
+
+static float *dup(const float *x, size_t n) {
+    float *y = malloc((n ? n : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(y);
+    memcpy(y, x, n * sizeof(float));
+    return y;
+}
+
+/* max |a - b| / (1 + |b|) */
+static double worst(const float *a, const float *b, size_t n) {
+    double w = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / (1.0 + fabs((double)b[i]));
+        if (!(d <= w)) w = d; /* NaN counts as the worst */
+    }
+    return w;
+}
+
+#define CHECK_CLOSE(what, a, b, n, tol)                                                              \
+    do {                                                                                             \
+        double w_ = worst(a, b, n);                                                                  \
+        ck_assert_msg(w_ <= (tol), "%s: fast and reference differ by %g (tolerance %g)", what, w_, \
+                      (double)(tol));                                                                \
+    } while (0)
+
+/* Widths: the published ones (c = C/8 a multiple of the vector width) and
+ * small ones with tails. */
+static const int widths[] = {1024, 1280, 64, 40, 8};
+static const int rows_for[] = {37, 29, 300, 5, 3};
+
+START_TEST(test_layernorms) {
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        int C = widths[k], rows = rows_for[k];
+        size_t n = (size_t)rows * C;
+        float *x = randv(n, 1 + k, 3.0f), *y = randv(n, 2 + k, 1.0f), *w = randv(C, 3, 1.0f);
+        float *b = randv(C, 4, 0.5f), *g = randv(C, 5, 0.2f);
+        for (int i = 0; i < C; i++) w[i] += 1.5f; /* scales away from 0 */
+        for (int i = 0; i < rows * C; i += 7) x[i] += 20.0f; /* a large mean */
+        float *o1 = malloc(n * sizeof(float)), *o2 = malloc(n * sizeof(float));
+        fast()->layernorm(fast(), o1, x, w, b, rows, C, 1e-6f);
+        ref()->layernorm(ref(), o2, x, w, b, rows, C, 1e-6f);
+        CHECK_CLOSE("layernorm", o1, o2, n, 2e-5);
+        fast()->layernorm_d8(fast(), o1, x, w, b, rows, C, 1e-5f);
+        ref()->layernorm_d8(ref(), o2, x, w, b, rows, C, 1e-5f);
+        CHECK_CLOSE("layernorm_d8", o1, o2, n, 2e-5);
+        for (int gam = 0; gam < 2; gam++) {
+            float *x1 = dup(x, n), *x2 = dup(x, n);
+            fast()->residual_layernorm(fast(), x1, y, gam ? g : NULL, o1, w, b, rows, C, 1e-6f);
+            ref()->residual_layernorm(ref(), x2, y, gam ? g : NULL, o2, w, b, rows, C, 1e-6f);
+            CHECK_CLOSE("residual_layernorm: x", x1, x2, n, 1e-6);
+            CHECK_CLOSE("residual_layernorm: out", o1, o2, n, 2e-5);
+            memcpy(x1, x, n * sizeof(float)), memcpy(x2, x, n * sizeof(float));
+            fast()->residual_layernorm_d8(fast(), x1, y, gam ? g : NULL, o1, w, b, rows, C, 1e-5f);
+            ref()->residual_layernorm_d8(ref(), x2, y, gam ? g : NULL, o2, w, b, rows, C, 1e-5f);
+            CHECK_CLOSE("residual_layernorm_d8: x", x1, x2, n, 1e-6);
+            CHECK_CLOSE("residual_layernorm_d8: out", o1, o2, n, 2e-5);
+            memcpy(x1, x, n * sizeof(float)), memcpy(x2, x, n * sizeof(float));
+            fast()->residual(fast(), x1, y, gam ? g : NULL, rows, C);
+            ref()->residual(ref(), x2, y, gam ? g : NULL, rows, C);
+            CHECK_CLOSE("residual", x1, x2, n, 1e-6);
+            free(x1), free(x2);
+        }
+        free(x), free(y), free(w), free(b), free(g), free(o1), free(o2);
+    }
+}
+END_TEST
+
+START_TEST(test_gelus) {
+    /* GELU on a dense sweep of [-12, 12] and random values, both paths */
+    size_t n = 240001;
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) x[i] = -12.0f + 24.0f * (float)i / (float)(n - 1);
+    float *a = dup(x, n), *b = dup(x, n);
+    fast()->gelu(fast(), a, n);
+    ref()->gelu(ref(), b, n);
+    double wabs = 0.0;
+    for (size_t i = 0; i < n; i++) wabs = fmax(wabs, fabs((double)a[i] - b[i]));
+    ck_assert_msg(wabs <= 2e-6, "gelu: fast and reference differ by %g", wabs);
+    CHECK_CLOSE("gelu", a, b, n, 1e-6);
+    /* far tails: exactly 0 below, x above */
+    float t[4] = {-100.0f, -30.0f, 30.0f, 100.0f};
+    fast()->gelu(fast(), t, 4);
+    ck_assert(fabsf(t[0]) < 1e-30f && fabsf(t[1]) < 1e-30f && t[2] == 30.0f && t[3] == 100.0f);
+    free(x), free(a), free(b);
+    for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+        int C = widths[k] * 4, rows = rows_for[k];
+        size_t m = (size_t)rows * C;
+        float *h = randv(m, 10 + k, 4.0f), *h1 = dup(h, m), *h2 = dup(h, m);
+        fast()->gelu_d8(fast(), h1, rows, C);
+        ref()->gelu_d8(ref(), h2, rows, C);
+        CHECK_CLOSE("gelu_d8", h1, h2, m, 2e-6);
+        free(h), free(h1), free(h2);
+    }
+}
+END_TEST
+
+/* A random permutation of 0..n-1. */
+static int32_t *random_perm(int n, unsigned seed) {
+    int32_t *p = malloc((size_t)n * sizeof *p);
+    for (int i = 0; i < n; i++) p[i] = i;
+    unsigned s = seed;
+    for (int i = n - 1; i > 0; i--) {
+        s = s * 1103515245u + 12345u;
+        int j = (int)((s >> 8) % (unsigned)(i + 1));
+        int32_t t = p[i];
+        p[i] = p[j], p[j] = t;
+    }
+    return p;
+}
+
+START_TEST(test_attention) {
+    const struct { int B, N, H, hd; } shapes[] = {{2, 197, 4, 64}, {1, 50, 2, 16}, {3, 5, 1, 8}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        int B = shapes[k].B, N = shapes[k].N, H = shapes[k].H, hd = shapes[k].hd, C = H * hd;
+        size_t nq = (size_t)B * N * 3 * C, no = (size_t)B * N * C;
+        float *qkv = randv(nq, 20 + k, 2.0f), *o1 = calloc(no, sizeof(float)), *o2 = calloc(no, sizeof(float));
+        for (int maps = 0; maps < 2; maps++) {
+            int32_t *qc = maps ? random_perm(3 * C, 7) : NULL, *oc = maps ? random_perm(C, 8) : NULL;
+            for (int threads = 1; threads <= 3; threads++) {
+                octic_cpu_set_threads(threads);
+                float *s1 = malloc(fast()->attention_scratch(fast(), B, N, H, hd) * sizeof(float));
+                float *s2 = malloc(ref()->attention_scratch(ref(), B, N, H, hd) * sizeof(float));
+                fast()->attention(fast(), o1, qkv, qc, oc, s1, B, N, H, hd);
+                ref()->attention(ref(), o2, qkv, qc, oc, s2, B, N, H, hd);
+                CHECK_CLOSE(maps ? "attention (column maps)" : "attention", o1, o2, no, 2e-6);
+                free(s1), free(s2);
+            }
+            free(qc), free(oc);
+        }
+        free(qkv), free(o1), free(o2);
+    }
+    octic_cpu_set_threads(0);
+}
+END_TEST
+
+START_TEST(test_linear_and_layout_ops) {
+    int M = 301, N = 96, K = 80;
+    float *in = randv((size_t)M * (K + 5), 30, 1.0f), *w = randv((size_t)N * K, 31, 0.3f), *bias = randv(N, 32, 1.0f);
+    float *o1 = malloc((size_t)M * N * sizeof(float)), *o2 = malloc((size_t)M * N * sizeof(float));
+    for (int withbias = 0; withbias < 2; withbias++) {
+        fast()->linear(fast(), o1, N, in, K + 5, w, withbias ? bias : NULL, M, N, K);
+        ref()->linear(ref(), o2, N, in, K + 5, w, withbias ? bias : NULL, M, N, K);
+        CHECK_CLOSE("linear", o1, o2, (size_t)M * N, 1e-6);
+    }
+    int32_t *idx = random_perm(K + 5, 33);
+    float *p1 = malloc((size_t)M * (K + 5) * sizeof(float)), *p2 = malloc((size_t)M * (K + 5) * sizeof(float));
+    fast()->permute_cols(fast(), p1, in, M, K + 5, K + 5, idx);
+    ref()->permute_cols(ref(), p2, in, M, K + 5, K + 5, idx);
+    ck_assert(memcmp(p1, p2, (size_t)M * (K + 5) * sizeof(float)) == 0);
+    free(idx), free(p1), free(p2);
+
+    int B = 2, S = 64, p = 16, n = S / p;
+    float *img = randv((size_t)B * 3 * S * S, 34, 1.0f);
+    size_t np = (size_t)B * n * n * 3 * p * p;
+    float *c1 = malloc(np * sizeof(float)), *c2 = malloc(np * sizeof(float));
+    fast()->im2col(fast(), c1, img, B, S, p);
+    ref()->im2col(ref(), c2, img, B, S, p);
+    ck_assert(memcmp(c1, c2, np * sizeof(float)) == 0);
+    free(img), free(c1), free(c2);
+
+    int C = 1024, rows = 40;
+    float *x = randv((size_t)rows * C, 35, 2.0f);
+    for (int kind = OCTIC_INVOP_POWER_SPECTRUM; kind <= OCTIC_INVOP_LINEAR; kind++) {
+        size_t nw = (size_t)rows * octic_invop_width((octic_invop)kind, C);
+        float *v1 = malloc(nw * sizeof(float)), *v2 = malloc(nw * sizeof(float));
+        fast()->invariant(fast(), v1, x, rows, C, (octic_invop)kind);
+        ref()->invariant(ref(), v2, x, rows, C, (octic_invop)kind);
+        ck_assert(memcmp(v1, v2, nw * sizeof(float)) == 0);
+        free(v1), free(v2);
+    }
+    int T = 20;
+    float *pos = randv((size_t)T * C, 36, 1.0f), *x1 = dup(x, (size_t)rows * C), *x2 = dup(x, (size_t)rows * C);
+    fast()->add_rows(fast(), x1, pos, 2, T, 1, T - 1, C);
+    ref()->add_rows(ref(), x2, pos, 2, T, 1, T - 1, C);
+    ck_assert(memcmp(x1, x2, (size_t)rows * C * sizeof(float)) == 0);
+    free(x), free(pos), free(x1), free(x2), free(in), free(w), free(bias), free(o1), free(o2);
+}
+END_TEST
+
+/* A small hybrid model, large enough for every op to be split over threads. */
+static octic_config small_hybrid(void) {
+    octic_config cfg = octic_arch_find("hybrid_deit_large_patch16")->config;
+    cfg.depth = 4;
+    cfg.dim = 512;
+    cfg.heads = 8;
+    cfg.mlp_hidden = 2048;
+    cfg.break_layer = 2;
+    cfg.grid = 8;
+    cfg.classes = 100;
+    return cfg;
+}
+
+static void run_model(octic_model *m, const float *img, int B, int S, float *logits, float *prenorm) {
+    octic_outputs o = {.logits = logits, .prenorm = prenorm};
+    ck_assert_msg(octic_model_forward(m, img, B, S, &o) == OCTIC_OK, "%s", octic_last_error());
+}
+
+START_TEST(test_model_fast_vs_reference) {
+    const char *archs[] = {"hybrid", "invariant", "standard"};
+    for (int k = 0; k < 3; k++) {
+        octic_config cfg = small_hybrid();
+        if (k == 1) cfg.kind = OCTIC_KIND_INVARIANT, cfg.invariant = OCTIC_INV_POLYNOMIAL;
+        if (k == 2) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
+        octic_model *mf, *mr;
+        ck_assert(octic_model_random(&cfg, 5, NULL, &mf) == OCTIC_OK);
+        ck_assert(octic_model_random(&cfg, 5, ref(), &mr) == OCTIC_OK);
+        int B = 3, S = 128, T = octic_model_tokens(mf, S), C = cfg.dim;
+        float *img = randv((size_t)B * 3 * S * S, 40, 1.0f);
+        size_t np = (size_t)B * T * C;
+        float *l1 = malloc((size_t)B * cfg.classes * sizeof(float)), *l2 = malloc((size_t)B * cfg.classes * sizeof(float));
+        float *p1 = malloc(np * sizeof(float)), *p2 = malloc(np * sizeof(float));
+        run_model(mf, img, B, S, l1, p1);
+        run_model(mr, img, B, S, l2, p2);
+        ck_assert_msg(rel_error(p1, p2, np) < 1e-5, "%s model: prenorm tokens differ by %g", archs[k],
+                      rel_error(p1, p2, np));
+        ck_assert_msg(max_abs_diff(l1, l2, (size_t)B * cfg.classes) < 1e-4, "%s model: logits differ by %g", archs[k],
+                      (double)max_abs_diff(l1, l2, (size_t)B * cfg.classes));
+        free(img), free(l1), free(l2), free(p1), free(p2);
+        octic_model_free(mf);
+        octic_model_free(mr);
+    }
+}
+END_TEST
+
+START_TEST(test_thread_count_invariance) {
+    /* the same forward pass on 1, 2 and 3 threads (3: more than this kind of
+     * machine has cores): outputs agree to 1e-5 */
+    for (int k = 0; k < 2; k++) {
+        octic_config cfg = small_hybrid();
+        if (k == 1) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
+        octic_model *m;
+        ck_assert(octic_model_random(&cfg, 9, NULL, &m) == OCTIC_OK);
+        int B = 4, S = 128, T = octic_model_tokens(m, S), C = cfg.dim;
+        float *img = randv((size_t)B * 3 * S * S, 41, 1.0f);
+        size_t np = (size_t)B * T * C, nl = (size_t)B * cfg.classes;
+        float *l1 = malloc(nl * sizeof(float)), *p1 = malloc(np * sizeof(float));
+        float *l = malloc(nl * sizeof(float)), *p = malloc(np * sizeof(float));
+        octic_cpu_set_threads(1);
+        run_model(m, img, B, S, l1, p1);
+        double scale = 0.0;
+        for (size_t i = 0; i < np; i++) scale = fmax(scale, fabs(p1[i]));
+        ck_assert(scale > 0.1);
+        for (int threads = 2; threads <= 3; threads++) {
+            octic_cpu_set_threads(threads);
+            ck_assert_int_eq(octic_cpu_threads(), threads);
+            run_model(m, img, B, S, l, p);
+            float dp = max_abs_diff(p, p1, np), dl = max_abs_diff(l, l1, nl);
+            ck_assert_msg(dp <= 1e-5 * fmax(1.0, scale), "%s: %d threads against 1: tokens differ by %g (max |x| %g)",
+                          k ? "standard" : "hybrid", threads, (double)dp, scale);
+            ck_assert_msg(dl <= 1e-5, "%s: %d threads against 1: logits differ by %g", k ? "standard" : "hybrid",
+                          threads, (double)dl);
+        }
+        octic_cpu_set_threads(0);
+        free(img), free(l1), free(p1), free(l), free(p);
+        octic_model_free(m);
+    }
+}
+END_TEST
+
+START_TEST(test_arena_reuse) {
+    /* the activations are allocated once per batch shape: passes with the
+     * same shape reuse them, with the same results as a fresh model's */
+    octic_config cfg = small_hybrid();
+    octic_model *m, *fresh;
+    ck_assert(octic_model_random(&cfg, 3, NULL, &m) == OCTIC_OK);
+    ck_assert(octic_model_random(&cfg, 3, NULL, &fresh) == OCTIC_OK);
+    int S = 128;
+    float *img = randv((size_t)2 * 3 * S * S, 42, 1.0f);
+    float a[200], b[200], c[200];
+    ck_assert_int_eq(m->arena_builds, 0);
+    run_model(m, img, 2, S, a, NULL);
+    ck_assert_int_eq(m->arena_builds, 1);
+    run_model(m, img, 2, S, b, NULL);
+    ck_assert_int_eq(m->arena_builds, 1);
+    ck_assert(memcmp(a, b, sizeof a) == 0);
+    run_model(m, img + (size_t)3 * S * S, 1, S, b, NULL);
+    ck_assert_int_eq(m->arena_builds, 2);
+    run_model(m, img + (size_t)3 * S * S, 1, S, c, NULL);
+    ck_assert_int_eq(m->arena_builds, 2);
+    ck_assert(memcmp(b, c, 100 * sizeof(float)) == 0);
+    run_model(m, img, 2, S, b, NULL);
+    run_model(fresh, img, 2, S, c, NULL);
+    ck_assert(memcmp(a, b, sizeof a) == 0);
+    ck_assert(memcmp(a, c, sizeof a) == 0);
+    free(img);
+    octic_model_free(m);
+    octic_model_free(fresh);
+}
+END_TEST
+
+START_TEST(test_model_random_matches_tensor_set) {
+    /* octic_model_random builds in place the weights octic_random_weights gives */
+    octic_config cfg = small_hybrid();
+    octic_tensor_set set;
+    ck_assert(octic_random_weights(&cfg, 77, &set) == OCTIC_OK);
+    octic_model *m1, *m2;
+    ck_assert(octic_model_build(&set, &cfg, NULL, &m1) == OCTIC_OK);
+    ck_assert(octic_model_random(&cfg, 77, NULL, &m2) == OCTIC_OK);
+    ck_assert_uint_eq(m1->n_weights, m2->n_weights);
+    ck_assert(memcmp(m1->weights, m2->weights, m1->n_weights * sizeof(float)) == 0);
+    octic_tensor_set_free(&set);
+    octic_model_free(m1);
+    octic_model_free(m2);
+}
+END_TEST
+
+static Suite *ops_suite(void) {
+    Suite *s = suite_create("ops");
+    TCase *tc = tcase_create("fast-vs-reference");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_layernorms);
+    tcase_add_test(tc, test_gelus);
+    tcase_add_test(tc, test_attention);
+    tcase_add_test(tc, test_linear_and_layout_ops);
+    tcase_add_test(tc, test_model_fast_vs_reference);
+    suite_add_tcase(s, tc);
+    TCase *th = tcase_create("threads");
+    tcase_set_timeout(th, 600);
+    tcase_add_test(th, test_thread_count_invariance);
+    suite_add_tcase(s, th);
+    TCase *mem = tcase_create("memory");
+    tcase_set_timeout(mem, 600);
+    tcase_add_test(mem, test_arena_reuse);
+    tcase_add_test(mem, test_model_random_matches_tensor_set);
+    suite_add_tcase(s, mem);
+    return s;
+}
+
+int main(void) {
+    SRunner *sr = srunner_create(ops_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
