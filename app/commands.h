@@ -12,5 +12,6 @@ int cmd_preprocess(int argc, char **argv);
 int cmd_dataset(int argc, char **argv);
 /* `octic bench --data ROOT`: the data path (cmd_bench hands --data over to it). */
 int cmd_bench_data(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -29,6 +29,7 @@ static const command commands[] = {
     {"equivariance", cmd_equivariance, "measure how equivariant each block is"},
     {"preprocess", cmd_preprocess, "decode an image and write the model's input as .npy"},
     {"dataset", cmd_dataset, "describe a data set folder, or check that every image decodes"},
+    {"bench", cmd_bench, "measure the engine's speed on a published architecture"},
 };
 
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);

@@ -1,0 +1,258 @@
+/* octic bench: how fast the engine runs a published architecture on this
+ * machine, against what the linked BLAS's sgemm does in the same process. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "backend.h"
+#include "blas.h"
+#include "cli.h"
+#include "commands.h"
+
+static const char bench_usage[] =
+    "usage: octic bench --arch NAME [--batch B] [--threads T] [--size S] [--runs R]\n"
+    "                   [--compare ARCH] [--reference] [--no-sgemm] [--json]\n"
+    "\n"
+    "Runs the forward pass of a published architecture (random weights, random\n"
+    "images) and reports images per second, the effective GFLOP/s (2 x multiply-adds of\n"
+    "the model / time) and, measured in the same process with the same threads, the best\n"
+    "sgemm GFLOP/s of the linked BLAS on a 4096 x 4096 x 1024 product and the ratio of the\n"
+    "two; then where the time goes, per kind of operation. Times are medians of R timed\n"
+    "runs after one untimed warm-up run.\n"
+    "\n"
+    "options:\n"
+    "  --arch NAME      a published architecture ('octic archs' lists them)\n"
+    "  --batch B        images per forward pass (default 4)\n"
+    "  --threads T      threads (default: every core)\n"
+    "  --size S         image side (default 224)\n"
+    "  --runs R         timed runs (default 3)\n"
+    "  --compare ARCH   also run ARCH in the same process and report the ratio of the\n"
+    "                   two times per image\n"
+    "  --reference      run on the CPU reference backend (plain loops, one thread\n"
+    "                   besides the BLAS's) instead of the fast one\n"
+    "  --no-sgemm       skip the sgemm measurement\n"
+    "  --json           print one JSON object\n"
+    "\n"
+    "octic bench --data ROOT measures the data path instead ('octic bench --data x --help').\n";
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double peak_rss_mb(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
+}
+
+/* Best GFLOP/s of octic_sgemm on C[4096,4096] = A[4096,1024] B[4096,1024]^T,
+ * a warm-up and then 5 timed products; -1 if out of memory. */
+static double sgemm_gflops(void) {
+    const int M = 4096, N = 4096, K = 1024;
+    float *A = malloc((size_t)M * K * sizeof(float)), *B = malloc((size_t)N * K * sizeof(float));
+    float *C = malloc((size_t)M * N * sizeof(float));
+    double best = -1.0;
+    if (A && B && C) {
+        for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
+        for (size_t i = 0; i < (size_t)N * K; i++) B[i] = (float)((i * 5) % 11) / 11.0f - 0.5f;
+        for (int r = 0; r < 6; r++) {
+            double t = now_seconds();
+            octic_sgemm(1, M, N, K, A, K, B, K, 0.0f, C, N);
+            t = now_seconds() - t;
+            double g = 2.0 * M * N * K / t / 1e9;
+            if (r > 0 && g > best) best = g;
+        }
+    }
+    free(A), free(B), free(C);
+    return best;
+}
+
+typedef struct {
+    const octic_arch *arch;
+    double seconds;        /* median per forward pass */
+    double macs_per_image; /* octic_config_cost */
+    double weights_mb;
+    octic_profile prof;    /* per forward pass */
+} bench_result;
+
+static int run_arch(const char *name, const octic_backend *be, int batch, int size, int runs, bench_result *res) {
+    memset(res, 0, sizeof *res);
+    const octic_arch *arch = octic_arch_find(name);
+    if (!arch) return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", name);
+    res->arch = arch;
+    octic_config cfg = arch->config;
+    octic_model *m = NULL;
+    if (octic_model_random(&cfg, 1, be, &m) != OCTIC_OK) return cli_engine_error();
+    if (octic_model_check_size(m, size) != OCTIC_OK) {
+        octic_model_free(m);
+        return cli_usage_error("bench", "--size %d: %s", size, octic_last_error());
+    }
+    octic_cost cost = octic_config_cost(&cfg, size);
+    res->macs_per_image = (double)cost.macs;
+    res->weights_mb = (double)cost.params * 4.0 / (1024.0 * 1024.0);
+    size_t n_img = (size_t)batch * 3 * size * size;
+    float *images = malloc(n_img * sizeof(float));
+    double *times = malloc((size_t)runs * sizeof(double));
+    if (!images || !times) {
+        free(images), free(times);
+        octic_model_free(m);
+        return cli_error("out of memory for %d images of %d x %d", batch, size, size);
+    }
+    uint64_t s = 12345;
+    for (size_t i = 0; i < n_img; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        images[i] = (float)((double)(s >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
+    }
+    octic_outputs warm = {0};
+    octic_status st = octic_model_forward(m, images, batch, size, &warm);
+    octic_profile total;
+    memset(&total, 0, sizeof total);
+    for (int r = 0; r < runs && !st; r++) {
+        octic_outputs o = {.profile = &total};
+        double t = now_seconds();
+        st = octic_model_forward(m, images, batch, size, &o);
+        times[r] = now_seconds() - t;
+    }
+    if (!st) {
+        res->seconds = median(times, runs);
+        for (int k = 0; k < OCTIC_OP_KINDS; k++) {
+            res->prof.seconds[k] = total.seconds[k] / runs;
+            res->prof.flops[k] = total.flops[k] / runs;
+        }
+    }
+    free(images), free(times);
+    octic_model_free(m);
+    return st ? cli_engine_error() : CLI_OK;
+}
+
+static double images_per_second(const bench_result *r, int batch) { return batch / r->seconds; }
+static double effective_gflops(const bench_result *r, int batch) {
+    return 2.0 * r->macs_per_image * batch / r->seconds / 1e9;
+}
+
+static void print_text(const bench_result *r, const octic_backend *be, int batch, int size, int threads,
+                       double sgemm) {
+    double eff = effective_gflops(r, batch);
+    printf("%s (%s): batch %d, %d x %d, %d thread%s, BLAS %s, backend %s\n", r->arch->title, r->arch->name, batch,
+           size, size, threads, threads == 1 ? "" : "s", octic_blas_name(), be->name);
+    printf("  %.1f ms per batch, %.1f ms per image, %.2f images/s\n", 1e3 * r->seconds, 1e3 * r->seconds / batch,
+           images_per_second(r, batch));
+    printf("  %.1f GMACs per image, effective %.1f GFLOP/s", r->macs_per_image / 1e9, eff);
+    if (sgemm > 0)
+        printf(" = %.0f%% of sgemm (%.1f GFLOP/s)\n", 100.0 * eff / sgemm, sgemm);
+    else
+        printf("\n");
+    printf("  %-16s %10s %8s %10s\n", "op", "ms", "share", "GFLOP/s");
+    double sum = 0.0;
+    for (int k = 0; k < OCTIC_OP_KINDS; k++) sum += r->prof.seconds[k];
+    for (int k = 0; k < OCTIC_OP_KINDS; k++) {
+        double sec = r->prof.seconds[k];
+        if (sec <= 0.0 && r->prof.flops[k] <= 0.0) continue;
+        printf("  %-16s %10.2f %7.1f%%", octic_op_kind_name((octic_op_kind)k), 1e3 * sec,
+               sum > 0 ? 100.0 * sec / sum : 0.0);
+        if (r->prof.flops[k] > 0 && sec > 0)
+            printf(" %10.1f\n", r->prof.flops[k] / sec / 1e9);
+        else
+            printf(" %10s\n", "-");
+    }
+}
+
+static void print_json_result(const bench_result *r, int batch, double sgemm) {
+    double eff = effective_gflops(r, batch);
+    printf("\"arch\": ");
+    cli_json_string(stdout, r->arch->name);
+    printf(", \"seconds_per_batch\": %.6f, \"ms_per_image\": %.3f, \"images_per_second\": %.4f, "
+           "\"gmacs_per_image\": %.4f, \"effective_gflops\": %.2f, ",
+           r->seconds, 1e3 * r->seconds / batch, images_per_second(r, batch), r->macs_per_image / 1e9, eff);
+    if (sgemm > 0)
+        printf("\"ratio_to_sgemm\": %.4f, ", eff / sgemm);
+    printf("\"weights_mb\": %.1f, \"ops\": [", r->weights_mb);
+    for (int k = 0; k < OCTIC_OP_KINDS; k++) {
+        double sec = r->prof.seconds[k];
+        printf("%s{\"name\": \"%s\", \"ms\": %.3f, \"gflops\": %.2f}", k ? ", " : "",
+               octic_op_kind_name((octic_op_kind)k), 1e3 * sec, sec > 0 ? r->prof.flops[k] / sec / 1e9 : 0.0);
+    }
+    printf("]");
+}
+
+int cmd_bench(int argc, char **argv) {
+    /* the data path's benchmark is its own command (cmd_bench_data.c) */
+    for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "--data") || !strncmp(argv[i], "--data=", 7)) return cmd_bench_data(argc, argv);
+    const char *arch = NULL, *batch_text = NULL, *threads_text = NULL, *size_text = NULL, *runs_text = NULL,
+               *compare = NULL;
+    int json = 0, no_sgemm = 0, reference = 0, help = 0, npos = 0;
+    const cli_option opts[] = {
+        {"--arch", &arch, NULL},       {"--batch", &batch_text, NULL}, {"--threads", &threads_text, NULL},
+        {"--size", &size_text, NULL},  {"--runs", &runs_text, NULL},   {"--compare", &compare, NULL},
+        {"--no-sgemm", NULL, &no_sgemm}, {"--json", NULL, &json}, {"--reference", NULL, &reference},
+    };
+    int rc = cli_parse(argc, argv, "bench", opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, &npos, &help);
+    if (rc != CLI_OK) return rc;
+    if (help) {
+        fputs(bench_usage, stdout);
+        return CLI_OK;
+    }
+    if (!arch) return cli_usage_error("bench", "missing --arch NAME");
+    int batch = 4, threads = 0, size = 224, runs = 3;
+    if (batch_text && (rc = cli_parse_int("bench", "--batch", batch_text, 1, 4096, &batch)) != CLI_OK) return rc;
+    if (threads_text && (rc = cli_parse_int("bench", "--threads", threads_text, 1, 1024, &threads)) != CLI_OK)
+        return rc;
+    if (size_text && (rc = cli_parse_int("bench", "--size", size_text, 1, 8192, &size)) != CLI_OK) return rc;
+    if (runs_text && (rc = cli_parse_int("bench", "--runs", runs_text, 1, 1000, &runs)) != CLI_OK) return rc;
+    if (!octic_arch_find(arch)) return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", arch);
+    if (compare && !octic_arch_find(compare))
+        return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", compare);
+    threads = octic_cpu_set_threads(threads);
+
+    /* sgemm first: its buffers are freed before the model exists, so the
+     * peak memory stays the model's */
+    double sgemm = no_sgemm ? -1.0 : sgemm_gflops();
+    const octic_backend *be = reference ? octic_cpu_reference_backend() : octic_cpu_backend();
+    bench_result res, cmp;
+    if ((rc = run_arch(arch, be, batch, size, runs, &res)) != CLI_OK) return rc;
+    if (compare && (rc = run_arch(compare, be, batch, size, runs, &cmp)) != CLI_OK) return rc;
+    double rss = peak_rss_mb();
+
+    if (json) {
+        printf("{\"batch\": %d, \"size\": %d, \"threads\": %d, \"runs\": %d, \"blas\": \"%s\", \"backend\": \"%s\", ",
+               batch, size, threads, runs, octic_blas_name(), be->name);
+        if (sgemm > 0) printf("\"sgemm_gflops\": %.2f, ", sgemm);
+        print_json_result(&res, batch, sgemm);
+        if (compare) {
+            printf(", \"compare\": {");
+            print_json_result(&cmp, batch, sgemm);
+            printf("}, \"time_ratio\": %.4f", res.seconds / cmp.seconds);
+        }
+        printf(", \"peak_rss_mb\": %.1f}\n", rss);
+        return CLI_OK;
+    }
+    if (sgemm > 0)
+        printf("sgemm 4096 x 4096 x 1024 (%s, %d thread%s): %.1f GFLOP/s\n\n", octic_blas_name(), threads,
+               threads == 1 ? "" : "s", sgemm);
+    print_text(&res, be, batch, size, threads, sgemm);
+    if (compare) {
+        printf("\n");
+        print_text(&cmp, be, batch, size, threads, sgemm);
+        printf("\ntime per image: %s / %s = %.3f (multiply-adds: %.3f)\n", res.arch->name, cmp.arch->name,
+               res.seconds / cmp.seconds, res.macs_per_image / cmp.macs_per_image);
+    }
+    printf("\npeak resident memory %.0f MB (weights %.0f MB)\n", rss, res.weights_mb);
+    return CLI_OK;
+}
