@@ -29,6 +29,8 @@ static const command commands[] = {
     {"equivariance", cmd_equivariance, "measure how equivariant each block is"},
     {"preprocess", cmd_preprocess, "decode an image and write the model's input as .npy"},
     {"dataset", cmd_dataset, "describe a data set folder, or check that every image decodes"},
+    {"eval", cmd_eval, "k-NN, linear probe, segmentation: evaluate a model on a data set"},
+    {"results", cmd_results, "list, show, compare and export the results database"},
     {"bench", cmd_bench, "measure the engine's speed on a published architecture"},
 };
 

@@ -1,0 +1,628 @@
+/* octic eval: the evaluation protocols on a model and a data set, recorded in
+ * the results database; and the k-NN / logistic-regression benchmarks. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "blas.h"
+#include "cli.h"
+#include "commands.h"
+#include "dataset.h"
+#include "extract.h"
+#include "knn.h"
+#include "logreg.h"
+#include "protocols.h"
+#include "results_db.h"
+
+static const char eval_usage[] =
+    "usage: octic eval knn|linear|seg MODEL --data ROOT [options]\n"
+    "       octic eval bench-knn [--train N] [--queries M] [--dim D] [--classes K]\n"
+    "       octic eval bench-logreg [--rows N] [--dim D] [--classes K] [--max-iter N]\n"
+    "\n"
+    "Evaluates a model (.pth or .safetensors) on a data set with the published protocols\n"
+    "and records the run, every parameter and every number in the results database:\n"
+    "  knn     DINOv2 weighted k-NN on the class token (k 10, 20, 100, 200; T 0.07; top-1/5)\n"
+    "  linear  DINOv2 linear probe: 52 heads (last 1 or 4 class tokens, with or without the\n"
+    "          pooled patch tokens, 13 learning rates), SGD momentum 0.9, cosine schedule,\n"
+    "          10 x 1250 iterations at batch 128; training images augmented, so the backbone\n"
+    "          runs every step (protocol linear-dinov2). --cached trains the same heads on\n"
+    "          cached features without augmentation (protocol linear-cached)\n"
+    "  seg     capi segmentation protocol: patch features, labels by mode, ignored labels,\n"
+    "          standardization, settings chosen on 10% of train; k-NN (k 1, 3, 10, 30;\n"
+    "          cosine, L2) and logistic regression (L-BFGS, 8 values of C); mIoU, pixel\n"
+    "          accuracy and per-class IoU\n"
+    "Features are cached by the checkpoint's content hash and the rest of the key, and an\n"
+    "interrupted extraction resumes where it stopped. Progress and ETA go to stderr.\n"
+    "\n"
+    "options:\n"
+    "  --data ROOT          the data set (ImageNet, ADE20K, VOC 2012 or a folder per class)\n"
+    "  --split TRAIN:VAL    splits to train and score on (default: the set's first two)\n"
+    "  --subset SPEC        first:N, per-class:N or random:N images of each split\n"
+    "  --db FILE            results database (default: $XDG_DATA_HOME/octiscope/results.sqlite)\n"
+    "  --cache DIR          feature cache (default: $XDG_CACHE_HOME/octiscope/features)\n"
+    "  --heads N            attention heads (see 'octic info --help')\n"
+    "  --size N             image side (224); --resize N: shorter side before the crop (256)\n"
+    "  --batch-size N       images per forward pass (32)\n"
+    "  --threads N          image decoding threads (all CPUs)\n"
+    "  --seed N             sampling, held-out split and head initialization (0)\n"
+    "  knn:    --ks 10,20,100,200  --temperature 0.07\n"
+    "  linear: --cached  --epochs 10  --epoch-length 1250  --train-batch 128\n"
+    "          --lrs 1e-5,...,0.1  --momentum 0.9\n"
+    "  seg:    --cs C1,C2,..  --max-iter 1000  --tol 1e-12  --memory 5\n"
+    "          --seg-ks 1,3,10,30  --classifiers knn,logreg  --holdout 0.1\n";
+
+/* ---- progress line ------------------------------------------------------------- */
+
+typedef struct {
+    char phase[128];
+    double phase_start, last_print;
+    int tty;
+    int printed;
+} progress_state;
+
+static volatile sig_atomic_t interrupted = 0;
+static void on_signal(int sig) { interrupted = sig; }
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void format_eta(char *buf, size_t len, double s) {
+    if (!isfinite(s) || s < 0) snprintf(buf, len, "--:--");
+    else if (s >= 3600) snprintf(buf, len, "%dh%02dm", (int)(s / 3600), (int)fmod(s / 60, 60));
+    else snprintf(buf, len, "%02d:%02d", (int)(s / 60), (int)fmod(s, 60));
+}
+
+static void progress_phase(void *user, const char *name) {
+    progress_state *p = user;
+    if (p->tty && p->printed) fputc('\n', stderr);
+    snprintf(p->phase, sizeof p->phase, "%s", name);
+    p->phase_start = now_s();
+    p->last_print = 0;
+    p->printed = 0;
+    if (!p->tty) fprintf(stderr, "octic eval: %s\n", name);
+}
+
+static int progress_update(void *user, int64_t done, int64_t total) {
+    progress_state *p = user;
+    double t = now_s();
+    if (p->tty && (t - p->last_print > 0.2 || done == total)) {
+        double el = t - p->phase_start;
+        double eta = done > 0 ? el * (double)(total - done) / (double)done : NAN;
+        char e[32], spent[32];
+        format_eta(e, sizeof e, eta);
+        format_eta(spent, sizeof spent, el);
+        fprintf(stderr, "\r\033[K%s: %lld/%lld (%.0f%%) %s elapsed, ETA %s", p->phase, (long long)done,
+                (long long)total, total ? 100.0 * done / total : 100.0, spent, e);
+        fflush(stderr);
+        p->last_print = t;
+        p->printed = 1;
+    }
+    return interrupted != 0;
+}
+
+static void progress_end(progress_state *p) {
+    if (p->tty && p->printed) fputc('\n', stderr);
+    p->printed = 0;
+}
+
+/* ---- option lists ----------------------------------------------------------------- */
+
+/* "a,b,c" into out[max]; returns the count or -1. */
+static int parse_doubles(const char *text, double *out, int max) {
+    int n = 0;
+    const char *s = text;
+    while (*s) {
+        char *end = NULL;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (end == s || errno || !isfinite(v) || n == max) return -1;
+        out[n++] = v;
+        if (*end == ',') end++;
+        else if (*end) return -1;
+        s = end;
+    }
+    return n;
+}
+
+static int parse_ints(const char *command, const char *option, const char *text, int *out, int max, int *n) {
+    double v[64];
+    int k = parse_doubles(text, v, max < 64 ? max : 64);
+    if (k <= 0)
+        return cli_usage_error(command, "%s expects a comma-separated list of at most %d positive integers, got '%s'",
+                               option, max, text);
+    for (int i = 0; i < k; i++) {
+        if (v[i] < 1 || v[i] > 1e6 || v[i] != floor(v[i]))
+            return cli_usage_error(command, "%s expects positive integers, got '%s'", option, text);
+        out[i] = (int)v[i];
+    }
+    *n = k;
+    return CLI_OK;
+}
+
+static int parse_double(const char *option, const char *text, double lo, double hi, double *out) {
+    double v;
+    if (parse_doubles(text, &v, 1) != 1 || !(v >= lo && v <= hi))
+        return cli_usage_error("eval", "%s expects a number in [%g, %g], got '%s'", option, lo, hi, text);
+    *out = v;
+    return CLI_OK;
+}
+
+static int parse_subset(const char *text, octic_subset *kind, size_t *n) {
+    static const struct {
+        const char *name;
+        octic_subset kind;
+    } names[] = {{"first:", OCTIC_SUBSET_FIRST}, {"per-class:", OCTIC_SUBSET_PER_CLASS}, {"random:", OCTIC_SUBSET_RANDOM}};
+    for (size_t i = 0; i < 3; i++) {
+        size_t len = strlen(names[i].name);
+        if (strncmp(text, names[i].name, len) == 0) {
+            char *end = NULL;
+            long long v = strtoll(text + len, &end, 10);
+            if (end != text + len && *end == '\0' && v >= 1) {
+                *kind = names[i].kind;
+                *n = (size_t)v;
+                return CLI_OK;
+            }
+        }
+    }
+    return cli_usage_error("eval", "--subset expects first:N, per-class:N or random:N, got '%s'", text);
+}
+
+/* ---- the run ------------------------------------------------------------------------- */
+
+typedef struct {
+    octic_db_param items[64];
+    char store[64][96];
+    int n;
+} param_list;
+
+static void param(param_list *p, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void param(param_list *p, const char *name, const char *fmt, ...) {
+    if (p->n == 64) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->store[p->n], sizeof p->store[p->n], fmt, ap);
+    va_end(ap);
+    p->items[p->n].name = name;
+    p->items[p->n].value = p->store[p->n];
+    p->n++;
+}
+
+static void join_doubles(char *buf, size_t len, const double *v, int n) {
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%s%g", i ? "," : "", v[i]);
+        strncat(buf, one, len - strlen(buf) - 1);
+    }
+}
+
+static void join_ints(char *buf, size_t len, const int *v, int n) {
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) {
+        char one[32];
+        snprintf(one, sizeof one, "%s%d", i ? "," : "", v[i]);
+        strncat(buf, one, len - strlen(buf) - 1);
+    }
+}
+
+/* Records the model (content hash, architecture, size) and returns its id. */
+static int record_model(octic_db *db, const char *path, const octic_model *m, int64_t *id, char sha[65]) {
+    if (octic_db_hash_file(db, path, sha) != OCTIC_OK) return cli_engine_error();
+    const octic_config *cfg = octic_model_config(m);
+    const octic_arch *arch = octic_arch_match(cfg);
+    char desc[128];
+    snprintf(desc, sizeof desc, "%s %s depth %d dim %d patch %d", octic_family_name(cfg->family),
+             octic_kind_name(cfg->kind), cfg->depth, cfg->dim, cfg->patch);
+    octic_cost cost = octic_config_cost(cfg, 224);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return cli_error("%s: %s", path, strerror(errno));
+    char real[4096];
+    const char *abs = realpath(path, real) ? real : path;
+    octic_db_model rec = {sha, arch ? arch->name : desc, octic_family_name(cfg->family), octic_kind_name(cfg->kind),
+                          cfg->depth, cfg->dim, cfg->heads, cfg->patch, cost.params, (double)cost.macs / 1e9,
+                          abs, (int64_t)sb.st_size, (int64_t)sb.st_mtime};
+    if (octic_db_add_model(db, &rec, id) != OCTIC_OK) return cli_engine_error();
+    return CLI_OK;
+}
+
+static void print_results(const char *protocol, int64_t run_id, const octic_eval_results *r) {
+    printf("run %lld (%s): done\n", (long long)run_id, protocol);
+    for (int i = 0; i < r->n_metrics; i++) printf("  %-18s %.4g\n", r->metrics[i].name, r->metrics[i].value);
+}
+
+static int run_eval(const char *what, int argc, char **argv) {
+    const char *model_path = NULL, *data = NULL, *split = NULL, *subset = NULL, *db_path = NULL, *cache = NULL;
+    const char *heads_t = NULL, *size_t_ = NULL, *resize_t = NULL, *batch_t = NULL, *threads_t = NULL, *seed_t = NULL;
+    const char *ks_t = NULL, *temp_t = NULL, *epochs_t = NULL, *elen_t = NULL, *tbatch_t = NULL, *lrs_t = NULL;
+    const char *mom_t = NULL, *cs_t = NULL, *maxit_t = NULL, *tol_t = NULL, *mem_t = NULL, *segks_t = NULL;
+    const char *classifiers_t = NULL, *holdout_t = NULL;
+    int help = 0, cached = 0, npos = 0;
+    const cli_option opts[] = {
+        {"--data", &data, NULL},          {"--split", &split, NULL},         {"--subset", &subset, NULL},
+        {"--db", &db_path, NULL},         {"--cache", &cache, NULL},         {"--heads", &heads_t, NULL},
+        {"--size", &size_t_, NULL},       {"--resize", &resize_t, NULL},     {"--batch-size", &batch_t, NULL},
+        {"--threads", &threads_t, NULL},  {"--seed", &seed_t, NULL},         {"--ks", &ks_t, NULL},
+        {"--temperature", &temp_t, NULL}, {"--cached", NULL, &cached},       {"--epochs", &epochs_t, NULL},
+        {"--epoch-length", &elen_t, NULL}, {"--train-batch", &tbatch_t, NULL}, {"--lrs", &lrs_t, NULL},
+        {"--momentum", &mom_t, NULL},     {"--cs", &cs_t, NULL},             {"--max-iter", &maxit_t, NULL},
+        {"--tol", &tol_t, NULL},          {"--memory", &mem_t, NULL},        {"--seg-ks", &segks_t, NULL},
+        {"--classifiers", &classifiers_t, NULL}, {"--holdout", &holdout_t, NULL},
+    };
+    int rc = cli_parse(argc, argv, "eval", opts, (int)(sizeof opts / sizeof opts[0]), &model_path, 1, &npos, &help);
+    if (rc != CLI_OK) return rc;
+    if (help) {
+        fputs(eval_usage, stdout);
+        return CLI_OK;
+    }
+    if (npos != 1) return cli_usage_error("eval", "eval %s takes one MODEL", what);
+    if (!data) return cli_usage_error("eval", "eval %s needs --data ROOT", what);
+
+    octic_eval_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    int heads = 0, threads = 0, seed = 0;
+    ctx.size = 224, ctx.resize_to = 256, ctx.batch_size = 32;
+    if ((heads_t && (rc = cli_parse_int("eval", "--heads", heads_t, 1, 4096, &heads)) != CLI_OK) ||
+        (size_t_ && (rc = cli_parse_int("eval", "--size", size_t_, 8, 4096, &ctx.size)) != CLI_OK) ||
+        (resize_t && (rc = cli_parse_int("eval", "--resize", resize_t, 8, 8192, &ctx.resize_to)) != CLI_OK) ||
+        (batch_t && (rc = cli_parse_int("eval", "--batch-size", batch_t, 1, 4096, &ctx.batch_size)) != CLI_OK) ||
+        (threads_t && (rc = cli_parse_int("eval", "--threads", threads_t, 0, 1024, &threads)) != CLI_OK) ||
+        (seed_t && (rc = cli_parse_int("eval", "--seed", seed_t, 0, 2147483647, &seed)) != CLI_OK))
+        return rc;
+    if (!size_t_ && resize_t == NULL) ctx.resize_to = 256;
+    else if (size_t_ && !resize_t) ctx.resize_to = ctx.size * 256 / 224;
+    ctx.threads = threads;
+    ctx.seed = (uint64_t)seed;
+    if (subset && (rc = parse_subset(subset, &ctx.subset, &ctx.subset_n)) != CLI_OK) return rc;
+
+    const int is_knn = strcmp(what, "knn") == 0, is_linear = strcmp(what, "linear") == 0;
+    octic_knn_protocol kp;
+    octic_linear_protocol lp;
+    octic_seg_protocol sp;
+    octic_knn_protocol_defaults(&kp);
+    octic_linear_protocol_defaults(&lp);
+    octic_seg_protocol_defaults(&sp);
+    double d;
+    if (ks_t && (rc = parse_ints("eval", "--ks", ks_t, kp.ks, OCTIC_KNN_MAX_K, &kp.n_k)) != CLI_OK) return rc;
+    if (temp_t && (rc = parse_double("--temperature", temp_t, 1e-6, 1e6, &d)) != CLI_OK) return rc;
+    if (temp_t) kp.temperature = (float)d;
+    lp.augment = !cached;
+    if ((epochs_t && (rc = cli_parse_int("eval", "--epochs", epochs_t, 1, 1000000, &lp.epochs)) != CLI_OK) ||
+        (elen_t && (rc = cli_parse_int("eval", "--epoch-length", elen_t, 1, 100000000, &lp.epoch_length)) != CLI_OK) ||
+        (tbatch_t && (rc = cli_parse_int("eval", "--train-batch", tbatch_t, 1, 65536, &lp.batch_size)) != CLI_OK))
+        return rc;
+    if (lrs_t && (lp.n_lr = parse_doubles(lrs_t, lp.lrs, OCTIC_LINEAR_MAX_LR)) <= 0)
+        return cli_usage_error("eval", "--lrs expects a comma-separated list of learning rates, got '%s'", lrs_t);
+    if (mom_t && (rc = parse_double("--momentum", mom_t, 0.0, 1.0, &lp.momentum)) != CLI_OK) return rc;
+    if (cs_t && (sp.n_c = parse_doubles(cs_t, sp.cs, 16)) <= 0)
+        return cli_usage_error("eval", "--cs expects a comma-separated list of C values, got '%s'", cs_t);
+    for (int i = 0; i < sp.n_c; i++)
+        if (!(sp.cs[i] > 0)) return cli_usage_error("eval", "--cs values must be positive, got '%s'", cs_t);
+    if ((maxit_t && (rc = cli_parse_int("eval", "--max-iter", maxit_t, 1, 100000000, &sp.max_iter)) != CLI_OK) ||
+        (mem_t && (rc = cli_parse_int("eval", "--memory", mem_t, 1, 100, &sp.memory)) != CLI_OK) ||
+        (tol_t && (rc = parse_double("--tol", tol_t, 0.0, 1.0, &sp.tol)) != CLI_OK) ||
+        (holdout_t && (rc = parse_double("--holdout", holdout_t, 0.01, 0.9, &sp.holdout)) != CLI_OK) ||
+        (segks_t && (rc = parse_ints("eval", "--seg-ks", segks_t, sp.ks, 8, &sp.n_k)) != CLI_OK))
+        return rc;
+    if (classifiers_t) {
+        sp.knn = strstr(classifiers_t, "knn") != NULL;
+        sp.logreg = strstr(classifiers_t, "logreg") != NULL;
+        if (!sp.knn && !sp.logreg)
+            return cli_usage_error("eval", "--classifiers expects knn, logreg or knn,logreg, got '%s'", classifiers_t);
+    }
+    const char *protocol = is_knn ? "knn-dinov2" : is_linear ? (cached ? "linear-cached" : "linear-dinov2") : "seg-capi";
+
+    /* the data set and its splits */
+    octic_dataset *ds = NULL;
+    if (octic_dataset_open(data, NULL, &ds) != OCTIC_OK) return cli_engine_error();
+    int segmentation = octic_dataset_is_segmentation(ds);
+    if (!is_knn && !is_linear && !segmentation) {
+        octic_dataset_close(ds);
+        return cli_error("%s: eval seg needs a segmentation data set (ADE20K or VOC 2012), this is %s", data,
+                         octic_layout_name(octic_dataset_layout(ds)));
+    }
+    if ((is_knn || is_linear) && segmentation) {
+        octic_dataset_close(ds);
+        return cli_error("%s: eval %s needs a classification data set, this is %s (use eval seg)", data, what,
+                         octic_layout_name(octic_dataset_layout(ds)));
+    }
+    char train_name[64] = "", val_name[64] = "";
+    if (split) {
+        const char *colon = strchr(split, ':');
+        if (!colon || colon == split || !colon[1] || (size_t)(colon - split) >= sizeof train_name) {
+            octic_dataset_close(ds);
+            return cli_usage_error("eval", "--split expects TRAIN:VAL, got '%s'", split);
+        }
+        memcpy(train_name, split, (size_t)(colon - split));
+        snprintf(val_name, sizeof val_name, "%s", colon + 1);
+        ctx.train_split = octic_dataset_find_split(ds, train_name);
+        ctx.val_split = octic_dataset_find_split(ds, val_name);
+    } else if (octic_dataset_split_count(ds) >= 2) {
+        ctx.train_split = 0, ctx.val_split = 1;
+    } else {
+        octic_dataset_close(ds);
+        return cli_error("%s: the data set has a single split; choose with --split TRAIN:VAL", data);
+    }
+    if (ctx.train_split < 0 || ctx.val_split < 0) {
+        char names[256] = "";
+        for (int i = 0; i < octic_dataset_split_count(ds); i++) {
+            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+            strncat(names, octic_dataset_split_name(ds, i), sizeof names - strlen(names) - 1);
+        }
+        octic_dataset_close(ds);
+        return cli_error("%s: no split '%s' (the splits are %s)", data, ctx.train_split < 0 ? train_name : val_name,
+                         names);
+    }
+
+    octic_model *m = NULL;
+    if ((rc = cli_load_model(model_path, heads, &m)) != CLI_OK) {
+        octic_dataset_close(ds);
+        return rc;
+    }
+    if (octic_model_check_size(m, ctx.size) != OCTIC_OK) {
+        octic_model_free(m);
+        octic_dataset_close(ds);
+        return cli_engine_error();
+    }
+    char dbfile[4096], cachedir[4096];
+    if (!db_path) {
+        if (octic_db_default_path(dbfile, sizeof dbfile) != OCTIC_OK) goto engine_fail_early;
+        db_path = dbfile;
+    }
+    if (!cache) {
+        if (octic_feature_cache_default(cachedir, sizeof cachedir) != OCTIC_OK) goto engine_fail_early;
+        cache = cachedir;
+    }
+    octic_db *db = NULL;
+    if (octic_db_open(db_path, &db) != OCTIC_OK) goto engine_fail_early;
+
+    int64_t model_id = 0, dataset_id = 0, run_id = 0;
+    char sha[65];
+    if ((rc = record_model(db, model_path, m, &model_id, sha)) != CLI_OK) goto close_all;
+    char root_real[4096];
+    const char *root = realpath(octic_dataset_root(ds), root_real) ? root_real : octic_dataset_root(ds);
+    const char *base = strrchr(root, '/');
+    if (octic_db_add_dataset(db, base && base[1] ? base + 1 : root, root, octic_layout_name(octic_dataset_layout(ds)),
+                             octic_dataset_class_count(ds), &dataset_id) != OCTIC_OK) {
+        rc = cli_engine_error();
+        goto close_all;
+    }
+    param_list pl = {0};
+    char buf[512];
+    char model_real[4096];
+    param(&pl, "model", "%s", realpath(model_path, model_real) ? model_real : model_path);
+    param(&pl, "data", "%s", root);
+    param(&pl, "split_train", "%s", octic_dataset_split_name(ds, ctx.train_split));
+    param(&pl, "split_val", "%s", octic_dataset_split_name(ds, ctx.val_split));
+    param(&pl, "subset", "%s", subset ? subset : "all");
+    param(&pl, "size", "%d", ctx.size);
+    param(&pl, "resize", "%d", ctx.resize_to);
+    param(&pl, "batch_size", "%d", ctx.batch_size);
+    param(&pl, "seed", "%d", seed);
+    param(&pl, "heads", "%d", octic_model_config(m)->heads);
+    if (is_knn) {
+        join_ints(buf, sizeof buf, kp.ks, kp.n_k);
+        param(&pl, "ks", "%s", buf);
+        param(&pl, "temperature", "%g", (double)kp.temperature);
+    } else if (is_linear) {
+        join_doubles(buf, sizeof buf, lp.lrs, lp.n_lr);
+        param(&pl, "lrs", "%s", buf);
+        param(&pl, "epochs", "%d", lp.epochs);
+        param(&pl, "epoch_length", "%d", lp.epoch_length);
+        param(&pl, "train_batch", "%d", lp.batch_size);
+        param(&pl, "momentum", "%g", lp.momentum);
+        param(&pl, "augment", "%s", lp.augment ? "RandomResizedCrop(224, bicubic) + HorizontalFlip(0.5)" : "none");
+        param(&pl, "blocks", "%d", octic_features_blocks(m));
+    } else {
+        join_doubles(buf, sizeof buf, sp.cs, sp.n_c);
+        param(&pl, "cs", "%s", buf);
+        param(&pl, "max_iter", "%d", sp.max_iter);
+        param(&pl, "tol", "%g", sp.tol);
+        param(&pl, "linesearch_max_iter", "%d", sp.linesearch_max_iter);
+        param(&pl, "lbfgs_memory", "%d", sp.memory);
+        join_ints(buf, sizeof buf, sp.ks, sp.n_k);
+        param(&pl, "knn_ks", "%s", buf);
+        param(&pl, "knn_distances", "cosine,L2");
+        param(&pl, "classifiers", "%s%s%s", sp.knn ? "knn" : "", sp.knn && sp.logreg ? "," : "", sp.logreg ? "logreg" : "");
+        param(&pl, "holdout", "%g", sp.holdout);
+        int ign[8], n_ign = octic_dataset_ignored_labels(ds, ign);
+        buf[0] = '\0';
+        for (int i = 0; i < n_ign; i++) {
+            char one[16];
+            snprintf(one, sizeof one, "%s%d", i ? "," : "", ign[i]);
+            strncat(buf, one, sizeof buf - strlen(buf) - 1);
+        }
+        param(&pl, "ignored_labels", "%s", buf);
+        param(&pl, "standardization", "StandardScaler");
+    }
+    param(&pl, "cache", "%s", cache);
+    if (octic_db_start_run(db, model_id, dataset_id, protocol, pl.items, pl.n, &run_id) != OCTIC_OK) {
+        rc = cli_engine_error();
+        goto close_all;
+    }
+    fprintf(stderr, "octic eval: run %lld (%s) of %s on %s\n", (long long)run_id, protocol, model_path, root);
+
+    progress_state ps;
+    memset(&ps, 0, sizeof ps);
+    ps.tty = isatty(2);
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    ctx.cache_dir = cache;
+    ctx.model_sha256 = sha;
+    ctx.model = m;
+    ctx.ds = ds;
+    ctx.phase = progress_phase;
+    ctx.progress = progress_update;
+    ctx.user = &ps;
+    octic_eval_results res;
+    memset(&res, 0, sizeof res);
+    octic_status st = is_knn ? octic_eval_knn(&ctx, &kp, &res)
+                      : is_linear ? octic_eval_linear(&ctx, &lp, &res)
+                                  : octic_eval_seg(&ctx, &sp, &res);
+    progress_end(&ps);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (ctx.chunks_reused)
+        fprintf(stderr, "octic eval: reused %d cached feature chunks, computed %d\n", ctx.chunks_reused,
+                ctx.chunks_computed);
+    if (st == OCTIC_OK) {
+        if (octic_db_finish_run(db, run_id, res.metrics, res.n_metrics, res.trials, res.n_trials, res.classes,
+                                res.n_classes) != OCTIC_OK) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", octic_last_error());
+            octic_db_set_state(db, run_id, OCTIC_RUN_FAILED, msg);
+            rc = cli_error("%s", msg);
+        } else {
+            print_results(protocol, run_id, &res);
+            rc = CLI_OK;
+        }
+    } else {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", octic_last_error());
+        octic_db_set_state(db, run_id, interrupted ? OCTIC_RUN_CANCELLED : OCTIC_RUN_FAILED, msg);
+        rc = interrupted ? cli_error("run %lld cancelled (%s)", (long long)run_id, msg) : cli_error("%s", msg);
+    }
+    octic_eval_results_free(&res);
+close_all:
+    octic_db_close(db);
+    octic_model_free(m);
+    octic_dataset_close(ds);
+    return rc;
+engine_fail_early:
+    rc = cli_engine_error();
+    octic_model_free(m);
+    octic_dataset_close(ds);
+    return rc;
+}
+
+/* ---- benchmarks ---------------------------------------------------------------------- */
+
+static double peak_rss_mib(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss / 1024.0;
+}
+
+static void fill_clusters(float *x, int32_t *y, int64_t n, int d, int classes, uint64_t seed) {
+    uint64_t s = seed;
+    for (int64_t i = 0; i < n; i++) {
+        if (y) y[i] = (int32_t)(i % classes);
+        for (int j = 0; j < d; j++) {
+            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+            float u = (float)((s >> 40) & 0xffffff) / 16777216.0f - 0.5f;
+            x[i * d + j] = u + (y && (j % classes) == y[i] ? 0.3f : 0.0f);
+        }
+    }
+}
+
+static int bench(const char *what, int argc, char **argv) {
+    const char *a = NULL, *b = NULL, *dim_t = NULL, *cls_t = NULL, *it_t = NULL;
+    int help = 0, npos = 0;
+    const char *pos[1];
+    const int is_knn = strcmp(what, "bench-knn") == 0;
+    const cli_option opts[] = {{is_knn ? "--train" : "--rows", &a, NULL}, {"--queries", &b, NULL}, {"--dim", &dim_t, NULL},
+                               {"--classes", &cls_t, NULL}, {"--max-iter", &it_t, NULL}};
+    int rc = cli_parse(argc, argv, "eval", opts, 5, pos, 0, &npos, &help);
+    if (rc != CLI_OK) return rc;
+    if (help) {
+        fputs(eval_usage, stdout);
+        return CLI_OK;
+    }
+    int n = is_knn ? 100000 : 200000, q = 10000, dim = 1024, classes = is_knn ? 1000 : 150, max_iter = 100;
+    if ((a && (rc = cli_parse_int("eval", is_knn ? "--train" : "--rows", a, 1, 100000000, &n)) != CLI_OK) ||
+        (b && (rc = cli_parse_int("eval", "--queries", b, 1, 100000000, &q)) != CLI_OK) ||
+        (dim_t && (rc = cli_parse_int("eval", "--dim", dim_t, 1, 65536, &dim)) != CLI_OK) ||
+        (cls_t && (rc = cli_parse_int("eval", "--classes", cls_t, 2, 1000000, &classes)) != CLI_OK) ||
+        (it_t && (rc = cli_parse_int("eval", "--max-iter", it_t, 1, 100000, &max_iter)) != CLI_OK))
+        return rc;
+    float *x = malloc((size_t)n * dim * sizeof(float));
+    int32_t *y = malloc((size_t)n * sizeof(int32_t));
+    float *xq = is_knn ? malloc((size_t)q * dim * sizeof(float)) : NULL;
+    int32_t *yq = is_knn ? malloc((size_t)q * sizeof(int32_t)) : NULL;
+    if (!x || !y || (is_knn && (!xq || !yq))) {
+        free(x), free(y), free(xq), free(yq);
+        return cli_error("out of memory for %d x %d synthetic features", n, dim);
+    }
+    fill_clusters(x, y, n, dim, classes, 1);
+    double rss0 = peak_rss_mib();
+    if (is_knn) {
+        fill_clusters(xq, yq, q, dim, classes, 2);
+        octic_l2_normalize(x, n, dim);
+        octic_l2_normalize(xq, q, dim);
+        octic_knn_params p = {4, {10, 20, 100, 200}, 0.07f, classes, 0, 0};
+        octic_knn_result res;
+        double t0 = now_s();
+        if (octic_knn_dinov2(x, y, n, xq, yq, q, dim, &p, NULL, &res, NULL, NULL) != OCTIC_OK) {
+            free(x), free(y), free(xq), free(yq);
+            return cli_engine_error();
+        }
+        double t = now_s() - t0;
+        /* the sgemm peak in the same process, for the ratio */
+        int M = 4096, N = 4096, K = dim;
+        float *A = calloc((size_t)M * K, sizeof(float)), *B = calloc((size_t)N * K, sizeof(float)),
+              *Cm = malloc((size_t)M * N * sizeof(float));
+        double best = 1e30;
+        for (int r = 0; A && B && Cm && r < 3; r++) {
+            double s0 = now_s();
+            octic_sgemm(1, M, N, K, A, K, B, K, 0.0f, Cm, N);
+            best = fmin(best, now_s() - s0);
+        }
+        double gemm_rate = 2.0 * M * N * K / best / 1e9;
+        free(A), free(B), free(Cm);
+        double flops = 2.0 * (double)n * q * dim;
+        printf("k-NN (DINOv2, k 10/20/100/200): %d train x %d queries x %d dims, %d classes (%s)\n", n, q, dim,
+               classes, octic_blas_name());
+        printf("  time %.2f s, %.1f GFLOP/s for the similarities (sgemm %dx%dx%d alone: %.1f GFLOP/s, %.0f%%)\n", t,
+               flops / t / 1e9, M, N, K, gemm_rate, 100.0 * flops / t / 1e9 / gemm_rate);
+        printf("  peak memory %.0f MiB (features %.0f MiB; blocks add %.0f MiB)\n", peak_rss_mib(),
+               ((double)n + q) * dim * 4 / 1048576.0, peak_rss_mib() - rss0);
+        printf("  top-1 at k=20: %.2f%% (synthetic clusters)\n", 100.0 * res.top1[1] / q);
+    } else {
+        octic_logreg_params p;
+        octic_logreg_defaults(&p, 1.0);
+        p.max_iter = max_iter;
+        octic_logreg_model mdl;
+        double t0 = now_s();
+        if (octic_logreg_fit(x, y, n, dim, &p, &mdl, NULL, NULL) != OCTIC_OK) {
+            free(x), free(y);
+            return cli_engine_error();
+        }
+        double t = now_s() - t0;
+        printf("logistic regression (L-BFGS, C=1): %d rows x %d dims, %d classes (%s)\n", n, dim, classes,
+               octic_blas_name());
+        printf("  %.1f s: %d iterations, %d evaluations (%.2f s each), stop: %s, max|grad| %.3g\n", t, mdl.iterations,
+               mdl.evaluations, t / mdl.evaluations, mdl.stop, mdl.grad_max);
+        printf("  %.1f GFLOP/s in the two sgemms per evaluation; peak memory %.0f MiB (features %.0f MiB)\n",
+               4.0 * n * dim * classes * mdl.evaluations / t / 1e9, peak_rss_mib(), (double)n * dim * 4 / 1048576.0);
+        octic_logreg_free(&mdl);
+    }
+    free(x), free(y), free(xq), free(yq);
+    return CLI_OK;
+}
+
+int cmd_eval(int argc, char **argv) {
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        if (argc < 2) return cli_usage_error("eval", "expects knn, linear, seg, bench-knn or bench-logreg");
+        fputs(eval_usage, stdout);
+        return CLI_OK;
+    }
+    const char *what = argv[1];
+    if (strcmp(what, "knn") == 0 || strcmp(what, "linear") == 0 || strcmp(what, "seg") == 0)
+        return run_eval(what, argc - 1, argv + 1);
+    if (strcmp(what, "bench-knn") == 0 || strcmp(what, "bench-logreg") == 0) return bench(what, argc - 1, argv + 1);
+    return cli_usage_error("eval", "unknown evaluation '%s' (knn, linear, seg, bench-knn, bench-logreg)", what);
+}
