@@ -81,8 +81,9 @@ static const char *const migrations[] = {
 
 /* ---- errors ------------------------------------------------------------------ */
 
-static const char *sql_hint(octic_db *db, int rc) {
+static const char *sql_hint(octic_db *db, int rc, int saved_errno) {
     int sys = db && db->sql ? sqlite3_system_errno(db->sql) : 0;
+    if (sys == 0) sys = saved_errno; /* some write paths do not record it */
     switch (rc & 0xff) {
     case SQLITE_READONLY: return "the database is read-only (the file or its folder is not writable)";
     case SQLITE_FULL: return "the disk is full";
@@ -101,7 +102,7 @@ static const char *sql_hint(octic_db *db, int rc) {
 }
 
 static octic_status db_fail(octic_db *db, int rc, const char *what) {
-    const char *hint = sql_hint(db, rc);
+    const char *hint = sql_hint(db, rc, errno);
     const char *msg = db && db->sql ? sqlite3_errmsg(db->sql) : sqlite3_errstr(rc);
     if (hint)
         return octic_fail(OCTIC_ERR_IO, "%s: %s: %s (SQLite: %s)", db->path, what, hint, msg);
