@@ -621,6 +621,7 @@ int cmd_eval(int argc, char **argv) {
         return CLI_OK;
     }
     const char *what = argv[1];
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit is reported as an error, not a crash */
     if (strcmp(what, "knn") == 0 || strcmp(what, "linear") == 0 || strcmp(what, "seg") == 0)
         return run_eval(what, argc - 1, argv + 1);
     if (strcmp(what, "bench-knn") == 0 || strcmp(what, "bench-logreg") == 0) return bench(what, argc - 1, argv + 1);

@@ -2,6 +2,7 @@
  * database. */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@ static const char results_usage[] =
     "       octic results compare RUN RUN... [--baseline RUN] [--metrics M1,M2,..]\n"
     "                             [--format text|csv|markdown] [--db FILE]\n"
     "       octic results export [--protocol P] [--format csv|markdown] [--output FILE] [--db FILE]\n"
+    "       octic results check [--db FILE]\n"
     "\n"
     "The runs of the results database (default $XDG_DATA_HOME/octiscope/results.sqlite;\n"
     "see the README's \"Results database\" for querying it with sqlite3).\n"
@@ -24,7 +26,9 @@ static const char results_usage[] =
     "  compare  the chosen runs as the papers' tables: models as rows, metrics as\n"
     "           columns, each value with its difference to the baseline run (default:\n"
     "           the first one given)\n"
-    "  export   every metric of every run, one row each (CSV or Markdown)\n";
+    "  export   every metric of every run, one row each (CSV or Markdown)\n"
+    "  check    SQLite's integrity check of the file, and the schema version\n"
+    "Opening the database marks runs whose process has died as interrupted.\n";
 
 typedef enum { FMT_TEXT, FMT_CSV, FMT_MARKDOWN } out_format;
 
@@ -285,6 +289,13 @@ static int results_export(octic_db *db, const char *protocol, out_format fmt, co
     return CLI_OK;
 }
 
+static int results_check(octic_db *db) {
+    char verdict[512];
+    if (octic_db_integrity(db, verdict, sizeof verdict) != OCTIC_OK) return cli_engine_error();
+    printf("%s: integrity %s, schema version %d\n", octic_db_path(db), verdict, octic_db_schema_version(db));
+    return strcmp(verdict, "ok") == 0 ? CLI_OK : cli_error("%s: integrity check failed: %s", octic_db_path(db), verdict);
+}
+
 int cmd_results(int argc, char **argv) {
     if (argc < 2) return cli_usage_error("results", "expects list, show, compare or export");
     const char *what = argv[1];
@@ -308,21 +319,23 @@ int cmd_results(int argc, char **argv) {
     if ((rc = parse_format(format, &fmt)) != CLI_OK) return rc;
     int64_t ids[64], baseline = 0;
     int is_list = strcmp(what, "list") == 0, is_show = strcmp(what, "show") == 0, is_cmp = strcmp(what, "compare") == 0,
-        is_export = strcmp(what, "export") == 0;
-    if (!is_list && !is_show && !is_cmp && !is_export)
-        return cli_usage_error("results", "unknown action '%s' (list, show, compare, export)", what);
-    if ((is_list || is_export) && npos)
+        is_export = strcmp(what, "export") == 0, is_check = strcmp(what, "check") == 0;
+    if (!is_list && !is_show && !is_cmp && !is_export && !is_check)
+        return cli_usage_error("results", "unknown action '%s' (list, show, compare, export, check)", what);
+    if ((is_list || is_export || is_check) && npos)
         return cli_usage_error("results", "results %s takes no positional argument, got '%s'", what, pos[0]);
     if (is_show && npos != 1) return cli_usage_error("results", "results show takes one RUN id");
     if (is_cmp && npos < 1) return cli_usage_error("results", "results compare takes one or more RUN ids");
     for (int i = 0; i < npos; i++)
         if ((rc = parse_run_id(pos[i], &ids[i])) != CLI_OK) return rc;
     if (baseline_t && (rc = parse_run_id(baseline_t, &baseline)) != CLI_OK) return rc;
+    signal(SIGXFSZ, SIG_IGN); /* a file size limit is reported as an error, not a crash */
     octic_db *db = NULL;
     if ((rc = open_db(db_path, &db)) != CLI_OK) return rc;
     if (is_list) rc = results_list(db, protocol, fmt);
     else if (is_show) rc = results_show(db, ids[0]);
     else if (is_cmp) rc = results_compare(db, ids, npos, baseline ? baseline : ids[0], metrics_t, fmt);
+    else if (is_check) rc = results_check(db);
     else rc = results_export(db, protocol, fmt, output);
     octic_db_close(db);
     return rc;

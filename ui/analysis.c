@@ -246,7 +246,7 @@ octic_status octiscope_pca_fit(octiscope_pca *p, const float *X, int R, int C) {
     p->C = C;
     p->mean = calloc((size_t)C, sizeof(float));
     p->basis = malloc((size_t)3 * C * sizeof(float));
-    float *Xt = malloc((size_t)C * R * sizeof(float));     /* (C, R) centred, transposed */
+    float *Xt = calloc((size_t)C * R, sizeof(float));     /* (C, R) centred, transposed */
     float *cov = malloc((size_t)C * C * sizeof(float));    /* (C, C) */
     float *proj = malloc((size_t)R * sizeof(float));
     double *acc = calloc((size_t)C, sizeof(double));
@@ -314,8 +314,8 @@ octic_status octiscope_pca_fit(octiscope_pca *p, const float *X, int R, int C) {
     free(V), free(Wk);
 
     // The variance along each axis (Rayleigh quotient of the covariance), sign and colour range
-    for (int k = 0; k < 3; k++) {
-        float *v = p->basis + (size_t)k * C;
+    for (int ax = 0; ax < 3; ax++) {
+        float *v = p->basis + (size_t)ax * C;
         int big = 0;
         for (int j = 1; j < C; j++)
             if (fabsf(v[j]) > fabsf(v[big])) big = j;
@@ -327,16 +327,16 @@ octic_status octiscope_pca_fit(octiscope_pca *p, const float *X, int R, int C) {
             for (int j = 0; j < C; j++) row += (double)cov[(size_t)i * C + j] * v[j];
             q += row * v[i];
         }
-        p->var[k] = q / R;
+        p->var[ax] = q / R;
         for (int r = 0; r < R; r++) {
             double d = 0.0;
             for (int j = 0; j < C; j++) d += (double)Xt[(size_t)j * R + r] * v[j];
             proj[r] = (float)d;
         }
         qsort(proj, (size_t)R, sizeof(float), cmp_float);
-        p->lo[k] = proj[(int)(0.01 * (R - 1))];
-        p->hi[k] = proj[(int)(0.99 * (R - 1) + 0.5)];
-        if (!(p->hi[k] - p->lo[k] > 1e-12f)) p->hi[k] = p->lo[k] + 1.0f;
+        p->lo[ax] = proj[(int)(0.01 * (R - 1))];
+        p->hi[ax] = proj[(int)(0.99 * (R - 1) + 0.5)];
+        if (!(p->hi[ax] - p->lo[ax] > 1e-12f)) p->hi[ax] = p->lo[ax] + 1.0f;
     }
     free(Xt), free(cov), free(proj), free(acc);
     return OCTIC_OK;

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# octic eval and octic results end to end (TAP, run by meson): every protocol
+# on the demo data sets and the golden models, the results commands, and the
+# reliability of the runs: SIGKILL during extraction and during training,
+# two writers at once, a read-only database and a file size limit.
+#
+# usage: test_eval_cli.sh OCTIC GOLDEN_DIR DEMO_DATA_DIR
+set -u
+
+if [ $# -ne 3 ]; then
+    echo "usage: $0 OCTIC GOLDEN_DIR DEMO_DATA_DIR" >&2
+    exit 2
+fi
+octic=$1
+golden=$2
+demo=$3
+imagenet=$demo/imagenet
+voc=$demo/voc
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/octic-eval-test.XXXXXX")
+chmod 755 "$tmp"
+trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+export HOME=$tmp/home XDG_DATA_HOME= XDG_CACHE_HOME=
+mkdir -p "$HOME"
+
+n=0
+passed=0
+failed=0
+pass() {
+    n=$((n + 1)); passed=$((passed + 1))
+    echo "ok $n - $1"
+}
+fail() {
+    n=$((n + 1)); failed=$((failed + 1))
+    echo "not ok $n - $1"
+    {
+        echo "not ok $n - $1"
+        shift
+        local line
+        for line in "$@"; do echo "    $line"; done
+        if [ -s "$tmp/out" ]; then sed -n '1,20s/^/    stdout: /p' "$tmp/out"; fi
+        if [ -s "$tmp/err" ]; then sed -n '1,20s/^/    stderr: /p' "$tmp/err"; fi
+    } >&2
+}
+run() {
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+}
+check() { # check NAME CONDITION-STATUS [DETAIL]
+    if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1" "${3:-}"; fi
+}
+# the value of a metric of a run in `octic results show`
+metric() {
+    "$octic" results show "$1" --db "$2" | awk -v m="$3" '$1 == m && NF == 2 { print $2 }'
+}
+state_of() {
+    "$octic" results list --db "$2" --format csv | awk -F, -v r="$1" '$1 == r { print $3 }'
+}
+heads_of() {
+    sed -n 's/.*"num_heads": *\([0-9]*\).*/\1/p' "$golden/$1/case.json"
+}
+size_of() {
+    sed -n 's/.*"input_size": *\([0-9]*\).*/\1/p' "$golden/$1/case.json"
+}
+
+db=$tmp/results.sqlite
+model=$golden/dino_hybrid_p16/model.pth
+heads=$(heads_of dino_hybrid_p16)
+common=(--heads "$heads" --size 64 --db "$db" --batch-size 2)
+
+# ---- every protocol on the demo data ----------------------------------------
+run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --ks 1,3
+check "knn on the demo ImageNet" $(( rc != 0 )) "exit $rc"
+grep -q "run 1 (knn-dinov2): done" "$tmp/out"; check "knn prints its run" $?
+t1=$(metric 1 "$db" top1)
+awk -v v="$t1" 'BEGIN { exit !(v >= 0 && v <= 100) }'; check "knn top1 is a percentage ($t1)" $?
+grep -q "extracting train" "$tmp/err"; check "knn reports its phases on stderr" $?
+
+run "$octic" eval linear "$model" --data "$imagenet" "${common[@]}" --cached --epochs 2 --epoch-length 5 --train-batch 4
+check "linear-cached on the demo ImageNet" $(( rc != 0 )) "exit $rc"
+grep -q "reused" "$tmp/err"; check "linear-cached reuses the features knn extracted" $?
+trials=$("$octic" results show 2 --db "$db" | grep -c "^  linear ")
+[ "$trials" -eq 52 ]; check "linear records its 52 heads as trials ($trials)" $?
+
+run "$octic" eval linear "$model" --data "$imagenet" "${common[@]}" --epochs 1 --epoch-length 3 --train-batch 2
+check "linear-dinov2 (augmented, backbone every step) on the demo ImageNet" $(( rc != 0 )) "exit $rc"
+"$octic" results show 3 --db "$db" | grep -q "augment .*RandomResizedCrop"; check "the augmentation is recorded" $?
+
+run "$octic" eval seg "$model" --data "$voc" "${common[@]}" --cs 0.01,1
+check "seg on the demo VOC 2012" $(( rc != 0 )) "exit $rc"
+miou=$(metric 4 "$db" mIoU)
+[ -n "$miou" ]; check "seg records mIoU ($miou)" $?
+"$octic" results show 4 --db "$db" | grep -q "ignored_labels *255"; check "VOC ignores label 255" $?
+"$octic" results show 4 --db "$db" | grep -Eq "^  logreg +C=0.01 +mIoU"; check "seg records the C trials" $?
+"$octic" results show 4 --db "$db" | grep -Eq "^  knn +[0-9]+ .* IoU"; check "seg records per-class IoU" $?
+
+# ---- the results commands ---------------------------------------------------
+run "$octic" results list --db "$db"
+[ "$rc" -eq 0 ] && [ "$(grep -c ' done ' "$tmp/out")" -eq 4 ]; check "results list shows 4 done runs" $?
+run "$octic" results compare 1 2 3 --metrics top1,top5 --format markdown --db "$db"
+[ "$rc" -eq 0 ] && grep -q "^| model | run | protocol | top1 | top5 |" "$tmp/out" && grep -Eq "\| 2 \| linear-cached \| [0-9.]+ \([+-][0-9.]+\)" "$tmp/out"
+check "results compare: models as rows, metrics as columns, deltas to run 1" $?
+run "$octic" results compare 1 2 --baseline 2 --format csv --db "$db"
+[ "$rc" -eq 0 ] && head -1 "$tmp/out" | grep -q "^model,run,protocol,"; check "results compare --baseline --format csv" $?
+run "$octic" results export --db "$db" --output "$tmp/export.csv"
+[ "$rc" -eq 0 ] && head -1 "$tmp/export.csv" | grep -q "^run,protocol,state,model,sha256,checkpoint,data,started,ended,metric,value$" &&
+    grep -q ",seg-capi,done,.*,mIoU," "$tmp/export.csv"
+check "results export CSV" $?
+run "$octic" results export --format markdown --protocol knn-dinov2 --db "$db"
+[ "$rc" -eq 0 ] && grep -q "^| 1 | knn-dinov2 | done |" "$tmp/out" && ! grep -q "seg-capi" "$tmp/out"
+check "results export Markdown, one protocol" $?
+run "$octic" results check --db "$db"
+[ "$rc" -eq 0 ] && grep -q "integrity ok, schema version 1" "$tmp/out"; check "results check" $?
+run "$octic" results show 99 --db "$db"
+[ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "no run 99" "$tmp/err"; check "results show of a missing run: one error line" $?
+run "$octic" eval knn "$model" --data "$voc" "${common[@]}"
+[ "$rc" -ne 0 ] && grep -q "classification data set" "$tmp/err"; check "knn on a segmentation set is refused" $?
+run "$octic" eval seg "$model" --data "$imagenet" "${common[@]}" --split train:nope
+[ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; check "seg on a classification set: one error line" $?
+run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --split train:nope
+[ "$rc" -ne 0 ] && grep -q "no split 'nope'" "$tmp/err"; check "unknown split named" $?
+for cmd in "eval --help" "results --help"; do
+    run "$octic" $cmd
+    [ "$rc" -eq 0 ] && grep -q "^usage: octic" "$tmp/out"; check "octic $cmd" $?
+done
+
+# ---- the golden models ------------------------------------------------------
+gdb=$tmp/golden.sqlite
+for case_dir in "$golden"/*/; do
+    name=$(basename "$case_dir")
+    [ -f "$case_dir/model.pth" ] || continue
+    h=$(heads_of "$name")
+    s=$(size_of "$name")
+    run "$octic" eval knn "$case_dir/model.pth" --heads "$h" --size "$s" --data "$imagenet" --db "$gdb" --ks 1,3
+    check "knn with golden $name" $(( rc != 0 )) "exit $rc"
+done
+for name in deit_hybrid_p16 dino_invariant_p16; do
+    h=$(heads_of "$name")
+    s=$(size_of "$name")
+    run "$octic" eval linear "$golden/$name/model.pth" --heads "$h" --size "$s" --data "$imagenet" --db "$gdb" --cached --epochs 1 --epoch-length 4 --train-batch 2
+    check "linear-cached with golden $name" $(( rc != 0 )) "exit $rc"
+    run "$octic" eval seg "$golden/$name/model.pth" --heads "$h" --size "$s" --data "$voc" --db "$gdb" --cs 1
+    check "seg with golden $name" $(( rc != 0 )) "exit $rc"
+done
+
+# ---- reliability ------------------------------------------------------------
+# wait_for FILE PATTERN: until a line matches (at most 60 s)
+wait_for() {
+    for _ in $(seq 600); do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+kdb=$tmp/kill.sqlite
+kcache=$tmp/kcache
+# SIGKILL during extraction: each batch of 1 image pauses 400 ms
+OCTIC_EVAL_PAUSE_MS=400 "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$kdb" \
+    --cache "$kcache" --batch-size 1 --ks 1 >"$tmp/kill.out" 2>"$tmp/kill.err" &
+pid=$!
+for _ in $(seq 600); do
+    [ "$(find "$kcache" -name 'chunk-*.bin' 2>/dev/null | wc -l)" -ge 2 ] && break
+    sleep 0.1
+done
+kill -9 $pid
+wait $pid 2>/dev/null
+chunks=$(find "$kcache" -name 'chunk-*.bin' | wc -l)
+[ "$chunks" -ge 2 ]; check "killed during extraction after $chunks finished chunks" $?
+run "$octic" results check --db "$kdb"
+check "database after SIGKILL in extraction passes integrity_check" $(( rc != 0 ))
+[ "$(state_of 1 "$kdb")" = interrupted ]; check "the killed run shows as interrupted" $? "state: $(state_of 1 "$kdb")"
+run "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$kdb" --cache "$kcache" --batch-size 1 --ks 1
+# a chunk is reused only when complete (size and header checked), so all of
+# them being reused also says that none was left half-written
+[ "$rc" -eq 0 ] && grep -q "reused $chunks cached feature chunks" "$tmp/err"
+check "the next run reuses all $chunks finished chunks" $? "$(grep reused "$tmp/err")"
+[ "$(state_of 2 "$kdb")" = done ]; check "the next run is done" $?
+
+# SIGKILL during training: the features are all cached, each step pauses
+OCTIC_EVAL_PAUSE_MS=300 "$octic" eval linear "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$kdb" \
+    --cache "$kcache" --batch-size 1 --cached --epochs 1 --epoch-length 1000 --train-batch 2 >"$tmp/kill.out" 2>"$tmp/kill.err" &
+pid=$!
+wait_for "$tmp/kill.err" "training"; sleep 0.7
+kill -9 $pid
+wait $pid 2>/dev/null
+grep -q "training" "$tmp/kill.err"; check "killed during training" $?
+run "$octic" results check --db "$kdb"
+check "database after SIGKILL in training passes integrity_check" $(( rc != 0 ))
+[ "$(state_of 3 "$kdb")" = interrupted ]; check "the run killed in training shows as interrupted" $?
+run "$octic" eval linear "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$kdb" --cache "$kcache" \
+    --batch-size 1 --cached --epochs 1 --epoch-length 3 --train-batch 2
+[ "$rc" -eq 0 ] && grep -q "computed 0" "$tmp/err"; check "after the kill in training, every feature is reused" $?
+
+# two processes writing to one database at once
+cdb=$tmp/concurrent.sqlite
+"$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$cdb" --cache "$tmp/c1" --ks 1 >"$tmp/c1.out" 2>&1 &
+p1=$!
+"$octic" eval linear "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$cdb" --cache "$tmp/c2" --cached --epochs 1 --epoch-length 20 --train-batch 2 >"$tmp/c2.out" 2>&1 &
+p2=$!
+wait $p1; r1=$?
+wait $p2; r2=$?
+[ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$("$octic" results list --db "$cdb" --format csv | grep -c ',done,')" -eq 2 ]
+check "two processes writing one database at once both succeed" $? "$(cat "$tmp/c1.out" "$tmp/c2.out")"
+
+# a read-only database: a clear error and no new rows
+rdir=$tmp/ro
+mkdir -p "$rdir"
+cp "$db" "$rdir/results.sqlite"
+before=$("$octic" results list --db "$rdir/results.sqlite" --format csv | wc -l)
+chmod 555 "$rdir"
+chmod 444 "$rdir/results.sqlite"
+as_user=()
+if [ "$(id -u)" -eq 0 ]; then as_user=(setpriv --reuid=65534 --regid=65534 --clear-groups); fi
+chmod 777 "$tmp/home" 2>/dev/null
+run "${as_user[@]}" env HOME="$tmp/home" "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" \
+    --db "$rdir/results.sqlite" --cache "$tmp/rocache" --ks 1
+[ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "results.sqlite: .*read-only\|results.sqlite: .*cannot open" "$tmp/err"
+check "a read-only database gives one clear error line" $?
+chmod 755 "$rdir"
+chmod 644 "$rdir/results.sqlite"
+after=$("$octic" results list --db "$rdir/results.sqlite" --format csv | wc -l)
+[ "$before" -eq "$after" ]; check "and no rows were written ($before lines before, $after after)" $?
+
+# a full disk (a file size limit): a clear error and no partial rows
+fdb=$tmp/full.sqlite
+run bash -c "ulimit -f 8; exec \"\$@\"" _ "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" \
+    --db "$fdb" --cache "$tmp/fcache" --ks 1
+[ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -le 2 ] && grep -q "octic: .*\(file size limit\|disk is full\)" "$tmp/err"
+check "a file size limit gives a clear error" $?
+run "$octic" results check --db "$fdb"
+check "the database is sound after it" $(( rc != 0 ))
+run "$octic" results export --db "$fdb"
+[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ]; check "and holds no partial results" $?
+
+echo "1..$n"
+echo "# $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

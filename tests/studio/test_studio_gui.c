@@ -1,0 +1,256 @@
+/* The studio end to end, under Xvfb (xvfb-run): starts the application on
+ * the demo models (and the demo data when present), selects an image, fills
+ * the inspector for the hybrid and the invariant demo model side by side,
+ * and checks what the window shows:
+ *   - the library lists the three demo models with their kinds;
+ *   - at an octic block the eight pulled-back feature maps on screen agree
+ *     (both models), while the computed ones differ (they are moved by g);
+ *   - the window is not blank (many colours, contrast) in a screenshot.
+ * Screenshots are written to $OCTISCOPE_SCREENSHOT_DIR (default: the current
+ * folder): library.png, inspector.png, inspector-standard.png.
+ *
+ * usage: test_studio_gui IMAGE   (TAP output) */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "octiscope-application.h"
+#include "octiscope-export.h"
+#include "octiscope-image-strip.h"
+
+static int tests, failures;
+
+static void check(int ok, const char *what, const char *detail) {
+    tests++;
+    if (!ok) failures++;
+    printf("%s %d - %s%s%s\n", ok ? "ok" : "not ok", tests, what, detail ? ": " : "", detail ? detail : "");
+    fflush(stdout);
+}
+
+static gboolean tick(gpointer data) {
+    return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until done(data) or the timeout (seconds); FALSE on timeout. */
+static gboolean wait_for(gboolean (*done)(gpointer), gpointer data, double timeout) {
+    gint64 end = g_get_monotonic_time() + (gint64)(timeout * G_USEC_PER_SEC);
+    while (!done(data)) {
+        if (g_get_monotonic_time() > end) return FALSE;
+        g_main_context_iteration(NULL, TRUE);
+    }
+    return TRUE;
+}
+
+/* Lets a few frames be drawn. */
+static void settle(double seconds) {
+    gint64 end = g_get_monotonic_time() + (gint64)(seconds * G_USEC_PER_SEC);
+    while (g_get_monotonic_time() < end) g_main_context_iteration(NULL, TRUE);
+}
+
+static gboolean models_probed(gpointer data) {
+    GListModel *store = data;
+    guint n = g_list_model_get_n_items(store);
+    if (n < 3) return FALSE;
+    for (guint i = 0; i < n; i++) {
+        g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(store, i);
+        if (octiscope_model_entry_get_state(e) == OCTISCOPE_MODEL_PROBING) return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean inspector_done(gpointer data) {
+    OctiscopeInspector *ins = data;
+    return !octiscope_inspector_is_busy(ins) && octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 0)) &&
+           octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 1));
+}
+
+static gboolean image_loaded(gpointer data) {
+    return octiscope_inspector_get_image_path(data) != NULL && !octiscope_inspector_is_busy(data);
+}
+
+/* The RGB bytes of texture i of a strip (caller frees). */
+static guint8 *strip_pixels(GtkWidget *strip, guint i, int *w, int *h) {
+    GdkTexture *t = octiscope_image_strip_get_texture(OCTISCOPE_IMAGE_STRIP(strip), i);
+    if (!t) return NULL;
+    *w = gdk_texture_get_width(t), *h = gdk_texture_get_height(t);
+    guint8 *px = g_malloc((gsize)*w * *h * 4);
+    gdk_texture_download(t, px, (gsize)*w * 4);
+    return px;
+}
+
+/* The largest difference (0..255) between strip picture g and picture 0, over all g. */
+static int strip_spread(GtkWidget *strip) {
+    if (octiscope_image_strip_get_n_images(OCTISCOPE_IMAGE_STRIP(strip)) != 8) return 999;
+    int w0 = 0, h0 = 0, worst = 0;
+    g_autofree guint8 *p0 = strip_pixels(strip, 0, &w0, &h0);
+    for (guint g = 1; g < 8; g++) {
+        int w = 0, h = 0;
+        g_autofree guint8 *p = strip_pixels(strip, g, &w, &h);
+        if (w != w0 || h != h0) return 999;
+        for (int i = 0; i < w * h * 4; i++) worst = MAX(worst, abs(p[i] - p0[i]));
+    }
+    return worst;
+}
+
+/* Distinct colours (on a 6-bit grid) and the standard deviation of the luma
+ * of a texture: a blank or single-colour window has few and ~0. */
+static void texture_stats(GdkTexture *t, int *colours, double *luma_std) {
+    int w = gdk_texture_get_width(t), h = gdk_texture_get_height(t);
+    g_autofree guint8 *px = g_malloc((gsize)w * h * 4);
+    gdk_texture_download(t, px, (gsize)w * 4);
+    g_autofree guint8 *seen = g_malloc0(1 << 18);
+    double s = 0, s2 = 0;
+    *colours = 0;
+    for (int i = 0; i < w * h; i++) {
+        const guint8 *p = px + (gsize)i * 4; /* B G R A in memory (premultiplied ARGB32 little endian) */
+        int key = (p[0] >> 2) << 12 | (p[1] >> 2) << 6 | (p[2] >> 2);
+        if (!seen[key]) seen[key] = 1, (*colours)++;
+        double l = 0.0722 * p[0] + 0.7152 * p[1] + 0.2126 * p[2];
+        s += l, s2 += l * l;
+    }
+    double mean = s / (w * h);
+    *luma_std = sqrt(fmax(0.0, s2 / (w * h) - mean * mean));
+}
+
+static void screenshot(GtkWidget *window, const char *name, int *colours, double *luma_std) {
+    g_autoptr(GdkTexture) t = octiscope_widget_render(window);
+    *colours = 0, *luma_std = 0;
+    if (!t) return;
+    texture_stats(t, colours, luma_std);
+    const char *dir = g_getenv("OCTISCOPE_SCREENSHOT_DIR");
+    g_autofree char *path = g_build_filename(dir && *dir ? dir : ".", name, NULL);
+    if (!gdk_texture_save_to_png(t, path)) fprintf(stderr, "# could not write %s\n", path);
+    else printf("# screenshot: %s\n", path);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: test_studio_gui IMAGE\n");
+        return 2;
+    }
+    const char *image = argv[1];
+    printf("TAP version 13\n");
+    octiscope_prepare_environment();
+    OctiscopeApplication *app = octiscope_application_new(G_APPLICATION_NON_UNIQUE);
+    g_autoptr(GError) error = NULL;
+    if (!g_application_register(G_APPLICATION(app), NULL, &error)) {
+        printf("Bail out! cannot register the application: %s\n", error->message);
+        return 1;
+    }
+    g_timeout_add(20, tick, NULL); /* wakes the loop so timeouts are noticed */
+    OctiscopeWindow *win = octiscope_application_get_window(app);
+    gtk_window_set_default_size(GTK_WINDOW(win), 1400, 1900);
+    gtk_window_present(GTK_WINDOW(win));
+
+    // 1. the library: the three demo models, read in the background
+    GListModel *store = G_LIST_MODEL(octiscope_application_get_store(app));
+    gboolean probed = wait_for(models_probed, store, 60);
+    check(probed, "the three demo models are in the library and read", NULL);
+    OctiscopeModelStore *st = OCTISCOPE_MODEL_STORE(store);
+    OctiscopeModelEntry *hybrid = octiscope_model_store_find_kind(st, OCTIC_KIND_HYBRID);
+    OctiscopeModelEntry *invariant = octiscope_model_store_find_kind(st, OCTIC_KIND_INVARIANT);
+    OctiscopeModelEntry *standard = octiscope_model_store_find_kind(st, OCTIC_KIND_STANDARD);
+    check(hybrid && invariant && standard, "a hybrid, an invariant and a standard model are ready", NULL);
+    if (!hybrid || !invariant || !standard) {
+        printf("1..%d\n", tests);
+        return 1;
+    }
+    octiscope_window_show_page(win, "library");
+    settle(0.5);
+    int colours;
+    double luma_std;
+    screenshot(GTK_WIDGET(win), "library.png", &colours, &luma_std);
+
+    // 2. an image into the inspector, hybrid beside invariant
+    OctiscopeInspector *ins = octiscope_window_get_inspector(win);
+    octiscope_window_show_page(win, "inspector");
+    octiscope_inspector_set_models(ins, hybrid, invariant);
+    octiscope_inspector_open_image(ins, image);
+    gboolean loaded = wait_for(image_loaded, ins, 60);
+    check(loaded, "the image is loaded", image);
+    gboolean done = loaded && wait_for(inspector_done, ins, 300);
+    check(done, "both models ran on the eight copies", NULL);
+    if (!done) {
+        for (int i = 0; i < 2; i++) {
+            const char *err = octiscope_model_pane_get_error(octiscope_inspector_get_pane(ins, i));
+            if (err) printf("# pane %d: %s\n", i, err);
+        }
+        printf("1..%d\n", tests);
+        return 1;
+    }
+
+    // 3. an octic block: the pulled-back maps on screen agree, the computed ones are moved
+    const octiscope_analysis *a = octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 0));
+    int octic_block = a->break_layer;
+    octiscope_inspector_set_block(ins, octic_block);
+    settle(0.5);
+    for (int i = 0; i < 2; i++) {
+        OctiscopeModelPane *pane = octiscope_inspector_get_pane(ins, i);
+        const char *kind = octic_kind_name(octiscope_model_pane_get_analysis(pane)->kind);
+        char detail[128];
+        int pulled = strip_spread(octiscope_model_pane_get_pulled_strip(pane));
+        snprintf(detail, sizeof detail, "%s model, block %d: largest difference %d/255", kind, octic_block, pulled);
+        check(pulled <= 1, "the eight pulled-back feature maps of an octic block agree", detail);
+        int computed = strip_spread(octiscope_model_pane_get_computed_strip(pane));
+        snprintf(detail, sizeof detail, "%s model: largest difference %d/255", kind, computed);
+        check(computed > 32, "the computed feature maps differ between copies", detail);
+    }
+    screenshot(GTK_WIDGET(win), "inspector.png", &colours, &luma_std);
+    char detail[128];
+    snprintf(detail, sizeof detail, "%d colours, luma standard deviation %.1f", colours, luma_std);
+    check(colours > 500 && luma_std > 15, "the inspector window is not blank", detail);
+
+    // 4. the standard model beside the hybrid, last block: not equivariant
+    octiscope_inspector_set_models(ins, hybrid, standard);
+    done = wait_for(inspector_done, ins, 300);
+    check(done, "the standard model ran", NULL);
+    if (done) {
+        const octiscope_analysis *s = octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 1));
+        octiscope_inspector_set_block(ins, s->nblocks - 1);
+        settle(0.5);
+        int pulled = strip_spread(octiscope_model_pane_get_pulled_strip(octiscope_inspector_get_pane(ins, 1)));
+        snprintf(detail, sizeof detail, "largest difference %d/255", pulled);
+        check(pulled > 16, "the pulled-back maps of a standard ViT's last block differ", detail);
+        screenshot(GTK_WIDGET(win), "inspector-standard.png", &colours, &luma_std);
+    }
+
+    // 5. export: pictures and numbers into a folder
+    g_autofree char *tmp = g_dir_make_tmp("octiscope-export-XXXXXX", NULL);
+    g_autoptr(GError) export_error = NULL;
+    gboolean exported = tmp && octiscope_inspector_export(ins, tmp, &export_error);
+    check(exported, "export writes the pictures and the numbers", export_error ? export_error->message : NULL);
+    if (exported) {
+        const char *files[] = {"copies.png", "A-hybrid-pulled.png", "A-hybrid-equivariance.png",
+                               "A-hybrid-equivariance.csv", "A-hybrid-energy.csv", "B-standard-top5.csv"};
+        for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+            g_autofree char *p = g_build_filename(tmp, files[i], NULL);
+            check(g_file_test(p, G_FILE_TEST_IS_REGULAR), "exported file exists", files[i]);
+            g_remove(p);
+        }
+        g_autoptr(GDir) d = g_dir_open(tmp, 0, NULL);
+        const char *name;
+        while (d && (name = g_dir_read_name(d))) {
+            g_autofree char *p = g_build_filename(tmp, name, NULL);
+            g_remove(p);
+        }
+        g_rmdir(tmp);
+    }
+
+    // 6. a broken image is an error message, not a crash
+    g_autofree char *bad = g_build_filename(g_get_tmp_dir(), "octiscope-not-an-image.png", NULL);
+    g_file_set_contents(bad, "not a picture", -1, NULL);
+    octiscope_inspector_open_image(ins, bad);
+    settle(1.0);
+    check(g_strcmp0(octiscope_inspector_get_image_path(ins), image) == 0,
+          "a broken image leaves the inspector on the last good one", NULL);
+    g_remove(bad);
+
+    gtk_window_destroy(GTK_WINDOW(win));
+    settle(0.2);
+    g_object_unref(app);
+    printf("1..%d\n", tests);
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,133 @@
+/* The library page (see octiscope-library-page.h). */
+#include "octiscope-library-page.h"
+
+struct _OctiscopeLibraryPage {
+    AdwBin parent_instance;
+    GtkColumnView *models_view;
+    GtkButton *inspect_button, *compare_button, *heads_button, *remove_button;
+    GtkLabel *error_label;
+    GtkBox *datasets_slot;
+
+    OctiscopeModelStore *store;
+    GtkSingleSelection *selection;
+    OctiscopeModelEntry *watched; /* the selected entry, whose state we follow */
+};
+
+G_DEFINE_TYPE(OctiscopeLibraryPage, octiscope_library_page, ADW_TYPE_BIN)
+
+enum { SIGNAL_INSPECT, SIGNAL_ASK_HEADS, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void update_buttons(OctiscopeLibraryPage *self) {
+    OctiscopeModelEntry *e = octiscope_library_page_get_selected(self);
+    OctiscopeModelState st = e ? octiscope_model_entry_get_state(e) : OCTISCOPE_MODEL_FAILED;
+    gtk_widget_set_sensitive(GTK_WIDGET(self->inspect_button), e && st == OCTISCOPE_MODEL_READY);
+    gtk_widget_set_sensitive(GTK_WIDGET(self->compare_button), e && st == OCTISCOPE_MODEL_READY);
+    gtk_widget_set_sensitive(GTK_WIDGET(self->heads_button), e && st != OCTISCOPE_MODEL_PROBING);
+    gtk_widget_set_sensitive(GTK_WIDGET(self->remove_button), e != NULL);
+    const char *err = e ? octiscope_model_entry_get_error(e) : NULL;
+    gtk_widget_set_visible(GTK_WIDGET(self->error_label), err != NULL);
+    gtk_label_set_label(self->error_label, err ? err : "");
+}
+
+static void on_entry_state(OctiscopeModelEntry *e, GParamSpec *pspec, OctiscopeLibraryPage *self) {
+    update_buttons(self);
+}
+
+static void on_selection_changed(GtkSingleSelection *selection, GParamSpec *pspec, OctiscopeLibraryPage *self) {
+    if (self->watched) g_signal_handlers_disconnect_by_func(self->watched, on_entry_state, self);
+    g_clear_object(&self->watched);
+    OctiscopeModelEntry *e = octiscope_library_page_get_selected(self);
+    if (e) {
+        self->watched = g_object_ref(e);
+        g_signal_connect(e, "notify::state", G_CALLBACK(on_entry_state), self);
+    }
+    update_buttons(self);
+}
+
+static void on_inspect(GtkButton *button, OctiscopeLibraryPage *self) {
+    OctiscopeModelEntry *e = octiscope_library_page_get_selected(self);
+    if (e) g_signal_emit(self, signals[SIGNAL_INSPECT], 0, e, button == self->compare_button);
+}
+
+static void on_heads(GtkButton *button, OctiscopeLibraryPage *self) {
+    OctiscopeModelEntry *e = octiscope_library_page_get_selected(self);
+    if (e) g_signal_emit(self, signals[SIGNAL_ASK_HEADS], 0, e);
+}
+
+static void on_remove(GtkButton *button, OctiscopeLibraryPage *self) {
+    OctiscopeModelEntry *e = octiscope_library_page_get_selected(self);
+    guint pos;
+    if (e && octiscope_model_store_find(self->store, octiscope_model_entry_get_path(e), &pos))
+        octiscope_model_store_remove(self->store, pos);
+}
+
+static void on_activate(GtkColumnView *view, guint position, OctiscopeLibraryPage *self) {
+    g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(G_LIST_MODEL(self->selection), position);
+    if (e && octiscope_model_entry_get_state(e) == OCTISCOPE_MODEL_READY)
+        g_signal_emit(self, signals[SIGNAL_INSPECT], 0, e, FALSE);
+    else if (e && octiscope_model_entry_get_state(e) == OCTISCOPE_MODEL_NEEDS_HEADS)
+        g_signal_emit(self, signals[SIGNAL_ASK_HEADS], 0, e);
+}
+
+void octiscope_library_page_set_store(OctiscopeLibraryPage *self, OctiscopeModelStore *store) {
+    g_return_if_fail(OCTISCOPE_IS_LIBRARY_PAGE(self));
+    g_set_object(&self->store, store);
+    GtkSorter *sorter = gtk_column_view_get_sorter(self->models_view);
+    GtkSortListModel *sorted = gtk_sort_list_model_new(g_object_ref(G_LIST_MODEL(store)), g_object_ref(sorter));
+    g_clear_object(&self->selection);
+    self->selection = gtk_single_selection_new(G_LIST_MODEL(sorted));
+    g_signal_connect(self->selection, "notify::selected-item", G_CALLBACK(on_selection_changed), self);
+    gtk_column_view_set_model(self->models_view, GTK_SELECTION_MODEL(self->selection));
+    on_selection_changed(self->selection, NULL, self);
+}
+
+OctiscopeModelEntry *octiscope_library_page_get_selected(OctiscopeLibraryPage *self) {
+    g_return_val_if_fail(OCTISCOPE_IS_LIBRARY_PAGE(self), NULL);
+    if (!self->selection) return NULL;
+    gpointer item = gtk_single_selection_get_selected_item(self->selection);
+    return item ? OCTISCOPE_MODEL_ENTRY(item) : NULL;
+}
+
+GtkBox *octiscope_library_page_get_datasets_slot(OctiscopeLibraryPage *self) {
+    g_return_val_if_fail(OCTISCOPE_IS_LIBRARY_PAGE(self), NULL);
+    return self->datasets_slot;
+}
+
+static void dispose(GObject *object) {
+    OctiscopeLibraryPage *self = OCTISCOPE_LIBRARY_PAGE(object);
+    if (self->watched) g_signal_handlers_disconnect_by_func(self->watched, on_entry_state, self);
+    g_clear_object(&self->watched);
+    if (self->selection) g_signal_handlers_disconnect_by_func(self->selection, on_selection_changed, self);
+    gtk_widget_dispose_template(GTK_WIDGET(self), OCTISCOPE_TYPE_LIBRARY_PAGE);
+    g_clear_object(&self->selection);
+    g_clear_object(&self->store);
+    G_OBJECT_CLASS(octiscope_library_page_parent_class)->dispose(object);
+}
+
+static void octiscope_library_page_class_init(OctiscopeLibraryPageClass *klass) {
+    GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+    G_OBJECT_CLASS(klass)->dispose = dispose;
+    g_type_ensure(OCTISCOPE_TYPE_MODEL_ENTRY);
+    gtk_widget_class_set_template_from_resource(widget_class, "/org/octiscope/Octiscope/ui/octiscope-library-page.ui");
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, models_view);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, inspect_button);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, compare_button);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, heads_button);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, remove_button);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, error_label);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, datasets_slot);
+    signals[SIGNAL_INSPECT] = g_signal_new("inspect", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 2, OCTISCOPE_TYPE_MODEL_ENTRY, G_TYPE_BOOLEAN);
+    signals[SIGNAL_ASK_HEADS] = g_signal_new("ask-heads", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                             NULL, G_TYPE_NONE, 1, OCTISCOPE_TYPE_MODEL_ENTRY);
+}
+
+static void octiscope_library_page_init(OctiscopeLibraryPage *self) {
+    gtk_widget_init_template(GTK_WIDGET(self));
+    g_signal_connect(self->inspect_button, "clicked", G_CALLBACK(on_inspect), self);
+    g_signal_connect(self->compare_button, "clicked", G_CALLBACK(on_inspect), self);
+    g_signal_connect(self->heads_button, "clicked", G_CALLBACK(on_heads), self);
+    g_signal_connect(self->remove_button, "clicked", G_CALLBACK(on_remove), self);
+    g_signal_connect(self->models_view, "activate", G_CALLBACK(on_activate), self);
+}

@@ -1,0 +1,23 @@
+/* The library: the models (a sortable table of what the engine inferred
+ * about each checkpoint) and, below, the data sets. Signals:
+ * "inspect" (entry, compare): open the model in the inspector, beside the
+ * current one when compare; "ask-heads" (entry): the number of heads is
+ * needed. */
+#pragma once
+
+#include <adwaita.h>
+
+#include "octiscope-model-store.h"
+
+G_BEGIN_DECLS
+
+#define OCTISCOPE_TYPE_LIBRARY_PAGE (octiscope_library_page_get_type())
+G_DECLARE_FINAL_TYPE(OctiscopeLibraryPage, octiscope_library_page, OCTISCOPE, LIBRARY_PAGE, AdwBin)
+
+void octiscope_library_page_set_store(OctiscopeLibraryPage *self, OctiscopeModelStore *store);
+/* The selected entry, or NULL. */
+OctiscopeModelEntry *octiscope_library_page_get_selected(OctiscopeLibraryPage *self);
+/* A box below the models where the data sets section goes. */
+GtkBox *octiscope_library_page_get_datasets_slot(OctiscopeLibraryPage *self);
+
+G_END_DECLS

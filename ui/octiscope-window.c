@@ -1,0 +1,298 @@
+/* The main window (see octiscope-window.h). */
+#include "octiscope-window.h"
+
+#include "analysis.h"
+
+struct _OctiscopeWindow {
+    AdwApplicationWindow parent_instance;
+    AdwToastOverlay *toast_overlay;
+    AdwViewStack *stack;
+    OctiscopeLibraryPage *library_page;
+    OctiscopeInspector *inspector;
+    AdwBin *browser_slot, *evaluations_slot;
+
+    OctiscopeModelStore *store;
+    GSettings *settings;
+};
+
+G_DEFINE_TYPE(OctiscopeWindow, octiscope_window, ADW_TYPE_APPLICATION_WINDOW)
+
+void octiscope_window_show_error(OctiscopeWindow *self, const char *message) {
+    g_return_if_fail(OCTISCOPE_IS_WINDOW(self));
+    g_autofree char *escaped = g_markup_escape_text(message, -1);
+    AdwToast *toast = adw_toast_new(escaped);
+    adw_toast_set_timeout(toast, 8);
+    adw_toast_overlay_add_toast(self->toast_overlay, toast);
+    g_message("%s", message); /* also on the terminal, in full */
+}
+
+void octiscope_window_show_page(OctiscopeWindow *self, const char *name) {
+    g_return_if_fail(OCTISCOPE_IS_WINDOW(self));
+    adw_view_stack_set_visible_child_name(self->stack, name);
+}
+
+OctiscopeInspector *octiscope_window_get_inspector(OctiscopeWindow *self) {
+    return self->inspector;
+}
+OctiscopeLibraryPage *octiscope_window_get_library_page(OctiscopeWindow *self) {
+    return self->library_page;
+}
+AdwBin *octiscope_window_get_browser_slot(OctiscopeWindow *self) {
+    return self->browser_slot;
+}
+AdwBin *octiscope_window_get_evaluations_slot(OctiscopeWindow *self) {
+    return self->evaluations_slot;
+}
+
+/* ---- heads ---------------------------------------------------------------------------- */
+
+static void on_heads_response(AdwMessageDialog *dialog, const char *response, OctiscopeModelEntry *entry) {
+    if (g_strcmp0(response, "set") == 0) {
+        GtkSpinButton *spin = GTK_SPIN_BUTTON(adw_message_dialog_get_extra_child(dialog));
+        octiscope_model_entry_set_heads(entry, gtk_spin_button_get_value_as_int(spin));
+    }
+}
+
+static void ask_heads(OctiscopeWindow *self, OctiscopeModelEntry *entry) {
+    g_autofree char *body = g_strdup_printf(
+        "%s\n\nThe number of attention heads is not stored in a .pth checkpoint, and this one is not a published "
+        "architecture. Its width is %d; the published models use heads of width 64 (80 for ViT-H).",
+        octiscope_model_entry_get_path(entry), octiscope_model_entry_get_config(entry)->dim);
+    GtkWidget *dialog = adw_message_dialog_new(GTK_WINDOW(self), "Number of Attention Heads", body);
+    int dim = octiscope_model_entry_get_config(entry)->dim;
+    GtkWidget *spin = gtk_spin_button_new_with_range(1, MAX(dim, 1), 1);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), dim >= 64 ? dim / 64 : 1);
+    gtk_widget_set_halign(spin, GTK_ALIGN_CENTER);
+    adw_message_dialog_set_extra_child(ADW_MESSAGE_DIALOG(dialog), spin);
+    adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(dialog), "cancel", "_Cancel", "set", "_Set", NULL);
+    adw_message_dialog_set_response_appearance(ADW_MESSAGE_DIALOG(dialog), "set", ADW_RESPONSE_SUGGESTED);
+    adw_message_dialog_set_default_response(ADW_MESSAGE_DIALOG(dialog), "set");
+    g_signal_connect_data(dialog, "response", G_CALLBACK(on_heads_response), g_object_ref(entry),
+                          (GClosureNotify)(void (*)(void))g_object_unref, 0);
+    gtk_window_present(GTK_WINDOW(dialog));
+}
+
+static void on_ask_heads(OctiscopeLibraryPage *page, OctiscopeModelEntry *entry, OctiscopeWindow *self) {
+    ask_heads(self, entry);
+}
+
+/* A model the user added: ask for the heads or report the failure once it is read. */
+static void on_added_state(OctiscopeModelEntry *entry, GParamSpec *pspec, OctiscopeWindow *self) {
+    OctiscopeModelState st = octiscope_model_entry_get_state(entry);
+    if (st == OCTISCOPE_MODEL_PROBING) return;
+    g_signal_handlers_disconnect_by_func(entry, on_added_state, self);
+    if (st == OCTISCOPE_MODEL_NEEDS_HEADS)
+        ask_heads(self, entry);
+    else if (st == OCTISCOPE_MODEL_FAILED)
+        octiscope_window_show_error(self, octiscope_model_entry_get_error(entry));
+}
+
+static void add_model(OctiscopeWindow *self, const char *path) {
+    OctiscopeModelEntry *e = octiscope_model_store_add(self->store, path, 0);
+    if (octiscope_model_entry_get_state(e) == OCTISCOPE_MODEL_PROBING)
+        g_signal_connect_object(e, "notify::state", G_CALLBACK(on_added_state), self, 0);
+    else
+        on_added_state(e, NULL, self);
+    octiscope_window_show_page(self, "library");
+}
+
+/* ---- files ------------------------------------------------------------------------------- */
+
+static gboolean is_checkpoint(const char *path) {
+    return g_str_has_suffix(path, ".pth") || g_str_has_suffix(path, ".pt") || g_str_has_suffix(path, ".safetensors");
+}
+
+void octiscope_window_open_file(OctiscopeWindow *self, GFile *file) {
+    g_return_if_fail(OCTISCOPE_IS_WINDOW(self));
+    g_autofree char *path = g_file_get_path(file);
+    if (!path) {
+        g_autofree char *uri = g_file_get_uri(file);
+        g_autofree char *msg = g_strdup_printf("%s: only local files can be opened", uri);
+        octiscope_window_show_error(self, msg);
+        return;
+    }
+    if (is_checkpoint(path)) {
+        add_model(self, path);
+    } else {
+        octiscope_inspector_open_image(self->inspector, path);
+        octiscope_window_show_page(self, "inspector");
+    }
+}
+
+static void on_chooser_response(GtkNativeDialog *chooser, int response, OctiscopeWindow *self) {
+    if (response == GTK_RESPONSE_ACCEPT) {
+        g_autoptr(GListModel) files = gtk_file_chooser_get_files(GTK_FILE_CHOOSER(chooser));
+        for (guint i = 0; i < g_list_model_get_n_items(files); i++) {
+            g_autoptr(GFile) f = g_list_model_get_item(files, i);
+            octiscope_window_open_file(self, f);
+        }
+    }
+    g_object_unref(chooser);
+}
+
+static void choose_files(OctiscopeWindow *self, const char *title, const char *filter_name,
+                         const char *const *patterns, gboolean multiple) {
+    GtkFileChooserNative *chooser =
+        gtk_file_chooser_native_new(title, GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_OPEN, "_Open", "_Cancel");
+    gtk_file_chooser_set_select_multiple(GTK_FILE_CHOOSER(chooser), multiple);
+    GtkFileFilter *filter = gtk_file_filter_new();
+    gtk_file_filter_set_name(filter, filter_name);
+    for (int i = 0; patterns[i]; i++) gtk_file_filter_add_pattern(filter, patterns[i]);
+    gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(chooser), filter);
+    g_object_unref(filter);
+    g_signal_connect(chooser, "response", G_CALLBACK(on_chooser_response), self);
+    gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+}
+
+static void add_model_action(GtkWidget *widget, const char *name, GVariant *param) {
+    static const char *const patterns[] = {"*.pth", "*.pt", "*.safetensors", NULL};
+    choose_files(OCTISCOPE_WINDOW(widget), "Add Model", "Checkpoints (.pth, .safetensors)", patterns, TRUE);
+}
+
+static void open_image_action(GtkWidget *widget, const char *name, GVariant *param) {
+    static const char *const patterns[] = {"*.jpg", "*.jpeg", "*.JPEG", "*.JPG", "*.png", "*.PNG", NULL};
+    choose_files(OCTISCOPE_WINDOW(widget), "Inspect Image", "Images (JPEG, PNG)", patterns, FALSE);
+}
+
+static void on_export_response(GtkNativeDialog *chooser, int response, OctiscopeWindow *self) {
+    if (response == GTK_RESPONSE_ACCEPT) {
+        g_autoptr(GFile) dir = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(chooser));
+        g_autofree char *path = g_file_get_path(dir);
+        g_autoptr(GError) error = NULL;
+        if (!path || !octiscope_inspector_export(self->inspector, path, &error)) {
+            octiscope_window_show_error(self, error ? error->message : "only local folders can be written");
+        } else {
+            g_autofree char *msg = g_strdup_printf("Pictures (PNG) and numbers (CSV) written to %s", path);
+            adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(msg));
+        }
+    }
+    g_object_unref(chooser);
+}
+
+static void export_action(GtkWidget *widget, const char *name, GVariant *param) {
+    OctiscopeWindow *self = OCTISCOPE_WINDOW(widget);
+    if (!octiscope_inspector_get_image_path(self->inspector)) {
+        octiscope_window_show_error(self, "Nothing to export: inspect an image first");
+        return;
+    }
+    GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
+        "Export to Folder", GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Export", "_Cancel");
+    g_signal_connect(chooser, "response", G_CALLBACK(on_export_response), self);
+    gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+}
+
+static void show_page_action(GtkWidget *widget, const char *name, GVariant *param) {
+    octiscope_window_show_page(OCTISCOPE_WINDOW(widget), g_variant_get_string(param, NULL));
+}
+
+static void block_action(GtkWidget *widget, const char *name, GVariant *param) {
+    OctiscopeWindow *self = OCTISCOPE_WINDOW(widget);
+    octiscope_inspector_step_block(self->inspector, g_str_equal(name, "win.next-block") ? 1 : -1);
+}
+
+static gboolean on_drop(GtkDropTarget *target, const GValue *value, double x, double y, OctiscopeWindow *self) {
+    if (!G_VALUE_HOLDS(value, GDK_TYPE_FILE_LIST)) return FALSE;
+    for (GSList *l = g_value_get_boxed(value); l; l = l->next) octiscope_window_open_file(self, l->data);
+    return TRUE;
+}
+
+/* ---- the inspector and the library ---------------------------------------------------------- */
+
+static void on_inspect(OctiscopeLibraryPage *page, OctiscopeModelEntry *entry, gboolean compare, OctiscopeWindow *self) {
+    OctiscopeModelPane *a = octiscope_inspector_get_pane(self->inspector, 0);
+    OctiscopeModelEntry *current = octiscope_model_pane_get_entry(a);
+    if (compare && current && current != entry)
+        octiscope_inspector_set_models(self->inspector, current, entry);
+    else
+        octiscope_inspector_set_models(self->inspector, entry, NULL);
+    octiscope_window_show_page(self, "inspector");
+}
+
+static void on_inspector_error(OctiscopeInspector *inspector, const char *message, OctiscopeWindow *self) {
+    octiscope_window_show_error(self, message);
+}
+
+static void on_cmap_changed(GSettings *settings, const char *key, OctiscopeWindow *self) {
+    g_autofree char *name = g_settings_get_string(settings, "colour-map");
+    int cm = octiscope_cmap_parse(name);
+    octiscope_inspector_set_cmap(self->inspector, cm < 0 ? OCTISCOPE_CMAP_VIRIDIS : cm);
+}
+
+/* ---- class ----------------------------------------------------------------------------------- */
+
+static void dispose(GObject *object) {
+    OctiscopeWindow *self = OCTISCOPE_WINDOW(object);
+    gtk_widget_dispose_template(GTK_WIDGET(self), OCTISCOPE_TYPE_WINDOW);
+    g_clear_object(&self->store);
+    g_clear_object(&self->settings);
+    G_OBJECT_CLASS(octiscope_window_parent_class)->dispose(object);
+}
+
+static gboolean close_request(GtkWindow *window) {
+    OctiscopeWindow *self = OCTISCOPE_WINDOW(window);
+    if (self->settings) {
+        int w, h;
+        gtk_window_get_default_size(window, &w, &h);
+        g_settings_set_int(self->settings, "window-width", w);
+        g_settings_set_int(self->settings, "window-height", h);
+        g_settings_set_boolean(self->settings, "window-maximized", gtk_window_is_maximized(window));
+    }
+    return GTK_WINDOW_CLASS(octiscope_window_parent_class)->close_request(window);
+}
+
+static void octiscope_window_class_init(OctiscopeWindowClass *klass) {
+    GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+    G_OBJECT_CLASS(klass)->dispose = dispose;
+    GTK_WINDOW_CLASS(klass)->close_request = close_request;
+    g_type_ensure(OCTISCOPE_TYPE_LIBRARY_PAGE);
+    g_type_ensure(OCTISCOPE_TYPE_INSPECTOR);
+    gtk_widget_class_set_template_from_resource(widget_class, "/org/octiscope/Octiscope/ui/octiscope-window.ui");
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, toast_overlay);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, stack);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, library_page);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, inspector);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, browser_slot);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, evaluations_slot);
+
+    gtk_widget_class_install_action(widget_class, "win.add-model", NULL, add_model_action);
+    gtk_widget_class_install_action(widget_class, "win.open-image", NULL, open_image_action);
+    gtk_widget_class_install_action(widget_class, "win.export", NULL, export_action);
+    gtk_widget_class_install_action(widget_class, "win.show-page", "s", show_page_action);
+    gtk_widget_class_install_action(widget_class, "win.next-block", NULL, block_action);
+    gtk_widget_class_install_action(widget_class, "win.previous-block", NULL, block_action);
+
+    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "win.add-model", NULL);
+    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_i, GDK_CONTROL_MASK, "win.open-image", NULL);
+    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_e, GDK_CONTROL_MASK, "win.export", NULL);
+    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_bracketright, GDK_CONTROL_MASK, "win.next-block", NULL);
+    gtk_widget_class_add_binding_action(widget_class, GDK_KEY_bracketleft, GDK_CONTROL_MASK, "win.previous-block", NULL);
+    const char *pages[] = {"library", "browser", "inspector", "evaluations"};
+    for (int i = 0; i < 4; i++)
+        gtk_widget_class_add_binding_action(widget_class, GDK_KEY_1 + i, GDK_ALT_MASK, "win.show-page", "s", pages[i]);
+}
+
+static void octiscope_window_init(OctiscopeWindow *self) {
+    gtk_widget_init_template(GTK_WIDGET(self));
+    GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+    g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);
+    gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
+    g_signal_connect(self->library_page, "inspect", G_CALLBACK(on_inspect), self);
+    g_signal_connect(self->library_page, "ask-heads", G_CALLBACK(on_ask_heads), self);
+    g_signal_connect(self->inspector, "error", G_CALLBACK(on_inspector_error), self);
+}
+
+OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *store, GSettings *settings) {
+    OctiscopeWindow *self = g_object_new(OCTISCOPE_TYPE_WINDOW, "application", app, NULL);
+    self->store = g_object_ref(store);
+    self->settings = settings ? g_object_ref(settings) : NULL;
+    octiscope_library_page_set_store(self->library_page, store);
+    octiscope_inspector_set_store(self->inspector, store);
+    if (settings) {
+        gtk_window_set_default_size(GTK_WINDOW(self), g_settings_get_int(settings, "window-width"),
+                                    g_settings_get_int(settings, "window-height"));
+        if (g_settings_get_boolean(settings, "window-maximized")) gtk_window_maximize(GTK_WINDOW(self));
+        g_signal_connect_object(settings, "changed::colour-map", G_CALLBACK(on_cmap_changed), self, 0);
+        on_cmap_changed(settings, "colour-map", self);
+    }
+    return self;
+}
