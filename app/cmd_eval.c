@@ -517,15 +517,21 @@ static double peak_rss_mib(void) {
     return ru.ru_maxrss / 1024.0;
 }
 
+/* Uniform in [-0.5, 0.5) from two integers (a hash, so the class centres need no storage). */
+static float hash_uniform(uint64_t a, uint64_t b) {
+    uint64_t z = a * 0x9e3779b97f4a7c15ULL + b * 0xbf58476d1ce4e5b9ULL + 0x94d049bb133111ebULL;
+    z = (z ^ (z >> 31)) * 0xd6e8feb86659fd93ULL;
+    z ^= z >> 32;
+    return (float)((z >> 40) & 0xffffff) / 16777216.0f - 0.5f;
+}
+
+/* Synthetic features: a random centre per class plus as much noise. */
 static void fill_clusters(float *x, int32_t *y, int64_t n, int d, int classes, uint64_t seed) {
-    uint64_t s = seed;
     for (int64_t i = 0; i < n; i++) {
-        if (y) y[i] = (int32_t)(i % classes);
-        for (int j = 0; j < d; j++) {
-            s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-            float u = (float)((s >> 40) & 0xffffff) / 16777216.0f - 0.5f;
-            x[i * d + j] = u + (y && (j % classes) == y[i] ? 0.3f : 0.0f);
-        }
+        y[i] = (int32_t)((i * 7919) % classes);
+        for (int j = 0; j < d; j++)
+            x[i * d + j] = hash_uniform(1000 + (uint64_t)y[i], (uint64_t)j) +
+                           hash_uniform(seed * 1000003ULL + (uint64_t)i, (uint64_t)j + 7);
     }
 }
 

@@ -2,8 +2,10 @@
 #include "knn.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "blas.h"
 
@@ -68,6 +70,60 @@ static void heap_sorted(float *s, int32_t *ix, int size, float *out_s, int32_t *
     }
 }
 
+/* Merging one block of similarities into the heaps of queries [q0, q1). */
+typedef struct {
+    const float *sims;
+    int nb;
+    int64_t t0;
+    const float *tnorm;
+    octic_distance dist;
+    int k;
+    float *hs;
+    int32_t *hi;
+    int *hsize;
+    int64_t q0, q1;
+} select_job;
+
+static void *select_run(void *arg) {
+    const select_job *jb = arg;
+    const int k = jb->k, nb = jb->nb;
+    for (int64_t q = jb->q0; q < jb->q1; q++) {
+        const float *row = jb->sims + q * nb;
+        float *s = jb->hs + q * k;
+        int32_t *ix = jb->hi + q * k;
+        for (int j = 0; j < nb; j++) {
+            float score = jb->dist == OCTIC_DIST_L2 ? 2.0f * row[j] - jb->tnorm[jb->t0 + j] : row[j];
+            /* quick reject against the worst kept pair once the heap is full */
+            if (jb->hsize[q] == k && score < s[0]) continue;
+            heap_push(s, ix, &jb->hsize[q], k, score, (int32_t)(jb->t0 + j));
+        }
+    }
+    return NULL;
+}
+
+/* The selection runs on every core, queries split between threads (the
+ * sgemm before it is threaded by the BLAS). */
+static void select_parallel(const select_job *all) {
+    enum { MAX_THREADS = 16 };
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int t = cpus < 1 ? 1 : cpus > MAX_THREADS ? MAX_THREADS : (int)cpus;
+    const int64_t m = all->q1 - all->q0;
+    if (m < 64) t = 1;
+    pthread_t th[MAX_THREADS];
+    select_job jobs[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (int i = 0; i < t; i++) {
+        jobs[i] = *all;
+        jobs[i].q0 = all->q0 + m * i / t;
+        jobs[i].q1 = all->q0 + m * (i + 1) / t;
+        if (i > 0) started[i] = pthread_create(&th[i], NULL, select_run, &jobs[i]) == 0;
+        if (i > 0 && !started[i]) select_run(&jobs[i]);
+    }
+    select_run(&jobs[0]);
+    for (int i = 1; i < t; i++)
+        if (started[i]) pthread_join(th[i], NULL);
+}
+
 /* Neighbours of m queries against all n train rows.
  * sims: scratch [m, block_n]; hs, hi: heaps [m, k]; tnorm: [n] squared norms for L2. */
 static void neighbors_block(const float *train, int64_t n, const float *tnorm, const float *queries, int64_t m,
@@ -78,17 +134,7 @@ static void neighbors_block(const float *train, int64_t n, const float *tnorm, c
         int nb = (int)(n - t0 < block_n ? n - t0 : block_n);
         /* sims[m, nb] = queries[m, d] @ train[t0:t0+nb, d]^T */
         octic_sgemm(1, (int)m, nb, d, queries, d, train + t0 * d, d, 0.0f, sims, nb);
-        for (int64_t q = 0; q < m; q++) {
-            const float *row = sims + q * nb;
-            float *s = hs + q * k;
-            int32_t *ix = hi + q * k;
-            for (int j = 0; j < nb; j++) {
-                float score = dist == OCTIC_DIST_L2 ? 2.0f * row[j] - tnorm[t0 + j] : row[j];
-                /* quick reject against the worst kept pair once the heap is full */
-                if (hsize[q] == k && score < s[0]) continue;
-                heap_push(s, ix, &hsize[q], k, score, (int32_t)(t0 + j));
-            }
-        }
+        select_parallel(&(select_job){sims, nb, t0, tnorm, dist, k, hs, hi, hsize, 0, m});
     }
     for (int64_t q = 0; q < m; q++) {
         float tmp_s[k];
