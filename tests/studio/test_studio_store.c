@@ -1,0 +1,169 @@
+/* The studio's list model of models (ui/octiscope-model-store.c) without a
+ * display: demo models on the first start only, what is inferred about each
+ * checkpoint, persistence in GSettings (memory backend), removal, failures
+ * and checkpoints that need the number of heads. */
+#include <check.h>
+#include <stdlib.h>
+
+#include <glib/gstdio.h>
+
+#include "octiscope-model-store.h"
+
+static GSettings *settings;
+static char *demo_dir;
+
+static void setup(void) {
+    settings = g_settings_new("org.octiscope.Octiscope");
+    g_settings_reset(settings, "models");
+    g_settings_reset(settings, "demo-added");
+    demo_dir = g_strdup(g_getenv("OCTISCOPE_DEMO_MODELS"));
+    ck_assert_msg(demo_dir != NULL, "OCTISCOPE_DEMO_MODELS is not set");
+}
+
+static void teardown(void) {
+    g_clear_object(&settings);
+    g_clear_pointer(&demo_dir, g_free);
+}
+
+static gboolean probed(GListModel *store) {
+    for (guint i = 0; i < g_list_model_get_n_items(store); i++) {
+        g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(store, i);
+        if (octiscope_model_entry_get_state(e) == OCTISCOPE_MODEL_PROBING) return FALSE;
+    }
+    return TRUE;
+}
+
+static void wait_probed(OctiscopeModelStore *store) {
+    gint64 end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
+    while (!probed(G_LIST_MODEL(store)) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE);
+    ck_assert_msg(probed(G_LIST_MODEL(store)), "models still being read after 60 s");
+}
+
+static guint changes;
+static void on_items_changed(GListModel *list, guint pos, guint removed, guint added, gpointer data) {
+    changes += added + removed;
+}
+
+START_TEST(demo_models_on_first_start) {
+    OctiscopeModelStore *store = octiscope_model_store_new(settings, demo_dir);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 3);
+    ck_assert(g_list_model_get_item_type(G_LIST_MODEL(store)) == OCTISCOPE_TYPE_MODEL_ENTRY);
+    wait_probed(store);
+    const octic_kind kinds[3] = {OCTIC_KIND_HYBRID, OCTIC_KIND_INVARIANT, OCTIC_KIND_STANDARD};
+    for (guint i = 0; i < 3; i++) {
+        g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(G_LIST_MODEL(store), i);
+        ck_assert_int_eq(octiscope_model_entry_get_state(e), OCTISCOPE_MODEL_READY);
+        ck_assert(octiscope_model_entry_get_demo(e));
+        const octic_config *c = octiscope_model_entry_get_config(e);
+        ck_assert_int_eq(c->kind, kinds[i]);
+        ck_assert_int_eq(c->heads, 2);
+        ck_assert_int_eq(c->depth, 4);
+        ck_assert_int_eq(c->break_layer, kinds[i] == OCTIC_KIND_STANDARD ? 0 : 2);
+        // the figures shown are the engine's cost model at 224 x 224
+        octic_cost cost = octic_config_cost(c, 224);
+        ck_assert(octiscope_model_entry_get_params(e) == cost.params);
+        ck_assert(octiscope_model_entry_get_gflops(e) == cost.macs / 1e9);
+        ck_assert_msg(g_str_has_suffix(octiscope_model_entry_get_title(e), "(untrained, random weights)"), "%s",
+                      octiscope_model_entry_get_title(e));
+        g_autofree char *kind = NULL, *status = NULL;
+        g_object_get(e, "kind-label", &kind, "status-label", &status, NULL);
+        ck_assert_str_eq(kind, octic_kind_name(kinds[i]));
+        ck_assert_str_eq(status, "demo, untrained");
+    }
+    ck_assert(g_settings_get_boolean(settings, "demo-added"));
+    ck_assert(octiscope_model_store_find_kind(store, OCTIC_KIND_INVARIANT) != NULL);
+    g_object_unref(store);
+}
+END_TEST
+
+START_TEST(remembered_and_removed) {
+    OctiscopeModelStore *store = octiscope_model_store_new(settings, demo_dir);
+    wait_probed(store);
+    changes = 0;
+    g_signal_connect(store, "items-changed", G_CALLBACK(on_items_changed), NULL);
+    octiscope_model_store_remove(store, 0); /* the hybrid demo */
+    ck_assert_int_eq(changes, 1);
+    g_autofree char *golden = g_build_filename(g_getenv("OCTIC_GOLDEN_DIR"), "deit_hybrid_p16", "model.pth", NULL);
+    OctiscopeModelEntry *e = octiscope_model_store_add(store, golden, 2);
+    ck_assert_int_eq(changes, 2);
+    ck_assert(octiscope_model_store_add(store, golden, 2) == e); /* no duplicates */
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 3);
+    wait_probed(store);
+    ck_assert_int_eq(octiscope_model_entry_get_state(e), OCTISCOPE_MODEL_READY);
+    ck_assert_int_eq(octiscope_model_entry_get_config(e)->kind, OCTIC_KIND_HYBRID);
+    g_object_unref(store);
+
+    // a second start: the same list (the removed demo stays removed), in order
+    store = octiscope_model_store_new(settings, demo_dir);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 3);
+    g_autoptr(OctiscopeModelEntry) last = g_list_model_get_item(G_LIST_MODEL(store), 2);
+    ck_assert_str_eq(octiscope_model_entry_get_path(last), golden);
+    ck_assert_int_eq(octiscope_model_entry_get_heads(last), 2);
+    guint pos;
+    g_autofree char *hybrid = g_build_filename(demo_dir, octiscope_demo_model_files[0], NULL);
+    ck_assert(octiscope_model_store_find(store, hybrid, &pos) == NULL);
+    wait_probed(store);
+    g_object_unref(store);
+}
+END_TEST
+
+START_TEST(failures_and_heads) {
+    OctiscopeModelStore *store = octiscope_model_store_new(settings, NULL);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 0); /* no demo folder */
+    // not a checkpoint: FAILED with a message naming the file
+    g_autofree char *bad = g_build_filename(g_get_tmp_dir(), "octiscope-store-bad.safetensors", NULL);
+    g_file_set_contents(bad, "this is not a checkpoint", -1, NULL);
+    OctiscopeModelEntry *b = octiscope_model_store_add(store, bad, 0);
+    // a .pth of an unpublished shape without heads: NEEDS_HEADS, then READY once given
+    g_autofree char *golden = g_build_filename(g_getenv("OCTIC_GOLDEN_DIR"), "deit_invariant_p16", "model.pth", NULL);
+    OctiscopeModelEntry *h = octiscope_model_store_add(store, golden, 0);
+    OctiscopeModelEntry *missing = octiscope_model_store_add(store, "/nonexistent/model.pth", 0);
+    wait_probed(store);
+    ck_assert_int_eq(octiscope_model_entry_get_state(b), OCTISCOPE_MODEL_FAILED);
+    ck_assert_msg(strstr(octiscope_model_entry_get_error(b), bad) != NULL, "%s", octiscope_model_entry_get_error(b));
+    ck_assert_int_eq(octiscope_model_entry_get_state(missing), OCTISCOPE_MODEL_FAILED);
+    ck_assert_msg(strstr(octiscope_model_entry_get_error(missing), "/nonexistent/model.pth") != NULL, "%s",
+                  octiscope_model_entry_get_error(missing));
+    ck_assert_int_eq(octiscope_model_entry_get_state(h), OCTISCOPE_MODEL_NEEDS_HEADS);
+    ck_assert_int_eq(octiscope_model_entry_get_config(h)->kind, OCTIC_KIND_INVARIANT);
+    octiscope_model_entry_set_heads(h, 2);
+    wait_probed(store);
+    ck_assert_int_eq(octiscope_model_entry_get_state(h), OCTISCOPE_MODEL_READY);
+    ck_assert(octiscope_model_entry_get_error(h) == NULL);
+    // the heads are remembered
+    g_autoptr(GVariant) saved = g_settings_get_value(settings, "models");
+    int heads = -1;
+    const char *path;
+    GVariantIter it;
+    g_variant_iter_init(&it, saved);
+    while (g_variant_iter_next(&it, "(&si)", &path, &heads))
+        if (g_strcmp0(path, golden) == 0) break;
+    ck_assert_int_eq(heads, 2);
+    // the model loads for a worker, and a failed one reports why
+    GError *error = NULL;
+    octic_model *m = octiscope_model_entry_lock_model(h, &error);
+    ck_assert_msg(m != NULL, "%s", error ? error->message : "");
+    octiscope_model_entry_unlock_model(h);
+    ck_assert(octiscope_model_entry_lock_model(b, &error) == NULL);
+    ck_assert(error != NULL && error->domain == OCTISCOPE_ENGINE_ERROR);
+    g_clear_error(&error);
+    g_remove(bad);
+    g_object_unref(store);
+}
+END_TEST
+
+int main(void) {
+    Suite *s = suite_create("studio-store");
+    TCase *tc = tcase_create("store");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, demo_models_on_first_start);
+    tcase_add_test(tc, remembered_and_removed);
+    tcase_add_test(tc, failures_and_heads);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK); /* GSettings' memory backend lives in this process */
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
