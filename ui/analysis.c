@@ -451,6 +451,26 @@ void octiscope_top_k(const octiscope_analysis *a, int g, int k, int *idx, float 
     for (int j = found; j < k; j++) idx[j] = -1, prob[j] = 0.0f;
 }
 
+void octiscope_label_rgb(uint8_t rgb[3], int label) {
+    // bit 3k of the label goes to bit 7-k of R, bit 3k+1 to G, bit 3k+2 to B
+    rgb[0] = rgb[1] = rgb[2] = 0;
+    for (int k = 0; k < 8 && label; k++, label >>= 3)
+        for (int c = 0; c < 3; c++) rgb[c] |= (uint8_t)(((label >> c) & 1) << (7 - k));
+}
+
+void octiscope_blend_labels(uint8_t *out, const uint8_t *rgb, const uint8_t *labels, int w, int h, float opacity) {
+    float a = opacity < 0.0f ? 0.0f : opacity > 1.0f ? 1.0f : opacity;
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        uint8_t c[3] = {255, 255, 255};
+        if (labels[i] == 0) {
+            memcpy(out + i * 3, rgb + i * 3, 3);
+            continue;
+        }
+        if (labels[i] != 255) octiscope_label_rgb(c, labels[i]);
+        for (int k = 0; k < 3; k++) out[i * 3 + k] = (uint8_t)lroundf(rgb[i * 3 + k] * (1.0f - a) + c[k] * a);
+    }
+}
+
 void octiscope_rgb_upscale(uint8_t *out, const uint8_t *in, int w, int h, int factor) {
     int W = w * factor;
     for (int y = 0; y < h * factor; y++)

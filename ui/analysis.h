@@ -107,6 +107,16 @@ const float *octiscope_attention_row(const octiscope_analysis *a, int block, int
 /* The k most probable classes of copy g, most probable first. */
 void octiscope_top_k(const octiscope_analysis *a, int g, int k, int *idx, float *prob);
 
+/* The colour of a segmentation label: the bits of the label spread over the
+ * high bits of R, G and B (the PASCAL VOC palette; distinct for 0..255,
+ * 0 black). */
+void octiscope_label_rgb(uint8_t rgb[3], int label);
+
+/* out (w*h, 3) = rgb blended with the label colours at opacity (0..1):
+ * label 0 (background, ADE20K "other") leaves the photo, 255 (ignored,
+ * VOC's object borders) blends towards white, others towards their colour. */
+void octiscope_blend_labels(uint8_t *out, const uint8_t *rgb, const uint8_t *labels, int w, int h, float opacity);
+
 /* Nearest-neighbour upscale of an (h, w, 3) image by an integer factor. */
 void octiscope_rgb_upscale(uint8_t *out, const uint8_t *in, int w, int h, int factor);
 

@@ -9,6 +9,7 @@ struct _OctiscopeApplication {
     AdwApplication parent_instance;
     GSettings *settings;
     OctiscopeModelStore *store;
+    OctiscopeDatasetStore *datasets;
 };
 
 G_DEFINE_TYPE(OctiscopeApplication, octiscope_application, ADW_TYPE_APPLICATION)
@@ -43,7 +44,7 @@ static void apply_style(GSettings *settings, const char *key, gpointer user_data
 OctiscopeWindow *octiscope_application_get_window(OctiscopeApplication *self) {
     GtkWindow *win = gtk_application_get_active_window(GTK_APPLICATION(self));
     if (OCTISCOPE_IS_WINDOW(win)) return OCTISCOPE_WINDOW(win);
-    return octiscope_window_new(GTK_APPLICATION(self), self->store, self->settings);
+    return octiscope_window_new(GTK_APPLICATION(self), self->store, self->datasets, self->settings);
 }
 
 static void activate(GApplication *app) {
@@ -105,6 +106,7 @@ static void startup(GApplication *app) {
     g_signal_connect(self->settings, "changed::style", G_CALLBACK(apply_style), NULL);
     apply_style(self->settings, "style", NULL);
     self->store = octiscope_model_store_new(self->settings, octiscope_demo_models_dir());
+    self->datasets = octiscope_dataset_store_new(self->settings, octiscope_demo_data_dir());
 
     static const GActionEntry entries[] = {
         {"quit", quit_action, NULL, NULL, NULL, {0}},
@@ -131,6 +133,7 @@ static void startup(GApplication *app) {
 static void dispose(GObject *object) {
     OctiscopeApplication *self = OCTISCOPE_APPLICATION(object);
     g_clear_object(&self->store);
+    g_clear_object(&self->datasets);
     g_clear_object(&self->settings);
     G_OBJECT_CLASS(octiscope_application_parent_class)->dispose(object);
 }
@@ -155,4 +158,8 @@ GSettings *octiscope_application_get_settings(OctiscopeApplication *self) {
 
 OctiscopeModelStore *octiscope_application_get_store(OctiscopeApplication *self) {
     return self->store;
+}
+
+OctiscopeDatasetStore *octiscope_application_get_datasets(OctiscopeApplication *self) {
+    return self->datasets;
 }

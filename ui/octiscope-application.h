@@ -5,6 +5,7 @@
 
 #include <adwaita.h>
 
+#include "octiscope-dataset-store.h"
 #include "octiscope-model-store.h"
 #include "octiscope-window.h"
 
@@ -23,6 +24,7 @@ void octiscope_prepare_environment(void);
 OctiscopeApplication *octiscope_application_new(GApplicationFlags flags);
 GSettings *octiscope_application_get_settings(OctiscopeApplication *self);
 OctiscopeModelStore *octiscope_application_get_store(OctiscopeApplication *self);
+OctiscopeDatasetStore *octiscope_application_get_datasets(OctiscopeApplication *self);
 /* Creates the main window if there is none. */
 OctiscopeWindow *octiscope_application_get_window(OctiscopeApplication *self);
 

@@ -6,7 +6,8 @@ struct _OctiscopeLibraryPage {
     GtkColumnView *models_view;
     GtkButton *inspect_button, *compare_button, *heads_button, *remove_button;
     GtkLabel *error_label;
-    GtkBox *datasets_slot;
+    GtkListBox *datasets_list;
+    OctiscopeDatasetStore *datasets;
 
     OctiscopeModelStore *store;
     GtkSingleSelection *selection;
@@ -15,7 +16,7 @@ struct _OctiscopeLibraryPage {
 
 G_DEFINE_TYPE(OctiscopeLibraryPage, octiscope_library_page, ADW_TYPE_BIN)
 
-enum { SIGNAL_INSPECT, SIGNAL_ASK_HEADS, N_SIGNALS };
+enum { SIGNAL_INSPECT, SIGNAL_ASK_HEADS, SIGNAL_BROWSE, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void update_buttons(OctiscopeLibraryPage *self) {
@@ -89,9 +90,45 @@ OctiscopeModelEntry *octiscope_library_page_get_selected(OctiscopeLibraryPage *s
     return item ? OCTISCOPE_MODEL_ENTRY(item) : NULL;
 }
 
-GtkBox *octiscope_library_page_get_datasets_slot(OctiscopeLibraryPage *self) {
-    g_return_val_if_fail(OCTISCOPE_IS_LIBRARY_PAGE(self), NULL);
-    return self->datasets_slot;
+/* ---- data sets ------------------------------------------------------------------- */
+
+static void on_browse(GtkButton *button, OctiscopeLibraryPage *self) {
+    g_signal_emit(self, signals[SIGNAL_BROWSE], 0, g_object_get_data(G_OBJECT(button), "entry"));
+}
+
+static void on_remove_dataset(GtkButton *button, OctiscopeLibraryPage *self) {
+    OctiscopeDatasetEntry *e = g_object_get_data(G_OBJECT(button), "entry");
+    guint pos;
+    if (octiscope_dataset_store_find(self->datasets, octiscope_dataset_entry_get_root(e), &pos))
+        octiscope_dataset_store_remove(self->datasets, pos);
+}
+
+static GtkWidget *dataset_row(gpointer item, gpointer user) {
+    OctiscopeLibraryPage *self = user;
+    OctiscopeDatasetEntry *e = item;
+    GtkWidget *row = adw_action_row_new();
+    adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), octiscope_dataset_entry_get_title(e));
+    g_object_bind_property(e, "summary", row, "subtitle", G_BINDING_SYNC_CREATE);
+    gtk_widget_set_tooltip_text(row, octiscope_dataset_entry_get_root(e));
+    GtkWidget *browse = gtk_button_new_with_label("Browse");
+    gtk_widget_set_valign(browse, GTK_ALIGN_CENTER);
+    g_object_set_data_full(G_OBJECT(browse), "entry", g_object_ref(e), g_object_unref);
+    g_signal_connect(browse, "clicked", G_CALLBACK(on_browse), self);
+    GtkWidget *remove = gtk_button_new_from_icon_name("user-trash-symbolic");
+    gtk_widget_set_tooltip_text(remove, "Remove from the library (the files stay)");
+    gtk_widget_set_valign(remove, GTK_ALIGN_CENTER);
+    gtk_widget_add_css_class(remove, "flat");
+    g_object_set_data_full(G_OBJECT(remove), "entry", g_object_ref(e), g_object_unref);
+    g_signal_connect(remove, "clicked", G_CALLBACK(on_remove_dataset), self);
+    adw_action_row_add_suffix(ADW_ACTION_ROW(row), browse);
+    adw_action_row_add_suffix(ADW_ACTION_ROW(row), remove);
+    return row;
+}
+
+void octiscope_library_page_set_dataset_store(OctiscopeLibraryPage *self, OctiscopeDatasetStore *store) {
+    g_return_if_fail(OCTISCOPE_IS_LIBRARY_PAGE(self));
+    g_set_object(&self->datasets, store);
+    gtk_list_box_bind_model(self->datasets_list, G_LIST_MODEL(store), dataset_row, self, NULL);
 }
 
 static void dispose(GObject *object) {
@@ -102,6 +139,7 @@ static void dispose(GObject *object) {
     gtk_widget_dispose_template(GTK_WIDGET(self), OCTISCOPE_TYPE_LIBRARY_PAGE);
     g_clear_object(&self->selection);
     g_clear_object(&self->store);
+    g_clear_object(&self->datasets);
     G_OBJECT_CLASS(octiscope_library_page_parent_class)->dispose(object);
 }
 
@@ -116,11 +154,13 @@ static void octiscope_library_page_class_init(OctiscopeLibraryPageClass *klass) 
     gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, heads_button);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, remove_button);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, error_label);
-    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, datasets_slot);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeLibraryPage, datasets_list);
     signals[SIGNAL_INSPECT] = g_signal_new("inspect", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                            G_TYPE_NONE, 2, OCTISCOPE_TYPE_MODEL_ENTRY, G_TYPE_BOOLEAN);
     signals[SIGNAL_ASK_HEADS] = g_signal_new("ask-heads", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                                              NULL, G_TYPE_NONE, 1, OCTISCOPE_TYPE_MODEL_ENTRY);
+    signals[SIGNAL_BROWSE] = g_signal_new("browse", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 1, OCTISCOPE_TYPE_DATASET_ENTRY);
 }
 
 static void octiscope_library_page_init(OctiscopeLibraryPage *self) {

@@ -2,11 +2,12 @@
  * about each checkpoint) and, below, the data sets. Signals:
  * "inspect" (entry, compare): open the model in the inspector, beside the
  * current one when compare; "ask-heads" (entry): the number of heads is
- * needed. */
+ * needed; "browse" (data set entry): show the data set in the browser. */
 #pragma once
 
 #include <adwaita.h>
 
+#include "octiscope-dataset-store.h"
 #include "octiscope-model-store.h"
 
 G_BEGIN_DECLS
@@ -17,7 +18,6 @@ G_DECLARE_FINAL_TYPE(OctiscopeLibraryPage, octiscope_library_page, OCTISCOPE, LI
 void octiscope_library_page_set_store(OctiscopeLibraryPage *self, OctiscopeModelStore *store);
 /* The selected entry, or NULL. */
 OctiscopeModelEntry *octiscope_library_page_get_selected(OctiscopeLibraryPage *self);
-/* A box below the models where the data sets section goes. */
-GtkBox *octiscope_library_page_get_datasets_slot(OctiscopeLibraryPage *self);
+void octiscope_library_page_set_dataset_store(OctiscopeLibraryPage *self, OctiscopeDatasetStore *store);
 
 G_END_DECLS

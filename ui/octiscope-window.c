@@ -9,9 +9,11 @@ struct _OctiscopeWindow {
     AdwViewStack *stack;
     OctiscopeLibraryPage *library_page;
     OctiscopeInspector *inspector;
-    AdwBin *browser_slot, *evaluations_slot;
+    OctiscopeBrowser *browser;
+    AdwBin *evaluations_slot;
 
     OctiscopeModelStore *store;
+    OctiscopeDatasetStore *datasets;
     GSettings *settings;
 };
 
@@ -37,8 +39,8 @@ OctiscopeInspector *octiscope_window_get_inspector(OctiscopeWindow *self) {
 OctiscopeLibraryPage *octiscope_window_get_library_page(OctiscopeWindow *self) {
     return self->library_page;
 }
-AdwBin *octiscope_window_get_browser_slot(OctiscopeWindow *self) {
-    return self->browser_slot;
+OctiscopeBrowser *octiscope_window_get_browser(OctiscopeWindow *self) {
+    return self->browser;
 }
 AdwBin *octiscope_window_get_evaluations_slot(OctiscopeWindow *self) {
     return self->evaluations_slot;
@@ -218,12 +220,52 @@ static void on_cmap_changed(GSettings *settings, const char *key, OctiscopeWindo
     octiscope_inspector_set_cmap(self->inspector, cm < 0 ? OCTISCOPE_CMAP_VIRIDIS : cm);
 }
 
+/* ---- data sets ----------------------------------------------------------------------------- */
+
+static void on_browse(OctiscopeLibraryPage *page, OctiscopeDatasetEntry *entry, OctiscopeWindow *self) {
+    octiscope_browser_show_dataset(self->browser, entry);
+    octiscope_window_show_page(self, "browser");
+}
+
+static void on_browser_inspect(OctiscopeBrowser *browser, const char *path, OctiscopeWindow *self) {
+    octiscope_inspector_open_image(self->inspector, path);
+    octiscope_window_show_page(self, "inspector");
+}
+
+static void on_dataset_state(OctiscopeDatasetEntry *entry, GParamSpec *pspec, OctiscopeWindow *self) {
+    g_signal_handlers_disconnect_by_func(entry, on_dataset_state, self);
+    if (octiscope_dataset_entry_get_state(entry) == OCTISCOPE_DATASET_FAILED)
+        octiscope_window_show_error(self, octiscope_dataset_entry_get_error(entry));
+}
+
+static void on_dataset_folder(GtkNativeDialog *chooser, int response, OctiscopeWindow *self) {
+    if (response == GTK_RESPONSE_ACCEPT) {
+        g_autoptr(GFile) dir = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(chooser));
+        g_autofree char *path = g_file_get_path(dir);
+        if (path) {
+            OctiscopeDatasetEntry *e = octiscope_dataset_store_add(self->datasets, path);
+            if (octiscope_dataset_entry_get_state(e) == OCTISCOPE_DATASET_OPENING)
+                g_signal_connect_object(e, "notify::state", G_CALLBACK(on_dataset_state), self, 0);
+            octiscope_window_show_page(self, "library");
+        }
+    }
+    g_object_unref(chooser);
+}
+
+static void add_dataset_action(GtkWidget *widget, const char *name, GVariant *param) {
+    GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
+        "Add Data Set", GTK_WINDOW(widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Add", "_Cancel");
+    g_signal_connect(chooser, "response", G_CALLBACK(on_dataset_folder), widget);
+    gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+}
+
 /* ---- class ----------------------------------------------------------------------------------- */
 
 static void dispose(GObject *object) {
     OctiscopeWindow *self = OCTISCOPE_WINDOW(object);
     gtk_widget_dispose_template(GTK_WIDGET(self), OCTISCOPE_TYPE_WINDOW);
     g_clear_object(&self->store);
+    g_clear_object(&self->datasets);
     g_clear_object(&self->settings);
     G_OBJECT_CLASS(octiscope_window_parent_class)->dispose(object);
 }
@@ -246,16 +288,18 @@ static void octiscope_window_class_init(OctiscopeWindowClass *klass) {
     GTK_WINDOW_CLASS(klass)->close_request = close_request;
     g_type_ensure(OCTISCOPE_TYPE_LIBRARY_PAGE);
     g_type_ensure(OCTISCOPE_TYPE_INSPECTOR);
+    g_type_ensure(OCTISCOPE_TYPE_BROWSER);
     gtk_widget_class_set_template_from_resource(widget_class, "/org/octiscope/Octiscope/ui/octiscope-window.ui");
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, toast_overlay);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, stack);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, library_page);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, inspector);
-    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, browser_slot);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, browser);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, evaluations_slot);
 
     gtk_widget_class_install_action(widget_class, "win.add-model", NULL, add_model_action);
     gtk_widget_class_install_action(widget_class, "win.open-image", NULL, open_image_action);
+    gtk_widget_class_install_action(widget_class, "win.add-dataset", NULL, add_dataset_action);
     gtk_widget_class_install_action(widget_class, "win.export", NULL, export_action);
     gtk_widget_class_install_action(widget_class, "win.show-page", "s", show_page_action);
     gtk_widget_class_install_action(widget_class, "win.next-block", NULL, block_action);
@@ -279,11 +323,21 @@ static void octiscope_window_init(OctiscopeWindow *self) {
     g_signal_connect(self->library_page, "inspect", G_CALLBACK(on_inspect), self);
     g_signal_connect(self->library_page, "ask-heads", G_CALLBACK(on_ask_heads), self);
     g_signal_connect(self->inspector, "error", G_CALLBACK(on_inspector_error), self);
+    g_signal_connect(self->library_page, "browse", G_CALLBACK(on_browse), self);
+    g_signal_connect(self->browser, "inspect", G_CALLBACK(on_browser_inspect), self);
 }
 
-OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *store, GSettings *settings) {
+OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *store, OctiscopeDatasetStore *datasets,
+                                     GSettings *settings) {
     OctiscopeWindow *self = g_object_new(OCTISCOPE_TYPE_WINDOW, "application", app, NULL);
     self->store = g_object_ref(store);
+    self->datasets = g_object_ref(datasets);
+    octiscope_library_page_set_dataset_store(self->library_page, datasets);
+    octiscope_browser_set_store(self->browser, datasets);
+    if (g_list_model_get_n_items(G_LIST_MODEL(datasets)) > 0) {
+        g_autoptr(OctiscopeDatasetEntry) first = g_list_model_get_item(G_LIST_MODEL(datasets), 0);
+        octiscope_browser_show_dataset(self->browser, first);
+    }
     self->settings = settings ? g_object_ref(settings) : NULL;
     octiscope_library_page_set_store(self->library_page, store);
     octiscope_inspector_set_store(self->inspector, store);
@@ -292,6 +346,8 @@ OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *
                                     g_settings_get_int(settings, "window-height"));
         if (g_settings_get_boolean(settings, "window-maximized")) gtk_window_maximize(GTK_WINDOW(self));
         g_signal_connect_object(settings, "changed::colour-map", G_CALLBACK(on_cmap_changed), self, 0);
+        g_settings_bind(settings, "mask-opacity", octiscope_browser_get_opacity(self->browser), "value",
+                        G_SETTINGS_BIND_DEFAULT);
         on_cmap_changed(settings, "colour-map", self);
     }
     return self;

@@ -5,6 +5,8 @@
 
 #include <adwaita.h>
 
+#include "octiscope-browser.h"
+#include "octiscope-dataset-store.h"
 #include "octiscope-inspector.h"
 #include "octiscope-library-page.h"
 #include "octiscope-model-store.h"
@@ -14,7 +16,8 @@ G_BEGIN_DECLS
 #define OCTISCOPE_TYPE_WINDOW (octiscope_window_get_type())
 G_DECLARE_FINAL_TYPE(OctiscopeWindow, octiscope_window, OCTISCOPE, WINDOW, AdwApplicationWindow)
 
-OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *store, GSettings *settings);
+OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *store, OctiscopeDatasetStore *datasets,
+                                     GSettings *settings);
 /* A toast naming the problem (the message as the engine wrote it). */
 void octiscope_window_show_error(OctiscopeWindow *self, const char *message);
 /* Opens what a file is: a checkpoint goes to the library, an image to the inspector. */
@@ -23,8 +26,8 @@ void octiscope_window_open_file(OctiscopeWindow *self, GFile *file);
 void octiscope_window_show_page(OctiscopeWindow *self, const char *name);
 OctiscopeInspector *octiscope_window_get_inspector(OctiscopeWindow *self);
 OctiscopeLibraryPage *octiscope_window_get_library_page(OctiscopeWindow *self);
-/* The slots the browser and the evaluations view fill. */
-AdwBin *octiscope_window_get_browser_slot(OctiscopeWindow *self);
+OctiscopeBrowser *octiscope_window_get_browser(OctiscopeWindow *self);
+/* The slot the evaluations view fills. */
 AdwBin *octiscope_window_get_evaluations_slot(OctiscopeWindow *self);
 
 G_END_DECLS

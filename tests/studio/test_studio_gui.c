@@ -1,5 +1,6 @@
 /* The studio end to end, under Xvfb (xvfb-run): starts the application on
- * the demo models (and the demo data when present), selects an image, fills
+ * the demo models and data sets, opens the demo ImageNet in the browser
+ * (search, thumbnails) and the demo VOC (masks), selects an image, fills
  * the inspector for the hybrid and the invariant demo model side by side,
  * and checks what the window shows:
  *   - the library lists the three demo models with their kinds;
@@ -7,9 +8,10 @@
  *     (both models), while the computed ones differ (they are moved by g);
  *   - the window is not blank (many colours, contrast) in a screenshot.
  * Screenshots are written to $OCTISCOPE_SCREENSHOT_DIR (default: the current
- * folder): library.png, inspector.png, inspector-standard.png.
+ * folder): library.png, browser.png, browser-voc.png, inspector.png,
+ * inspector-standard.png.
  *
- * usage: test_studio_gui IMAGE   (TAP output) */
+ * usage: test_studio_gui   (TAP output; run by meson under xvfb-run) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +67,25 @@ static gboolean inspector_done(gpointer data) {
     OctiscopeInspector *ins = data;
     return !octiscope_inspector_is_busy(ins) && octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 0)) &&
            octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 1));
+}
+
+static gboolean datasets_opened(gpointer data) {
+    GListModel *list = data;
+    if (g_list_model_get_n_items(list) == 0) return FALSE;
+    for (guint i = 0; i < g_list_model_get_n_items(list); i++) {
+        g_autoptr(OctiscopeDatasetEntry) e = g_list_model_get_item(list, i);
+        if (octiscope_dataset_entry_get_state(e) == OCTISCOPE_DATASET_OPENING) return FALSE;
+    }
+    return TRUE;
+}
+
+static gboolean browser_idle(gpointer data) {
+    return !octiscope_browser_is_busy(data);
+}
+
+static gboolean thumbnails_ready(gpointer data) {
+    GListModel *items = octiscope_browser_get_items(data);
+    return items && octiscope_browser_get_thumbnails_cached(data) >= g_list_model_get_n_items(items);
 }
 
 static gboolean image_loaded(gpointer data) {
@@ -127,11 +148,7 @@ static void screenshot(GtkWidget *window, const char *name, int *colours, double
 }
 
 int main(int argc, char **argv) {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_studio_gui IMAGE\n");
-        return 2;
-    }
-    const char *image = argv[1];
+    const char *image = NULL; /* the image selected in the browser */
     printf("TAP version 13\n");
     octiscope_prepare_environment();
     OctiscopeApplication *app = octiscope_application_new(G_APPLICATION_NON_UNIQUE);
@@ -164,11 +181,63 @@ int main(int argc, char **argv) {
     double luma_std;
     screenshot(GTK_WIDGET(win), "library.png", &colours, &luma_std);
 
-    // 2. an image into the inspector, hybrid beside invariant
+    // 2. the demo ImageNet in the browser: its val split, a search, an image selected
+    OctiscopeBrowser *browser = octiscope_window_get_browser(win);
+    GListModel *datasets = G_LIST_MODEL(octiscope_application_get_datasets(app));
+    gboolean opened = wait_for(datasets_opened, datasets, 60);
+    check(opened && g_list_model_get_n_items(datasets) == 2, "the demo data sets (ImageNet, VOC) are in the library", NULL);
+    g_autoptr(OctiscopeDatasetEntry) imagenet = g_list_model_get_item(datasets, 0);
+    g_autoptr(OctiscopeDatasetEntry) voc = g_list_model_get_item(datasets, 1);
+    check(imagenet && octiscope_dataset_entry_get_dataset(imagenet) != NULL, "the demo ImageNet opens",
+          imagenet ? octiscope_dataset_entry_get_summary(imagenet) : NULL);
+    if (!imagenet || !octiscope_dataset_entry_get_dataset(imagenet)) {
+        printf("1..%d\n", tests);
+        return 1;
+    }
+    octiscope_window_show_page(win, "browser");
+    octiscope_browser_show_dataset(browser, imagenet);
+    GListModel *items = octiscope_browser_get_items(browser);
+    wait_for(browser_idle, browser, 30);
+    char detail[160];
+    snprintf(detail, sizeof detail, "%u items", items ? g_list_model_get_n_items(items) : 0);
+    check(items && g_list_model_get_n_items(items) == 3, "the browser shows the 3 images of the val split", detail);
+    octiscope_browser_set_filter(browser, -1, "VAL_00000002");
+    wait_for(browser_idle, browser, 30);
+    items = octiscope_browser_get_items(browser);
+    check(g_list_model_get_n_items(items) == 1, "a search in the file names keeps one image", NULL);
+    octiscope_browser_set_filter(browser, -1, NULL);
+    wait_for(browser_idle, browser, 30);
+    octiscope_browser_select(browser, 1);
+    gboolean thumbs = wait_for(thumbnails_ready, browser, 30);
+    snprintf(detail, sizeof detail, "%u cached", octiscope_browser_get_thumbnails_cached(browser));
+    check(thumbs, "the thumbnails are decoded", detail);
+    settle(0.5);
+    screenshot(GTK_WIDGET(win), "browser.png", &colours, &luma_std);
+    const char *selected = octiscope_browser_get_selected_path(browser);
+    check(selected != NULL, "an image is selected", selected);
+    image = selected ? g_strdup(selected) : image;
+
+    // the demo VOC: label masks over the photos
+    octiscope_browser_show_dataset(browser, voc);
+    if (octiscope_dataset_entry_get_dataset(voc)) {
+        wait_for(browser_idle, browser, 30);
+        octiscope_browser_select(browser, 0);
+        wait_for(thumbnails_ready, browser, 30);
+        settle(0.8);
+        screenshot(GTK_WIDGET(win), "browser-voc.png", &colours, &luma_std);
+    }
+    octiscope_browser_show_dataset(browser, imagenet);
+    wait_for(browser_idle, browser, 30);
+    octiscope_browser_select(browser, 1);
+
+    // 3. the selected image into the inspector, hybrid beside invariant
     OctiscopeInspector *ins = octiscope_window_get_inspector(win);
-    octiscope_window_show_page(win, "inspector");
     octiscope_inspector_set_models(ins, hybrid, invariant);
-    octiscope_inspector_open_image(ins, image);
+    octiscope_browser_inspect_selected(browser);
+    check(g_strcmp0(adw_view_stack_get_visible_child_name(
+                        ADW_VIEW_STACK(gtk_widget_get_ancestor(GTK_WIDGET(ins), ADW_TYPE_VIEW_STACK))),
+                    "inspector") == 0,
+          "Inspect shows the inspector", NULL);
     gboolean loaded = wait_for(image_loaded, ins, 60);
     check(loaded, "the image is loaded", image);
     gboolean done = loaded && wait_for(inspector_done, ins, 300);
@@ -182,7 +251,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    // 3. an octic block: the pulled-back maps on screen agree, the computed ones are moved
+    // 4. an octic block: the pulled-back maps on screen agree, the computed ones are moved
     const octiscope_analysis *a = octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 0));
     int octic_block = a->break_layer;
     octiscope_inspector_set_block(ins, octic_block);
@@ -190,7 +259,6 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 2; i++) {
         OctiscopeModelPane *pane = octiscope_inspector_get_pane(ins, i);
         const char *kind = octic_kind_name(octiscope_model_pane_get_analysis(pane)->kind);
-        char detail[128];
         int pulled = strip_spread(octiscope_model_pane_get_pulled_strip(pane));
         snprintf(detail, sizeof detail, "%s model, block %d: largest difference %d/255", kind, octic_block, pulled);
         check(pulled <= 1, "the eight pulled-back feature maps of an octic block agree", detail);
@@ -199,11 +267,10 @@ int main(int argc, char **argv) {
         check(computed > 32, "the computed feature maps differ between copies", detail);
     }
     screenshot(GTK_WIDGET(win), "inspector.png", &colours, &luma_std);
-    char detail[128];
     snprintf(detail, sizeof detail, "%d colours, luma standard deviation %.1f", colours, luma_std);
     check(colours > 500 && luma_std > 15, "the inspector window is not blank", detail);
 
-    // 4. the standard model beside the hybrid, last block: not equivariant
+    // 5. the standard model beside the hybrid, last block: not equivariant
     octiscope_inspector_set_models(ins, hybrid, standard);
     done = wait_for(inspector_done, ins, 300);
     check(done, "the standard model ran", NULL);
@@ -217,7 +284,7 @@ int main(int argc, char **argv) {
         screenshot(GTK_WIDGET(win), "inspector-standard.png", &colours, &luma_std);
     }
 
-    // 5. export: pictures and numbers into a folder
+    // 6. export: pictures and numbers into a folder
     g_autofree char *tmp = g_dir_make_tmp("octiscope-export-XXXXXX", NULL);
     g_autoptr(GError) export_error = NULL;
     gboolean exported = tmp && octiscope_inspector_export(ins, tmp, &export_error);
@@ -239,7 +306,7 @@ int main(int argc, char **argv) {
         g_rmdir(tmp);
     }
 
-    // 6. a broken image is an error message, not a crash
+    // 7. a broken image is an error message, not a crash
     g_autofree char *bad = g_build_filename(g_get_tmp_dir(), "octiscope-not-an-image.png", NULL);
     g_file_set_contents(bad, "not a picture", -1, NULL);
     octiscope_inspector_open_image(ins, bad);

@@ -116,6 +116,31 @@ START_TEST(colour_maps) {
     uint8_t rgb[9];
     octiscope_cmap_apply(rgb, OCTISCOPE_CMAP_GRAY, v, 3);
     ck_assert(rgb[0] == 255 && rgb[3] == 0 && rgb[6] == 128);
+    // label colours: 0 black, the VOC classes as the devkit shows them, all 256 distinct
+    uint8_t l[3];
+    octiscope_label_rgb(l, 0);
+    ck_assert(l[0] == 0 && l[1] == 0 && l[2] == 0);
+    octiscope_label_rgb(l, 1); /* aeroplane */
+    ck_assert(l[0] == 128 && l[1] == 0 && l[2] == 0);
+    octiscope_label_rgb(l, 13); /* horse */
+    ck_assert(l[0] == 192 && l[1] == 0 && l[2] == 128);
+    octiscope_label_rgb(l, 15); /* person */
+    ck_assert(l[0] == 192 && l[1] == 128 && l[2] == 128);
+    static uint8_t seen[1 << 24 >> 3];
+    for (int k = 0; k < 256; k++) {
+        octiscope_label_rgb(l, k);
+        int key = l[0] << 16 | l[1] << 8 | l[2];
+        ck_assert_msg(!(seen[key >> 3] & (1 << (key & 7))), "label %d repeats a colour", k);
+        seen[key >> 3] |= (uint8_t)(1 << (key & 7));
+    }
+    // masks over photos: background untouched, a class at half opacity, borders towards white
+    uint8_t photo[4 * 3] = {10, 20, 30, 10, 20, 30, 10, 20, 30, 10, 20, 30}, labels[4] = {0, 15, 255, 15}, mixed[12];
+    octiscope_blend_labels(mixed, photo, labels, 2, 2, 0.5f);
+    ck_assert(mixed[0] == 10 && mixed[1] == 20 && mixed[2] == 30);
+    ck_assert(mixed[3] == 101 && mixed[4] == 74 && mixed[5] == 79); /* (10+192)/2, (20+128)/2, (30+128)/2 */
+    ck_assert(mixed[6] == 133 && mixed[7] == 138 && mixed[8] == 143);
+    octiscope_blend_labels(mixed, photo, labels, 2, 2, 0.0f);
+    ck_assert(memcmp(mixed, photo, sizeof photo) == 0);
     uint8_t img[2 * 1 * 3] = {1, 2, 3, 4, 5, 6}, big[4 * 2 * 3];
     octiscope_rgb_upscale(big, img, 2, 1, 2);
     ck_assert(big[0] == 1 && big[3] == 1 && big[6] == 4 && big[12] == 1 && big[21] == 4);
