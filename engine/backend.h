@@ -112,4 +112,9 @@ const octic_backend *octic_cpu_reference_backend(void);
 int octic_cpu_set_threads(int n);
 int octic_cpu_threads(void);
 
+/* How the CPU backend's attention runs (tests, benchmarks): 1 in tiles on
+ * its own kernels, 0 through per-head BLAS products, -1 (default) whichever
+ * suits the linked BLAS. */
+void octic_cpu_set_attention_tiles(int mode);
+
 #endif

@@ -30,11 +30,6 @@
 /* fused multiply-adds in the vector code (ISO C mode contracts nothing) */
 #pragma GCC optimize("fp-contract=fast")
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define HOT
-#endif
 #define INLINE static inline __attribute__((always_inline))
 
 /* ------------------------------------------------------------------------ */
@@ -50,7 +45,6 @@ INLINE vf vload(const float *p) {
     return v;
 }
 INLINE void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
-INLINE vf vset(float a) { return (vf){0} + a; }
 INLINE vf vsel(vi mask, vf a, vf b) { return (vf)((mask & (vi)a) | (~mask & (vi)b)); }
 INLINE vf vmax(vf a, vf b) { return vsel(a > b, a, b); }
 INLINE vf vmin(vf a, vf b) { return vsel(a < b, a, b); }
@@ -67,56 +61,12 @@ INLINE float vmaxlane(vf v) {
 }
 /* the first n < VL floats of p, the rest `fill` */
 INLINE vf vload_part(const float *p, int n, float fill) {
-    vf v = vset(fill);
-    for (int i = 0; i < n; i++) v[i] = p[i];
+    vf v;
+    for (int i = 0; i < VL; i++) v[i] = i < n ? p[i] : fill;
     return v;
 }
 INLINE void vstore_part(float *p, vf v, int n) {
     for (int i = 0; i < n; i++) p[i] = v[i];
-}
-
-/* e^x: x = k ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial of degree 7
- * (truncation below 6e-9), 2^k put into the exponent bits. x is clamped to
- * [-87, 88], where e^x is a normal float. */
-INLINE vf vexp(vf x) {
-    x = vmin(vmax(x, vset(-87.0f)), vset(88.0f));
-    const float round = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    vf k = x * 1.44269504088896341f + round;
-    k = k - round;
-    vf r = x - k * 0.693359375f; /* ln 2 in two parts, the first exact in float */
-    r = r - k * -2.12194440e-4f;
-    vf p = vset(1.0f / 5040.0f);
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    vi e = __builtin_convertvector(k, vi);
-    return p * (vf)((e + 127) << 23);
-}
-
-/* Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), through erfc(z) = t exp(-z^2 + P(t)),
- * t = 1 / (1 + z/2), with the Chebyshev fit P of Numerical Recipes (relative
- * error of erfc below 1.2e-7 for every z >= 0). Written as 0.5 x erfc(-x/sqrt 2)
- * so that the negative side keeps its relative accuracy. */
-INLINE vf vgelu(vf x) {
-    vf z = vabs(x) * 0.70710678118654752f;
-    vf t = 1.0f / (1.0f + 0.5f * z);
-    vf p = vset(0.17087277f);
-    p = p * t - 0.82215223f;
-    p = p * t + 1.48851587f;
-    p = p * t - 1.13520398f;
-    p = p * t + 0.27886807f;
-    p = p * t - 0.18628806f;
-    p = p * t + 0.09678418f;
-    p = p * t + 0.37409196f;
-    p = p * t + 1.00002368f;
-    p = p * t - 1.26551223f;
-    vf erfc = t * vexp(p - z * z);
-    /* x >= 0: 0.5 x (2 - erfc(z)); x < 0: 0.5 x erfc(z) */
-    return vsel(x >= 0.0f, x - 0.5f * x * erfc, 0.5f * x * erfc);
 }
 
 /* The isotypic <-> regular butterflies of octic_math.h on vectors. */
@@ -194,137 +144,41 @@ static int thread_id(void) {
     } while (0)
 
 /* ------------------------------------------------------------------------ */
-/* Row kernels                                                               */
+/* Kernels: compiled for AVX-512 and for the baseline, chosen at run time    */
 
-/* Sum of x[0..n). */
-INLINE float row_sum(const float *x, int n) {
-    vf s = vset(0.0f);
-    int i = 0;
-    for (; i + VL <= n; i += VL) s += vload(x + i);
-    if (i < n) s += vload_part(x + i, n - i, 0.0f);
-    return vsum(s);
-}
+#define QB 6       /* query rows per attention tile */
+#define KPANEL 32  /* keys per panel of the transposed k */
+#define PB 4       /* query rows per product with v (4 x 4 vectors of accumulators) */
+#define R_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
+#define PB_CASES(X) X(1) X(2) X(3) X(4)
 
-/* Sum of (x - mean)^2 over x[0..n). */
-INLINE float row_sqdev(const float *x, int n, float mean) {
-    vf s = vset(0.0f), m = vset(mean);
-    int i = 0;
-    for (; i + VL <= n; i += VL) {
-        vf d = vload(x + i) - m;
-        s += d * d;
-    }
-    if (i < n) {
-        vf d = vload_part(x + i, n - i, mean) - m;
-        s += d * d;
-    }
-    return vsum(s);
-}
+static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
-/* y[i] = (x[i] - mean) * rstd * w[i] + b[i] for i < n. */
-INLINE void row_affine(float *y, const float *x, int n, float mean, float rstd, const float *w, const float *b) {
-    vf m = vset(mean), r = vset(rstd);
-    int i = 0;
-    for (; i + VL <= n; i += VL) vstore(y + i, (vload(x + i) - m) * r * vload(w + i) + vload(b + i));
-    for (; i < n; i++) y[i] = (x[i] - mean) * rstd * w[i] + b[i];
-}
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX512_KERNELS 1
+#include <immintrin.h>
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx512bw,fma")
+#define K(name) name##_avx512
+#include "cpu_kernels.h"
+#undef K
+#pragma GCC pop_options
+#endif
 
-/* x[i] += gamma[i] * y[i] (gamma NULL: 1). */
-INLINE void row_residual(float *x, const float *y, const float *gamma, int n) {
-    int i = 0;
-    if (gamma) {
-        for (; i + VL <= n; i += VL) vstore(x + i, vload(x + i) + vload(gamma + i) * vload(y + i));
-        for (; i < n; i++) x[i] += gamma[i] * y[i];
-    } else {
-        for (; i + VL <= n; i += VL) vstore(x + i, vload(x + i) + vload(y + i));
-        for (; i < n; i++) x[i] += y[i];
-    }
-}
+#define K(name) name##_portable
+#include "cpu_kernels.h"
+#undef K
 
-HOT static void layernorm_rows(float *out, float *x, const float *y, const float *gamma, const float *w,
-                               const float *b, long r0, long r1, int C, float eps) {
-    // x, out: (rows, C); y: (rows, C) added first (x += gamma * y) when not NULL
-    for (long r = r0; r < r1; r++) {
-        float *xr = x + (size_t)r * C;
-        if (y) row_residual(xr, y + (size_t)r * C, gamma, C);
-        float mean = row_sum(xr, C) / C;
-        float var = row_sqdev(xr, C, mean) / C;
-        row_affine(out + (size_t)r * C, xr, C, mean, 1.0f / sqrtf(var + eps), w, b);
-    }
+#ifdef HAVE_AVX512_KERNELS
+static int use_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    return cached;
 }
-
-HOT static void layernorm_d8_rows(float *out, float *x, const float *y, const float *gamma, const float *scale,
-                                  const float *shift, long r0, long r1, int C, float eps) {
-    // iso5 rows: A1, A2, B1, B2 of c = C/8, E row 0, E row 1 of 2c; per-irrep
-    // means, one std from the variances (E: the mean of its two rows)
-    int c = C / 8;
-    const int start[6] = {0, c, 2 * c, 3 * c, 4 * c, 6 * c};
-    const int len[6] = {c, c, c, c, 2 * c, 2 * c};
-    for (long r = r0; r < r1; r++) {
-        float *xr = x + (size_t)r * C;
-        if (y) row_residual(xr, y + (size_t)r * C, gamma, C);
-        float mean[6], var[6];
-        for (int s = 0; s < 6; s++) {
-            mean[s] = row_sum(xr + start[s], len[s]) / len[s];
-            var[s] = row_sqdev(xr + start[s], len[s], mean[s]) / len[s];
-        }
-        float total = var[0] + var[1] + var[2] + var[3] + 0.5f * (var[4] + var[5]) + eps;
-        float rstd = 1.0f / ((float)OCTIC_SQRT2_OVER_4 * sqrtf(total));
-        float *yr = out + (size_t)r * C;
-        for (int s = 0; s < 6; s++)
-            row_affine(yr + start[s], xr + start[s], len[s], mean[s], rstd, scale + start[s], shift + start[s]);
-    }
-}
-
-HOT static void gelu_range(float *x, long i0, long i1) {
-    long i = i0;
-    for (; i + VL <= i1; i += VL) vstore(x + i, vgelu(vload(x + i)));
-    if (i < i1) vstore_part(x + i, vgelu(vload_part(x + i, (int)(i1 - i), 0.0f)), (int)(i1 - i));
-}
-
-HOT static void gelu_d8_rows(float *x, long r0, long r1, int C) {
-    // iso5 rows; channel i of the 8 components x0..x7 (x4, x6 in E row 0,
-    // x5, x7 in E row 1) is one regular representation: 16 channels at once
-    int c = C / 8;
-    const int off[8] = {0, c, 2 * c, 3 * c, 4 * c, 6 * c, 5 * c, 7 * c};
-    for (long r = r0; r < r1; r++) {
-        float *t = x + (size_t)r * C;
-        for (int i = 0; i < c; i += VL) {
-            int n = c - i < VL ? c - i : VL;
-            vf iso[8], reg[8];
-            for (int k = 0; k < 8; k++) iso[k] = n == VL ? vload(t + off[k] + i) : vload_part(t + off[k] + i, n, 0.0f);
-            vto_regular(reg, iso);
-            for (int k = 0; k < 8; k++) reg[k] = vgelu(reg[k]);
-            vto_isotypic(iso, reg);
-            for (int k = 0; k < 8; k++) {
-                if (n == VL)
-                    vstore(t + off[k] + i, iso[k]);
-                else
-                    vstore_part(t + off[k] + i, iso[k], n);
-            }
-        }
-    }
-}
-
-/* Softmax numerators of row[0..n) scaled by `scale`, in place; returns 1 / their sum. */
-HOT static float softmax_row(float *row, int n, float scale) {
-    vf m = vset(-INFINITY);
-    int i = 0;
-    for (; i + VL <= n; i += VL) m = vmax(m, vload(row + i));
-    float mx = vmaxlane(m);
-    for (; i < n; i++) mx = row[i] > mx ? row[i] : mx;
-    vf sc = vset(scale), off = vset(mx * scale), sum = vset(0.0f);
-    for (i = 0; i + VL <= n; i += VL) {
-        vf e = vexp(vload(row + i) * sc - off);
-        vstore(row + i, e);
-        sum += e;
-    }
-    if (i < n) {
-        vf e = vexp(vload_part(row + i, n - i, mx) * sc - off);
-        vstore_part(row + i, e, n - i);
-        for (int j = 0; j < n - i; j++) sum[j] += e[j];
-    }
-    return 1.0f / vsum(sum);
-}
+#define KERNEL(name) (use_avx512() ? name##_avx512 : name##_portable)
+#else
+#define KERNEL(name) name##_portable
+#endif
 
 /* ------------------------------------------------------------------------ */
 /* Ops                                                                       */
@@ -378,26 +232,26 @@ static void fast_layernorm(const octic_backend *be, float *out, const float *in,
                            int rows, int C, float eps) {
     (void)be;
     /* in is only read: layernorm_rows writes x only when it adds y */
-    PARALLEL_SPLIT(rows, 3 * C, r0, r1, layernorm_rows(out, (float *)in, NULL, NULL, w, b, r0, r1, C, eps));
+    PARALLEL_SPLIT(rows, 3 * C, r0, r1, KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, w, b, r0, r1, C, eps));
 }
 
 static void fast_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma, float *out,
                                     const float *w, const float *b, int rows, int C, float eps) {
     (void)be;
-    PARALLEL_SPLIT(rows, 5 * C, r0, r1, layernorm_rows(out, x, y, gamma, w, b, r0, r1, C, eps));
+    PARALLEL_SPLIT(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, gamma, w, b, r0, r1, C, eps));
 }
 
 static void fast_layernorm_d8(const octic_backend *be, float *out, const float *in, const float *scale,
                               const float *shift, int rows, int C, float eps) {
     (void)be;
-    PARALLEL_SPLIT(rows, 3 * C, r0, r1, layernorm_d8_rows(out, (float *)in, NULL, NULL, scale, shift, r0, r1, C, eps));
+    PARALLEL_SPLIT(rows, 3 * C, r0, r1, KERNEL(layernorm_d8_rows)(out, (float *)in, NULL, NULL, scale, shift, r0, r1, C, eps));
 }
 
 static void fast_residual_layernorm_d8(const octic_backend *be, float *x, const float *y, const float *gamma,
                                        float *out, const float *scale, const float *shift, int rows, int C,
                                        float eps) {
     (void)be;
-    PARALLEL_SPLIT(rows, 5 * C, r0, r1, layernorm_d8_rows(out, x, y, gamma, scale, shift, r0, r1, C, eps));
+    PARALLEL_SPLIT(rows, 5 * C, r0, r1, KERNEL(layernorm_d8_rows)(out, x, y, gamma, scale, shift, r0, r1, C, eps));
 }
 
 static void fast_gelu(const octic_backend *be, float *x, size_t n) {
@@ -406,94 +260,72 @@ static void fast_gelu(const octic_backend *be, float *x, size_t n) {
     long nv = (long)((n + VL - 1) / VL);
     PARALLEL_SPLIT(nv, 4 * VL, v0, v1, {
         long i1 = v1 * VL < (long)n ? v1 * VL : (long)n;
-        gelu_range(x, v0 * VL, i1);
+        KERNEL(gelu_range)(x, v0 * VL, i1);
     });
 }
 
 static void fast_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
     (void)be;
-    PARALLEL_SPLIT(rows, 4 * C, r0, r1, gelu_d8_rows(x, r0, r1, C));
+    PARALLEL_SPLIT(rows, 4 * C, r0, r1, KERNEL(gelu_d8_rows)(x, r0, r1, C));
 }
 
 static void fast_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
     (void)be;
-    PARALLEL_SPLIT(rows, 3 * C, r0, r1, for (long r = r0; r < r1; r++)
-                       row_residual(x + (size_t)r * C, y + (size_t)r * C, gamma, C));
+    PARALLEL_SPLIT(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, gamma, r0, r1, C));
 }
 
 /* Attention: one head of one image per task, spread over the threads, each
- * with its own scratch: q, k, v gathered (N, hd) when the layout needs it,
- * the scores (N, N) (at ViT sequence lengths they stay in the core's L2, so
- * tiling the keys gains nothing), the output (N, hd). The products run on
- * the calling thread (octic_sgemm inside a parallel region). */
-static size_t attention_per_thread(int N, int hd) { return ((size_t)4 * N * hd + (size_t)N * N + 15) & ~(size_t)15; }
+ * with its own scratch; q, k, v read from the standard layout or, for octic
+ * blocks, gathered from iso5 through the column maps. Two ways:
+ * - BLAS: the head's scores (N x N, in the core's L2 at ViT lengths), the
+ *   softmax, the product with v, through octic_sgemm on the calling thread;
+ * - tiles: k transposed into panels of 32 keys, then the queries in tiles of
+ *   QB rows: their scores against every key (QB x N, in L1), the softmax and
+ *   the product with v on register-blocked kernels, nothing materialized.
+ * Head widths that are not a multiple of the vector width take the BLAS way. */
+static size_t attention_per_thread(int N, int hd) {
+    size_t Np = (size_t)round_up(N, KPANEL);
+    size_t tiled = (size_t)2 * N * hd + Np * hd + QB * Np + (size_t)QB * hd;
+    size_t blas = (size_t)4 * N * hd + (size_t)N * N;
+    return ((tiled > blas ? tiled : blas) + 15) & ~(size_t)15;
+}
 
-static int attention_threads(void) { return octic_blas_nests() ? octic_cpu_threads() : 1; }
+/* -1: tiles where the BLAS cannot run inside our threads (OpenBLAS); with
+ * oneDNN the per-head BLAS products measured faster (about 10 against 12 ms
+ * for ViT-L's 64 heads of a batch of 4 on one thread). */
+static int attention_tiles_mode = -1;
+
+void octic_cpu_set_attention_tiles(int mode) { attention_tiles_mode = mode < 0 ? -1 : mode > 0; }
+
+static int attention_tiled(int hd) {
+    if (hd % VL) return 0;
+    return attention_tiles_mode < 0 ? !octic_blas_nests() : attention_tiles_mode;
+}
+
+static int attention_threads(int hd) { return attention_tiled(hd) || octic_blas_nests() ? octic_cpu_threads() : 1; }
 
 static size_t fast_attention_scratch(const octic_backend *be, int B, int N, int H, int hd) {
     (void)be, (void)B, (void)H;
-    return (size_t)attention_threads() * attention_per_thread(N, hd);
-}
-
-HOT static void attention_head(float *out, const float *qkv, const int32_t *qkv_cols, const int32_t *out_cols,
-                               float *ws, int b, int h, int N, int H, int hd) {
-    int C = H * hd, ldq = 3 * C;
-    float scale = 1.0f / sqrtf((float)hd);
-    const float *base = qkv + (size_t)b * N * ldq;
-    const float *q, *k, *v;
-    int ld;
-    float *o = ws + (size_t)3 * N * hd, *att = o + (size_t)N * hd;
-    if (qkv_cols) { /* gather the head's q, k, v */
-        float *dst = ws;
-        for (int s = 0; s < 3; s++) {
-            const int32_t *cols = qkv_cols + (size_t)(s * H + h) * hd;
-            for (int i = 0; i < N; i++) {
-                const float *row = base + (size_t)i * ldq;
-                float *d = dst + ((size_t)s * N + i) * hd;
-                for (int t = 0; t < hd; t++) d[t] = row[cols[t]];
-            }
-        }
-        q = ws, k = ws + (size_t)N * hd, v = ws + (size_t)2 * N * hd, ld = hd;
-    } else {
-        q = base + (size_t)h * hd, k = q + C, v = q + 2 * C, ld = ldq;
-    }
-    octic_sgemm(1, N, N, hd, q, ld, k, ld, 0.0f, att, N);
-    /* the softmax numerators; the rows of the output, not the N x N
-     * probabilities, are divided by their sums: 1 / sum_i goes to ws[i]
-     * (the gathered q, or unused, once the scores exist) */
-    for (int i = 0; i < N; i++) ws[i] = softmax_row(att + (size_t)i * N, N, scale);
-    if (qkv_cols) {
-        octic_sgemm(0, N, hd, N, att, N, v, ld, 0.0f, o, hd);
-        float *dst = out + (size_t)b * N * C;
-        const int32_t *cols = out_cols + (size_t)h * hd;
-        for (int i = 0; i < N; i++) {
-            float r = ws[i], *row = dst + (size_t)i * C;
-            const float *src = o + (size_t)i * hd;
-            for (int t = 0; t < hd; t++) row[cols[t]] = src[t] * r;
-        }
-    } else {
-        float *dst = out + (size_t)b * N * C + (size_t)h * hd;
-        octic_sgemm(0, N, hd, N, att, N, v, ld, 0.0f, dst, C);
-        for (int i = 0; i < N; i++) {
-            float r = ws[i], *row = dst + (size_t)i * C;
-            for (int t = 0; t < hd; t++) row[t] *= r;
-        }
-    }
+    return (size_t)attention_threads(hd) * attention_per_thread(N, hd);
 }
 
 static void fast_attention(const octic_backend *be, float *out, const float *qkv, const int32_t *qkv_cols,
                            const int32_t *out_cols, float *scratch, int B, int N, int H, int hd) {
     (void)be;
-    int nt = attention_threads();
+    int nt = attention_threads(hd), tiled = attention_tiled(hd);
     long tasks = (long)B * H;
     size_t per = attention_per_thread(N, hd);
     long most = tasks * (long)N * (N + 4 * hd) / PARALLEL_MIN_WORK;
     if (nt > most) nt = most > 1 ? (int)most : 1;
     if (nt > tasks) nt = (int)tasks;
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (long task = 0; task < tasks; task++)
-        attention_head(out, qkv, qkv_cols, out_cols, scratch + (size_t)thread_id() * per, (int)(task / H),
-                       (int)(task % H), N, H, hd);
+    for (long task = 0; task < tasks; task++) {
+        float *ws = scratch + (size_t)thread_id() * per;
+        if (tiled)
+            KERNEL(attention_head_tiled)(out, qkv, qkv_cols, out_cols, ws, (int)(task / H), (int)(task % H), N, H, hd);
+        else
+            KERNEL(attention_head_blas)(out, qkv, qkv_cols, out_cols, ws, (int)(task / H), (int)(task % H), N, H, hd);
+    }
 }
 
 static void fast_permute_cols(const octic_backend *be, float *out, const float *in, int rows, int ncols, int ldi,
@@ -517,10 +349,7 @@ static void fast_free_index(const octic_backend *be, int32_t *idx) { (void)be, f
 
 static void fast_add_rows(const octic_backend *be, float *x, const float *pos, int B, int T, int t0, int npos, int C) {
     (void)be;
-    PARALLEL_SPLIT((long)B * npos, 3 * C, r0, r1, for (long r = r0; r < r1; r++) {
-        long b = r / npos, n = r % npos;
-        row_residual(x + ((size_t)b * T + t0 + n) * C, pos + (size_t)n * C, NULL, C);
-    });
+    PARALLEL_SPLIT((long)B * npos, 3 * C, r0, r1, KERNEL(add_rows_range)(x, pos, r0, r1, T, t0, npos, C));
 }
 
 static void fast_set_rows(const octic_backend *be, float *dst, const float *src, int B, int T, int t0, int nsrc,

@@ -138,12 +138,15 @@ START_TEST(test_attention) {
         float *qkv = randv(nq, 20 + k, 2.0f), *o1 = calloc(no, sizeof(float)), *o2 = calloc(no, sizeof(float));
         for (int maps = 0; maps < 2; maps++) {
             int32_t *qc = maps ? random_perm(3 * C, 7) : NULL, *oc = maps ? random_perm(C, 8) : NULL;
-            for (int threads = 1; threads <= 3; threads++) {
+            for (int run = 0; run < 6; run++) {
+                int threads = 1 + run % 3;
                 octic_cpu_set_threads(threads);
+                octic_cpu_set_attention_tiles(run / 3); /* BLAS, then tiles */
                 float *s1 = malloc(fast()->attention_scratch(fast(), B, N, H, hd) * sizeof(float));
                 float *s2 = malloc(ref()->attention_scratch(ref(), B, N, H, hd) * sizeof(float));
-                fast()->attention(fast(), o1, qkv, qc, oc, s1, B, N, H, hd);
                 ref()->attention(ref(), o2, qkv, qc, oc, s2, B, N, H, hd);
+                memset(o1, 0, no * sizeof(float));
+                fast()->attention(fast(), o1, qkv, qc, oc, s1, B, N, H, hd);
                 CHECK_CLOSE(maps ? "attention (column maps)" : "attention", o1, o2, no, 2e-6);
                 free(s1), free(s2);
             }
@@ -152,6 +155,7 @@ START_TEST(test_attention) {
         free(qkv), free(o1), free(o2);
     }
     octic_cpu_set_threads(0);
+    octic_cpu_set_attention_tiles(-1);
 }
 END_TEST
 

@@ -1,0 +1,374 @@
+/* The fast CPU backend's kernels, included twice by cpu_fast.c: once
+ * compiled for AVX-512 (K(name) = name_avx512, __AVX512F__ defined), once for
+ * the portable baseline (K(name) = name_portable). The arithmetic is written
+ * once on 16-float vectors; only a broadcast, e^x's rounding and scaling and
+ * a reciprocal use AVX-512 instructions where they exist. */
+
+#ifdef __AVX512F__
+INLINE vf K(vset)(float a) { return (vf)_mm512_set1_ps(a); }
+#else
+/* (GCC turns the other spellings of a broadcast into one insert per lane) */
+INLINE vf K(vset)(float a) { return (vf){0} + a; }
+#endif
+
+/* e^x: x = k ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial of degree 7
+ * (truncation below 6e-9), then scaled by 2^k. */
+INLINE vf K(vexp)(vf x) {
+#ifdef __AVX512F__
+    x = vmax(x, K(vset)(-104.0f)); /* e^x is 0 in float below */
+    vf k = (vf)_mm512_roundscale_ps((__m512)(x * 1.44269504088896341f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+#else
+    x = vmin(vmax(x, K(vset)(-87.0f)), K(vset)(88.0f)); /* where 2^k is a normal float */
+    const float round = 12582912.0f;                     /* 1.5 * 2^23: adding it rounds to an integer */
+    vf k = x * 1.44269504088896341f + round;
+    k = k - round;
+#endif
+    vf r = x - k * 0.693359375f; /* ln 2 in two parts, the first exact in float */
+    r = r - k * -2.12194440e-4f;
+    vf p = K(vset)(1.0f / 5040.0f);
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+#ifdef __AVX512F__
+    return (vf)_mm512_scalef_ps((__m512)p, (__m512)k);
+#else
+    vi e = __builtin_convertvector(k, vi);
+    return p * (vf)((e + 127) << 23);
+#endif
+}
+
+/* 1 / d for d >= 1 */
+INLINE vf K(vrecip)(vf d) {
+#ifdef __AVX512F__
+    vf t = (vf)_mm512_rcp14_ps((__m512)d); /* 14 bits, then one Newton step */
+    return t * (2.0f - d * t);
+#else
+    return 1.0f / d;
+#endif
+}
+
+/* Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), through erfc(z) = t exp(-z^2 + P(t)),
+ * t = 1 / (1 + z/2), with the Chebyshev fit P of Numerical Recipes (relative
+ * error of erfc below 1.2e-7 for every z >= 0). Written as 0.5 x erfc(-x/sqrt 2)
+ * so that the negative side keeps its relative accuracy. */
+INLINE vf K(vgelu)(vf x) {
+    vf z = vabs(x) * 0.70710678118654752f;
+    vf t = K(vrecip)(1.0f + 0.5f * z);
+    vf p = K(vset)(0.17087277f);
+    p = p * t - 0.82215223f;
+    p = p * t + 1.48851587f;
+    p = p * t - 1.13520398f;
+    p = p * t + 0.27886807f;
+    p = p * t - 0.18628806f;
+    p = p * t + 0.09678418f;
+    p = p * t + 0.37409196f;
+    p = p * t + 1.00002368f;
+    p = p * t - 1.26551223f;
+    vf erfc = t * K(vexp)(p - z * z);
+    /* x >= 0: 0.5 x (2 - erfc(z)); x < 0: 0.5 x erfc(z) */
+    return vsel(x >= 0.0f, x - 0.5f * x * erfc, 0.5f * x * erfc);
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+/* Sum of x[0..n). */
+INLINE float K(row_sum)(const float *x, int n) {
+    vf s = K(vset)(0.0f);
+    int i = 0;
+    for (; i + VL <= n; i += VL) s += vload(x + i);
+    if (i < n) s += vload_part(x + i, n - i, 0.0f);
+    return vsum(s);
+}
+
+/* Sum of (x - mean)^2 over x[0..n). */
+INLINE float K(row_sqdev)(const float *x, int n, float mean) {
+    vf s = K(vset)(0.0f), m = K(vset)(mean);
+    int i = 0;
+    for (; i + VL <= n; i += VL) {
+        vf d = vload(x + i) - m;
+        s += d * d;
+    }
+    if (i < n) {
+        vf d = vload_part(x + i, n - i, mean) - m;
+        s += d * d;
+    }
+    return vsum(s);
+}
+
+/* y[i] = (x[i] - mean) * rstd * w[i] + b[i] for i < n. */
+INLINE void K(row_affine)(float *y, const float *x, int n, float mean, float rstd, const float *w, const float *b) {
+    vf m = K(vset)(mean), r = K(vset)(rstd);
+    int i = 0;
+    for (; i + VL <= n; i += VL) vstore(y + i, (vload(x + i) - m) * r * vload(w + i) + vload(b + i));
+    for (; i < n; i++) y[i] = (x[i] - mean) * rstd * w[i] + b[i];
+}
+
+/* x[i] += gamma[i] * y[i] (gamma NULL: 1). */
+INLINE void K(row_residual)(float *x, const float *y, const float *gamma, int n) {
+    int i = 0;
+    if (gamma) {
+        for (; i + VL <= n; i += VL) vstore(x + i, vload(x + i) + vload(gamma + i) * vload(y + i));
+        for (; i < n; i++) x[i] += gamma[i] * y[i];
+    } else {
+        for (; i + VL <= n; i += VL) vstore(x + i, vload(x + i) + vload(y + i));
+        for (; i < n; i++) x[i] += y[i];
+    }
+}
+
+static void K(layernorm_rows)(float *out, float *x, const float *y, const float *gamma, const float *w,
+                               const float *b, long r0, long r1, int C, float eps) {
+    // x, out: (rows, C); y: (rows, C) added first (x += gamma * y) when not NULL
+    for (long r = r0; r < r1; r++) {
+        float *xr = x + (size_t)r * C;
+        if (y) K(row_residual)(xr, y + (size_t)r * C, gamma, C);
+        float mean = K(row_sum)(xr, C) / C;
+        float var = K(row_sqdev)(xr, C, mean) / C;
+        K(row_affine)(out + (size_t)r * C, xr, C, mean, 1.0f / sqrtf(var + eps), w, b);
+    }
+}
+
+static void K(layernorm_d8_rows)(float *out, float *x, const float *y, const float *gamma, const float *scale,
+                                  const float *shift, long r0, long r1, int C, float eps) {
+    // iso5 rows: A1, A2, B1, B2 of c = C/8, E row 0, E row 1 of 2c; per-irrep
+    // means, one std from the variances (E: the mean of its two rows)
+    int c = C / 8;
+    const int start[6] = {0, c, 2 * c, 3 * c, 4 * c, 6 * c};
+    const int len[6] = {c, c, c, c, 2 * c, 2 * c};
+    for (long r = r0; r < r1; r++) {
+        float *xr = x + (size_t)r * C;
+        if (y) K(row_residual)(xr, y + (size_t)r * C, gamma, C);
+        float mean[6], var[6];
+        for (int s = 0; s < 6; s++) {
+            mean[s] = K(row_sum)(xr + start[s], len[s]) / len[s];
+            var[s] = K(row_sqdev)(xr + start[s], len[s], mean[s]) / len[s];
+        }
+        float total = var[0] + var[1] + var[2] + var[3] + 0.5f * (var[4] + var[5]) + eps;
+        float rstd = 1.0f / ((float)OCTIC_SQRT2_OVER_4 * sqrtf(total));
+        float *yr = out + (size_t)r * C;
+        for (int s = 0; s < 6; s++)
+            K(row_affine)(yr + start[s], xr + start[s], len[s], mean[s], rstd, scale + start[s], shift + start[s]);
+    }
+}
+
+static void K(residual_rows)(float *x, const float *y, const float *gamma, long r0, long r1, int C) {
+    for (long r = r0; r < r1; r++) K(row_residual)(x + (size_t)r * C, y + (size_t)r * C, gamma, C);
+}
+
+/* x[b, t0 + n, :] += pos[n, :] for the items r = b*npos + n in [r0, r1) */
+static void K(add_rows_range)(float *x, const float *pos, long r0, long r1, int T, int t0, int npos, int C) {
+    for (long r = r0; r < r1; r++) {
+        long b = r / npos, n = r % npos;
+        K(row_residual)(x + ((size_t)b * T + t0 + n) * C, pos + (size_t)n * C, NULL, C);
+    }
+}
+
+static void K(gelu_range)(float *x, long i0, long i1) {
+    long i = i0;
+    for (; i + VL <= i1; i += VL) vstore(x + i, K(vgelu)(vload(x + i)));
+    if (i < i1) vstore_part(x + i, K(vgelu)(vload_part(x + i, (int)(i1 - i), 0.0f)), (int)(i1 - i));
+}
+
+static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {
+    // iso5 rows; channel i of the 8 components x0..x7 (x4, x6 in E row 0,
+    // x5, x7 in E row 1) is one regular representation: 16 channels at once
+    int c = C / 8;
+    const int off[8] = {0, c, 2 * c, 3 * c, 4 * c, 6 * c, 5 * c, 7 * c};
+    for (long r = r0; r < r1; r++) {
+        float *t = x + (size_t)r * C;
+        for (int i = 0; i < c; i += VL) {
+            int n = c - i < VL ? c - i : VL;
+            vf iso[8], reg[8];
+            for (int k = 0; k < 8; k++) iso[k] = n == VL ? vload(t + off[k] + i) : vload_part(t + off[k] + i, n, 0.0f);
+            vto_regular(reg, iso);
+            for (int k = 0; k < 8; k++) reg[k] = K(vgelu)(reg[k]);
+            vto_isotypic(iso, reg);
+            for (int k = 0; k < 8; k++) {
+                if (n == VL)
+                    vstore(t + off[k] + i, iso[k]);
+                else
+                    vstore_part(t + off[k] + i, iso[k], n);
+            }
+        }
+    }
+}
+
+/* Softmax numerators of row[0..n) scaled by `scale`, in place; returns 1 / their sum. */
+INLINE float K(softmax_row)(float *row, int n, float scale) {
+    vf m = K(vset)(-INFINITY);
+    int i = 0;
+    for (; i + VL <= n; i += VL) m = vmax(m, vload(row + i));
+    float mx = vmaxlane(m);
+    for (; i < n; i++) mx = row[i] > mx ? row[i] : mx;
+    vf sc = K(vset)(scale), off = K(vset)(mx * scale), sum = K(vset)(0.0f);
+    for (i = 0; i + VL <= n; i += VL) {
+        vf e = K(vexp)(vload(row + i) * sc - off);
+        vstore(row + i, e);
+        sum += e;
+    }
+    if (i < n) {
+        vf e = K(vexp)(vload_part(row + i, n - i, mx) * sc - off);
+        vstore_part(row + i, e, n - i);
+        for (int j = 0; j < n - i; j++) sum[j] += e[j];
+    }
+    return 1.0f / vsum(sum);
+}
+
+/* S[r][j] = q[r] . k[j] for r < R rows of q (hd each), every key panel of kp
+ * (panel p: hd x KPANEL, keys p*KPANEL..). */
+INLINE void K(scores_tile)(float *S, const float *q, const float *kp, const int R, int hd, int Np) {
+    for (int j = 0; j < Np; j += KPANEL) {
+        const float *panel = kp + (size_t)j * hd;
+        vf acc[QB][2];
+        for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = K(vset)(0.0f);
+        for (int t = 0; t < hd; t++) {
+            vf k0 = vload(panel + t * KPANEL), k1 = vload(panel + t * KPANEL + VL);
+            for (int r = 0; r < R; r++) {
+                vf qb = K(vset)(q[r * hd + t]);
+                acc[r][0] += qb * k0;
+                acc[r][1] += qb * k1;
+            }
+        }
+        for (int r = 0; r < R; r++) {
+            vstore(S + (size_t)r * Np + j, acc[r][0]);
+            vstore(S + (size_t)r * Np + j + VL, acc[r][1]);
+        }
+    }
+}
+
+/* O[r][d0 .. d0 + NV*VL) = inv[r] * sum_j P[r][j] v[j][d0 ..] for r < R. */
+INLINE void K(pv_tile)(float *O, const float *P, const float *v, const float *inv, const int R, const int NV, int d0,
+                    int N, int Np, int hd) {
+    vf acc[PB][4];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < NV; c++) acc[r][c] = K(vset)(0.0f);
+    for (int j = 0; j < N; j++) {
+        vf vv[4];
+        for (int c = 0; c < NV; c++) vv[c] = vload(v + (size_t)j * hd + d0 + c * VL);
+        for (int r = 0; r < R; r++) {
+            vf p = K(vset)(P[(size_t)r * Np + j]);
+            for (int c = 0; c < NV; c++) acc[r][c] += p * vv[c];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < NV; c++) vstore(O + (size_t)r * hd + d0 + c * VL, acc[r][c] * inv[r]);
+}
+
+/* The kernels with R and NV known to the compiler (registers, unrolled). */
+INLINE void K(scores_any)(float *S, const float *q, const float *kp, int R, int hd, int Np) {
+    switch (R) {
+#define SC(n)                                  \
+    case n:                                    \
+        K(scores_tile)(S, q, kp, n, hd, Np);      \
+        break;
+        R_CASES(SC)
+#undef SC
+    }
+}
+
+INLINE void K(pv_any)(float *O, const float *P, const float *v, const float *inv, int R, int N, int Np, int hd) {
+    for (int r0 = 0; r0 < R; r0 += PB) {
+        int rb = R - r0 < PB ? R - r0 : PB;
+        float *Or = O + (size_t)r0 * hd;
+        const float *Pr = P + (size_t)r0 * Np, *ir = inv + r0;
+        for (int d0 = 0; d0 < hd; d0 += 4 * VL) {
+            int nv = (hd - d0) / VL < 4 ? (hd - d0) / VL : 4;
+            switch (rb * 8 + nv) {
+#define PV(n)                                                               \
+    case n * 8 + 1: K(pv_tile)(Or, Pr, v, ir, n, 1, d0, N, Np, hd); break; \
+    case n * 8 + 2: K(pv_tile)(Or, Pr, v, ir, n, 2, d0, N, Np, hd); break; \
+    case n * 8 + 3: K(pv_tile)(Or, Pr, v, ir, n, 3, d0, N, Np, hd); break; \
+    case n * 8 + 4: K(pv_tile)(Or, Pr, v, ir, n, 4, d0, N, Np, hd); break;
+                PB_CASES(PV)
+#undef PV
+            }
+        }
+    }
+}
+
+static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t *qkv_cols, const int32_t *out_cols,
+                                     float *ws, int b, int h, int N, int H, int hd) {
+    int C = H * hd, ldq = 3 * C, Np = round_up(N, KPANEL);
+    float scale = 1.0f / sqrtf((float)hd);
+    const float *base = qkv + (size_t)b * N * ldq;
+    float *q = ws, *v = q + (size_t)N * hd, *kp = v + (size_t)N * hd, *S = kp + (size_t)Np * hd;
+    float *O = S + (size_t)QB * Np;
+    /* gather q, v (N, hd) and k into panels (Np/KPANEL, hd, KPANEL), zero past N */
+    const int32_t *cq = qkv_cols ? qkv_cols + (size_t)h * hd : NULL;
+    const int32_t *ck = qkv_cols ? qkv_cols + (size_t)(H + h) * hd : NULL;
+    const int32_t *cv = qkv_cols ? qkv_cols + (size_t)(2 * H + h) * hd : NULL;
+    for (int i = 0; i < N; i++) {
+        const float *row = base + (size_t)i * ldq;
+        float *qi = q + (size_t)i * hd, *vrow = v + (size_t)i * hd;
+        float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
+        if (qkv_cols) {
+            for (int t = 0; t < hd; t++) qi[t] = row[cq[t]], vrow[t] = row[cv[t]], kpi[t * KPANEL] = row[ck[t]];
+        } else {
+            const float *qr = row + h * hd, *kr = qr + C, *vr = qr + 2 * C;
+            for (int t = 0; t < hd; t += VL) vstore(qi + t, vload(qr + t)), vstore(vrow + t, vload(vr + t));
+            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = kr[t];
+        }
+    }
+    for (int i = N; i < Np; i++) {
+        float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
+        for (int t = 0; t < hd; t++) kpi[t * KPANEL] = 0.0f;
+    }
+    float inv[QB];
+    for (int i0 = 0; i0 < N; i0 += QB) {
+        int R = N - i0 < QB ? N - i0 : QB;
+        K(scores_any)(S, q + (size_t)i0 * hd, kp, R, hd, Np);
+        for (int r = 0; r < R; r++) inv[r] = K(softmax_row)(S + (size_t)r * Np, N, scale);
+        K(pv_any)(O, S, v, inv, R, N, Np, hd);
+        for (int r = 0; r < R; r++) {
+            float *dst = out + ((size_t)b * N + i0 + r) * C;
+            const float *o = O + (size_t)r * hd;
+            if (out_cols) {
+                const int32_t *co = out_cols + (size_t)h * hd;
+                for (int t = 0; t < hd; t++) dst[co[t]] = o[t];
+            } else {
+                for (int t = 0; t < hd; t += VL) vstore(dst + (size_t)h * hd + t, vload(o + t));
+            }
+        }
+    }
+}
+
+/* Any head width: the scores and the products through the BLAS (on the
+ * calling thread inside a parallel region). */
+static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *qkv_cols, const int32_t *out_cols,
+                                    float *ws, int b, int h, int N, int H, int hd) {
+    int C = H * hd, ldq = 3 * C;
+    float scale = 1.0f / sqrtf((float)hd);
+    const float *base = qkv + (size_t)b * N * ldq;
+    const float *q, *k, *v;
+    int ld;
+    float *o = ws + (size_t)3 * N * hd, *att = o + (size_t)N * hd;
+    if (qkv_cols) { /* gather the head's q, k, v */
+        for (int s = 0; s < 3; s++) {
+            const int32_t *cols = qkv_cols + (size_t)(s * H + h) * hd;
+            for (int i = 0; i < N; i++) {
+                const float *row = base + (size_t)i * ldq;
+                float *d = ws + ((size_t)s * N + i) * hd;
+                for (int t = 0; t < hd; t++) d[t] = row[cols[t]];
+            }
+        }
+        q = ws, k = ws + (size_t)N * hd, v = ws + (size_t)2 * N * hd, ld = hd;
+    } else {
+        q = base + (size_t)h * hd, k = q + C, v = q + 2 * C, ld = ldq;
+    }
+    octic_sgemm(1, N, N, hd, q, ld, k, ld, 0.0f, att, N);
+    /* the softmax numerators; the rows of the output, not the N x N
+     * probabilities, are divided by their sums: 1 / sum_i goes to ws[i]
+     * (the gathered q, or unused, once the scores exist) */
+    for (int i = 0; i < N; i++) ws[i] = K(softmax_row)(att + (size_t)i * N, N, scale);
+    octic_sgemm(0, N, hd, N, att, N, v, ld, 0.0f, o, hd);
+    float *dst = out + (size_t)b * N * C;
+    for (int i = 0; i < N; i++) {
+        float r = ws[i], *row = dst + (size_t)i * C;
+        const float *src = o + (size_t)i * hd;
+        for (int t = 0; t < hd; t++) row[out_cols ? out_cols[h * hd + t] : h * hd + t] = src[t] * r;
+    }
+}
+
