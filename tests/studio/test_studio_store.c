@@ -4,9 +4,12 @@
  * and checkpoints that need the number of heads. */
 #include <check.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <glib/gstdio.h>
 
+#include "octiscope-dataset-model.h"
+#include "octiscope-dataset-store.h"
 #include "octiscope-model-store.h"
 
 static GSettings *settings;
@@ -152,6 +155,102 @@ START_TEST(failures_and_heads) {
 }
 END_TEST
 
+static gboolean datasets_open(GListModel *list) {
+    for (guint i = 0; i < g_list_model_get_n_items(list); i++) {
+        g_autoptr(OctiscopeDatasetEntry) e = g_list_model_get_item(list, i);
+        if (octiscope_dataset_entry_get_state(e) == OCTISCOPE_DATASET_OPENING) return FALSE;
+    }
+    return TRUE;
+}
+
+static void wait_filtered(OctiscopeDatasetModel *m) {
+    gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (octiscope_dataset_model_is_filtering(m) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE);
+    ck_assert(!octiscope_dataset_model_is_filtering(m));
+}
+
+START_TEST(datasets_and_items) {
+    const char *data = g_getenv("OCTISCOPE_DEMO_DATA");
+    ck_assert(data != NULL);
+    g_settings_reset(settings, "datasets");
+    g_settings_reset(settings, "demo-datasets-added");
+    OctiscopeDatasetStore *store = octiscope_dataset_store_new(settings, data);
+    GListModel *list = G_LIST_MODEL(store);
+    ck_assert_int_eq(g_list_model_get_n_items(list), 2); /* imagenet, voc */
+    g_autofree char *bad = g_build_filename(g_get_tmp_dir(), "octiscope-no-such-dataset", NULL);
+    OctiscopeDatasetEntry *missing = octiscope_dataset_store_add(store, bad);
+    gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (!datasets_open(list) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE);
+    ck_assert(datasets_open(list));
+    ck_assert_int_eq(octiscope_dataset_entry_get_state(missing), OCTISCOPE_DATASET_FAILED);
+    ck_assert_msg(strstr(octiscope_dataset_entry_get_error(missing), bad) != NULL, "%s",
+                  octiscope_dataset_entry_get_error(missing));
+    g_autoptr(OctiscopeDatasetEntry) imagenet = g_list_model_get_item(list, 0);
+    g_autoptr(OctiscopeDatasetEntry) voc = g_list_model_get_item(list, 1);
+    ck_assert_int_eq(octiscope_dataset_entry_get_state(imagenet), OCTISCOPE_DATASET_READY);
+    ck_assert_str_eq(octiscope_dataset_entry_get_summary(imagenet), "ImageNet · train 4, val 3, test 3 · 3 classes");
+    ck_assert_int_eq(octiscope_dataset_entry_get_state(voc), OCTISCOPE_DATASET_READY);
+    ck_assert_msg(strstr(octiscope_dataset_entry_get_summary(voc), "label masks") != NULL, "%s",
+                  octiscope_dataset_entry_get_summary(voc));
+
+    // the items of ImageNet's train split, filtered by class and by name
+    const octic_dataset *ds = octiscope_dataset_entry_get_dataset(imagenet);
+    int train = octic_dataset_find_split(ds, "train");
+    OctiscopeDatasetModel *items = octiscope_dataset_model_new(imagenet, train);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(items)), 4);
+    int per_class[3] = {0};
+    for (guint i = 0; i < 4; i++) {
+        g_autoptr(OctiscopeDatasetItem) it = g_list_model_get_item(G_LIST_MODEL(items), i);
+        ck_assert(g_str_has_suffix(octiscope_dataset_item_get_image(it), octiscope_dataset_item_get_name(it)));
+        ck_assert(octiscope_dataset_item_get_mask(it) == NULL);
+        per_class[octiscope_dataset_item_get_label(it)]++;
+    }
+    ck_assert(g_list_model_get_item(G_LIST_MODEL(items), 4) == NULL);
+    changes = 0;
+    g_signal_connect(items, "items-changed", G_CALLBACK(on_items_changed), NULL);
+    for (int c = 0; c < 3; c++) {
+        octiscope_dataset_model_set_filter(items, c, NULL);
+        wait_filtered(items);
+        ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(items)), per_class[c]);
+        for (guint i = 0; i < g_list_model_get_n_items(G_LIST_MODEL(items)); i++) {
+            g_autoptr(OctiscopeDatasetItem) it = g_list_model_get_item(G_LIST_MODEL(items), i);
+            ck_assert_int_eq(octiscope_dataset_item_get_label(it), c);
+        }
+    }
+    ck_assert(changes > 0);
+    octiscope_dataset_model_set_filter(items, -1, "_2.jpeg"); /* case-insensitive */
+    wait_filtered(items);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(items)), 1);
+    octiscope_dataset_model_set_filter(items, -1, "no such name");
+    wait_filtered(items);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(items)), 0);
+    ck_assert_int_eq(octiscope_dataset_model_get_total(items), 4);
+    g_object_unref(items);
+
+    // VOC items carry their masks
+    const octic_dataset *vds = octiscope_dataset_entry_get_dataset(voc);
+    OctiscopeDatasetModel *vitems = octiscope_dataset_model_new(voc, octic_dataset_find_split(vds, "val"));
+    ck_assert(g_list_model_get_n_items(G_LIST_MODEL(vitems)) > 0);
+    g_autoptr(OctiscopeDatasetItem) first = g_list_model_get_item(G_LIST_MODEL(vitems), 0);
+    ck_assert(octiscope_dataset_item_get_mask(first) != NULL);
+    g_object_unref(vitems);
+
+    // remembered: a new store lists the same three folders, the demos not added twice
+    g_object_unref(store);
+    store = octiscope_dataset_store_new(settings, data);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 3);
+    guint pos;
+    ck_assert(octiscope_dataset_store_find(store, bad, &pos) != NULL);
+    octiscope_dataset_store_remove(store, pos);
+    g_object_unref(store);
+    store = octiscope_dataset_store_new(settings, data);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 2);
+    end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (!datasets_open(G_LIST_MODEL(store)) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE);
+    g_object_unref(store);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("studio-store");
     TCase *tc = tcase_create("store");
@@ -159,6 +258,7 @@ int main(void) {
     tcase_add_test(tc, demo_models_on_first_start);
     tcase_add_test(tc, remembered_and_removed);
     tcase_add_test(tc, failures_and_heads);
+    tcase_add_test(tc, datasets_and_items);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK); /* GSettings' memory backend lives in this process */
