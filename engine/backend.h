@@ -38,6 +38,11 @@ struct octic_backend {
     void (*linear)(const octic_backend *be, float *out, int ldo, const float *in, int ldi,
                    const float *w, const float *bias, int M, int N, int K);
 
+    /* LinearD8 on iso5 rows: out[M, 8*co] (iso5) from in[M, 8*ci] (iso5): A1, A2, B1, B2 through
+     * w[0..3] (co, ci) (bias (co) on A1, or NULL), each E row through w[4] (2co, 2ci) */
+    void (*linear_d8)(const octic_backend *be, float *out, const float *in, const float *const w[5],
+                      const float *bias, int M, int ci, int co);
+
     /* patches[B*n*n, 3*p*p] from images[B,3,S,S], n = S/p; column order (channel, ky, kx) as a conv weight */
     void (*im2col)(const octic_backend *be, float *patches, const float *images, int B, int S, int p);
 

@@ -41,6 +41,16 @@ static void cpu_linear(const octic_backend *be, float *out, int ldo, const float
     octic_sgemm(1, M, N, K, in, ldi, w, K, beta, out, ldo);
 }
 
+static void cpu_linear_d8(const octic_backend *be, float *out, const float *in, const float *const w[5],
+                          const float *bias, int M, int ci, int co) {
+    // in: (M, 8ci) iso5, out: (M, 8co) iso5: six products, the E weight used for both E rows
+    for (int q = 0; q < 4; q++)
+        cpu_linear(be, out + q * co, 8 * co, in + q * ci, 8 * ci, w[q], q == 0 ? bias : NULL, M, co, ci);
+    for (int row = 0; row < 2; row++)
+        cpu_linear(be, out + (4 + 2 * row) * co, 8 * co, in + (4 + 2 * row) * ci, 8 * ci, w[4], NULL, M, 2 * co,
+                   2 * ci);
+}
+
 static void cpu_im2col(const octic_backend *be, float *patches, const float *images, int B, int S, int p) {
     (void)be;
     // images: (B, 3, S, S) -> patches: (B, n*n, 3*p*p) with n = S/p
@@ -267,6 +277,7 @@ static const octic_backend cpu_reference_backend = {
     .download = cpu_copy,
     .copy = cpu_copy,
     .linear = cpu_linear,
+    .linear_d8 = cpu_linear_d8,
     .im2col = cpu_im2col,
     .layernorm = cpu_layernorm,
     .layernorm_d8 = cpu_layernorm_d8,

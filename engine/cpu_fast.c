@@ -211,6 +211,34 @@ static void fast_linear(const octic_backend *be, float *out, int ldo, const floa
     octic_sgemm(1, M, N, K, in, ldi, w, K, beta, out, ldo);
 }
 
+/* The six products of a LinearD8 are narrow (K = ci or 2ci, N = co or 2co):
+ * instead of spreading each over the threads, every thread runs all six on
+ * its own share of the rows, each product on its calling thread. */
+static void fast_linear_d8(const octic_backend *be, float *out, const float *in, const float *const w[5],
+                           const float *bias, int M, int ci, int co) {
+    int ldi = 8 * ci, ldo = 8 * co;
+    if (!octic_blas_nests()) { /* the BLAS keeps its own threads: one product after the other */
+        for (int q = 0; q < 4; q++)
+            fast_linear(be, out + q * co, ldo, in + q * ci, ldi, w[q], q == 0 ? bias : NULL, M, co, ci);
+        for (int row = 0; row < 2; row++)
+            fast_linear(be, out + (4 + 2 * row) * co, ldo, in + (4 + 2 * row) * ci, ldi, w[4], NULL, M, 2 * co,
+                        2 * ci);
+        return;
+    }
+    PARALLEL_SPLIT(M, 12L * ci * co / 8 + 1, r0, r1, {
+        int m = (int)(r1 - r0);
+        const float *x = in + (size_t)r0 * ldi;
+        float *y = out + (size_t)r0 * ldo;
+        if (bias)
+            for (int i = 0; i < m; i++) memcpy(y + (size_t)i * ldo, bias, (size_t)co * sizeof(float));
+        for (int q = 0; q < 4; q++)
+            octic_sgemm(1, m, co, ci, x + q * ci, ldi, w[q], ci, q == 0 && bias ? 1.0f : 0.0f, y + q * co, ldo);
+        for (int row = 0; row < 2; row++)
+            octic_sgemm(1, m, 2 * co, 2 * ci, x + (4 + 2 * row) * ci, ldi, w[4], 2 * ci, 0.0f, y + (4 + 2 * row) * co,
+                        ldo);
+    });
+}
+
 static void fast_im2col(const octic_backend *be, float *patches, const float *images, int B, int S, int p) {
     (void)be;
     // images: (B, 3, S, S) -> patches: (B, n*n, 3*p*p) with n = S/p
@@ -381,6 +409,7 @@ static const octic_backend cpu_fast_backend = {
     .download = fast_copy,
     .copy = fast_copy,
     .linear = fast_linear,
+    .linear_d8 = fast_linear_d8,
     .im2col = fast_im2col,
     .layernorm = fast_layernorm,
     .layernorm_d8 = fast_layernorm_d8,

@@ -141,12 +141,7 @@ static double prof_now(const octic_backend *be) {
 /* LinearD8 on iso5 rows: out (M, l->out) = l(in (M, l->in)). Six products:
  * A1, A2, B1, B2 with their own weights, both E rows with the shared E one. */
 void octic_linear8_forward(const octic_backend *be, float *out, const float *in, const octic_linear8 *l, int M) {
-    int ci = l->in / 8, co = l->out / 8;
-    for (int q = 0; q < 4; q++)
-        be->linear(be, out + q * co, l->out, in + q * ci, l->in, l->w[q], q == 0 ? l->bias : NULL, M, co, ci);
-    for (int row = 0; row < 2; row++)
-        be->linear(be, out + (4 + 2 * row) * co, l->out, in + (4 + 2 * row) * ci, l->in, l->w[4], NULL, M, 2 * co,
-                   2 * ci);
+    be->linear_d8(be, out, in, l->w, l->bias, M, l->in / 8, l->out / 8);
 }
 
 /* 2 x multiply-adds of a LinearD8 on M rows: 4 (in/8)(out/8) + 2 (in/4)(out/4) per row. */

@@ -168,6 +168,27 @@ START_TEST(test_linear_and_layout_ops) {
         ref()->linear(ref(), o2, N, in, K + 5, w, withbias ? bias : NULL, M, N, K);
         CHECK_CLOSE("linear", o1, o2, (size_t)M * N, 1e-6);
     }
+    /* LinearD8: published-like widths (in 1024 -> out 3072) and small ones, 1-3 threads */
+    const struct { int M, ci, co; } l8[] = {{394, 128, 384}, {37, 5, 3}};
+    for (size_t k = 0; k < sizeof l8 / sizeof l8[0]; k++) {
+        int m = l8[k].M, ci = l8[k].ci, co = l8[k].co;
+        float *x = randv((size_t)m * 8 * ci, 50 + k, 1.0f), *b8 = randv(co, 51, 1.0f);
+        float *wq[5];
+        for (int q = 0; q < 5; q++) wq[q] = randv((size_t)(q < 4 ? 1 : 4) * ci * co, 52 + q, 0.1f);
+        const float *const wc[5] = {wq[0], wq[1], wq[2], wq[3], wq[4]};
+        float *y1 = malloc((size_t)m * 8 * co * sizeof(float)), *y2 = malloc((size_t)m * 8 * co * sizeof(float));
+        ref()->linear_d8(ref(), y2, x, wc, b8, m, ci, co);
+        for (int threads = 1; threads <= 3; threads++) {
+            octic_cpu_set_threads(threads);
+            memset(y1, 0, (size_t)m * 8 * co * sizeof(float));
+            fast()->linear_d8(fast(), y1, x, wc, b8, m, ci, co);
+            CHECK_CLOSE("linear_d8", y1, y2, (size_t)m * 8 * co, 1e-6);
+        }
+        octic_cpu_set_threads(0);
+        for (int q = 0; q < 5; q++) free(wq[q]);
+        free(x), free(b8), free(y1), free(y2);
+    }
+
     int32_t *idx = random_perm(K + 5, 33);
     float *p1 = malloc((size_t)M * (K + 5) * sizeof(float)), *p2 = malloc((size_t)M * (K + 5) * sizeof(float));
     fast()->permute_cols(fast(), p1, in, M, K + 5, K + 5, idx);
