@@ -1,5 +1,8 @@
 /* The Octiscope application (see octiscope-application.h). */
+#define G_SETTINGS_ENABLE_BACKEND
 #include "octiscope-application.h"
+
+#include <gio/gsettingsbackend.h>
 
 #include "octic-config.h"
 #include "octiscope-config.h"
@@ -32,6 +35,24 @@ const char *octiscope_demo_models_dir(void) {
 const char *octiscope_demo_data_dir(void) {
     const char *env = g_getenv("OCTISCOPE_DEMO_DATA");
     return env && *env ? env : OCTISCOPE_DATADIR "/octiscope/demo/data";
+}
+
+/* The preferences. Without dconf (or without the session bus dconf writes
+ * through) GLib would keep them in memory only and the library would be
+ * forgotten at exit: then they go to a key file in the user's configuration
+ * folder ($XDG_CONFIG_HOME/octiscope/settings.ini). */
+static GSettings *new_settings(void) {
+    GSettingsBackend *fallback = g_settings_backend_get_default();
+    const char *type = G_OBJECT_TYPE_NAME(fallback);
+    gboolean lost = g_strcmp0(type, "GMemorySettingsBackend") == 0 ||
+                    (g_strcmp0(type, "DConfSettingsBackend") == 0 && !g_getenv("DBUS_SESSION_BUS_ADDRESS"));
+    g_object_unref(fallback);
+    if (!lost || g_strcmp0(g_getenv("GSETTINGS_BACKEND"), "memory") == 0) return g_settings_new(OCTISCOPE_APP_ID);
+    g_autofree char *dir = g_build_filename(g_get_user_config_dir(), "octiscope", NULL);
+    g_autofree char *file = g_build_filename(dir, "settings.ini", NULL);
+    g_mkdir_with_parents(dir, 0700);
+    g_autoptr(GSettingsBackend) backend = g_keyfile_settings_backend_new(file, "/org/octiscope/Octiscope/", "octiscope");
+    return g_settings_new_with_backend(OCTISCOPE_APP_ID, backend);
 }
 
 static void apply_style(GSettings *settings, const char *key, gpointer user_data) {
@@ -95,7 +116,7 @@ static void about_action(GSimpleAction *action, GVariant *param, gpointer app) {
 static void startup(GApplication *app) {
     OctiscopeApplication *self = OCTISCOPE_APPLICATION(app);
     G_APPLICATION_CLASS(octiscope_application_parent_class)->startup(app);
-    self->settings = g_settings_new(OCTISCOPE_APP_ID);
+    self->settings = new_settings();
     int threads = g_settings_get_int(self->settings, "threads");
     if (threads > 0) {
         // read by oneDNN's and OpenBLAS's thread pools when they start (before any inference)
