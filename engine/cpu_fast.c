@@ -198,17 +198,25 @@ static void fast_copy(const octic_backend *be, float *dst, const float *src, siz
     PARALLEL_SPLIT(n, 1, i0, i1, memmove(dst + i0, src + i0, (size_t)(i1 - i0) * sizeof(float)));
 }
 
+/* Every thread takes its share of the rows through a one-thread product:
+ * no barrier inside the product, and a row's result never depends on the
+ * thread count. */
 static void fast_linear(const octic_backend *be, float *out, int ldo, const float *in, int ldi, const float *w,
                         const float *bias, int M, int N, int K) {
     (void)be;
     // out: (M, N) row stride ldo; in: (M, K) row stride ldi; w: (N, K); bias: (N) or NULL
-    float beta = 0.0f;
-    if (bias) {
-        PARALLEL_SPLIT(M, N, r0, r1, for (long i = r0; i < r1; i++)
-                           memcpy(out + (size_t)i * ldo, bias, (size_t)N * sizeof(float)));
-        beta = 1.0f;
+    if (!octic_blas_nests()) { /* the BLAS keeps its own threads */
+        if (bias)
+            for (int i = 0; i < M; i++) memcpy(out + (size_t)i * ldo, bias, (size_t)N * sizeof(float));
+        octic_sgemm(1, M, N, K, in, ldi, w, K, bias ? 1.0f : 0.0f, out, ldo);
+        return;
     }
-    octic_sgemm(1, M, N, K, in, ldi, w, K, beta, out, ldo);
+    PARALLEL_SPLIT(M, (long)N * K / 8 + 1, r0, r1, {
+        float *y = out + (size_t)r0 * ldo;
+        if (bias)
+            for (long i = r0; i < r1; i++) memcpy(out + (size_t)i * ldo, bias, (size_t)N * sizeof(float));
+        octic_sgemm(1, (int)(r1 - r0), N, K, in + (size_t)r0 * ldi, ldi, w, K, bias ? 1.0f : 0.0f, y, ldo);
+    });
 }
 
 /* The six products of a LinearD8 are narrow (K = ci or 2ci, N = co or 2co):
