@@ -136,15 +136,28 @@ static void texture_stats(GdkTexture *t, int *colours, double *luma_std) {
     *luma_std = sqrt(fmax(0.0, s2 / (w * h) - mean * mean));
 }
 
-static void screenshot(GtkWidget *window, const char *name, int *colours, double *luma_std) {
+/* Renders the window, checks nothing itself, and writes the top max_h pixels
+ * (0: all) as a PNG for the README. */
+static void screenshot(GtkWidget *window, const char *name, int max_h, int *colours, double *luma_std) {
     g_autoptr(GdkTexture) t = octiscope_widget_render(window);
     *colours = 0, *luma_std = 0;
     if (!t) return;
     texture_stats(t, colours, luma_std);
+    int w = gdk_texture_get_width(t), h = gdk_texture_get_height(t);
+    g_autoptr(GdkTexture) out = g_object_ref(t);
+    if (max_h > 0 && max_h < h) {
+        guint8 *px = g_malloc((gsize)w * h * 4);
+        gdk_texture_download(t, px, (gsize)w * 4);
+        g_autoptr(GBytes) top = g_bytes_new_take(px, (gsize)w * max_h * 4);
+        g_object_unref(out);
+        out = gdk_memory_texture_new(w, max_h, GDK_MEMORY_DEFAULT, top, (gsize)w * 4);
+    }
     const char *dir = g_getenv("OCTISCOPE_SCREENSHOT_DIR");
     g_autofree char *path = g_build_filename(dir && *dir ? dir : ".", name, NULL);
-    if (!gdk_texture_save_to_png(t, path)) fprintf(stderr, "# could not write %s\n", path);
-    else printf("# screenshot: %s\n", path);
+    if (!gdk_texture_save_to_png(out, path))
+        fprintf(stderr, "# could not write %s\n", path);
+    else
+        printf("# screenshot: %s\n", path);
 }
 
 int main(int argc, char **argv) {
@@ -159,7 +172,7 @@ int main(int argc, char **argv) {
     }
     g_timeout_add(20, tick, NULL); /* wakes the loop so timeouts are noticed */
     OctiscopeWindow *win = octiscope_application_get_window(app);
-    gtk_window_set_default_size(GTK_WINDOW(win), 1400, 1900);
+    gtk_window_set_default_size(GTK_WINDOW(win), 1280, 1600);
     gtk_window_present(GTK_WINDOW(win));
 
     // 1. the library: the three demo models, read in the background
@@ -179,7 +192,7 @@ int main(int argc, char **argv) {
     settle(0.5);
     int colours;
     double luma_std;
-    screenshot(GTK_WIDGET(win), "library.png", &colours, &luma_std);
+    screenshot(GTK_WIDGET(win), "library.png", 560, &colours, &luma_std);
 
     // 2. the demo ImageNet in the browser: its val split, a search, an image selected
     OctiscopeBrowser *browser = octiscope_window_get_browser(win);
@@ -212,7 +225,7 @@ int main(int argc, char **argv) {
     snprintf(detail, sizeof detail, "%u cached", octiscope_browser_get_thumbnails_cached(browser));
     check(thumbs, "the thumbnails are decoded", detail);
     settle(0.5);
-    screenshot(GTK_WIDGET(win), "browser.png", &colours, &luma_std);
+    screenshot(GTK_WIDGET(win), "browser.png", 520, &colours, &luma_std);
     const char *selected = octiscope_browser_get_selected_path(browser);
     check(selected != NULL, "an image is selected", selected);
     image = selected ? g_strdup(selected) : image;
@@ -224,7 +237,7 @@ int main(int argc, char **argv) {
         octiscope_browser_select(browser, 0);
         wait_for(thumbnails_ready, browser, 30);
         settle(0.8);
-        screenshot(GTK_WIDGET(win), "browser-voc.png", &colours, &luma_std);
+        screenshot(GTK_WIDGET(win), "browser-voc.png", 520, &colours, &luma_std);
     }
     octiscope_browser_show_dataset(browser, imagenet);
     wait_for(browser_idle, browser, 30);
@@ -266,7 +279,7 @@ int main(int argc, char **argv) {
         snprintf(detail, sizeof detail, "%s model: largest difference %d/255", kind, computed);
         check(computed > 32, "the computed feature maps differ between copies", detail);
     }
-    screenshot(GTK_WIDGET(win), "inspector.png", &colours, &luma_std);
+    screenshot(GTK_WIDGET(win), "inspector.png", 0, &colours, &luma_std);
     snprintf(detail, sizeof detail, "%d colours, luma standard deviation %.1f", colours, luma_std);
     check(colours > 500 && luma_std > 15, "the inspector window is not blank", detail);
 
@@ -281,7 +294,7 @@ int main(int argc, char **argv) {
         int pulled = strip_spread(octiscope_model_pane_get_pulled_strip(octiscope_inspector_get_pane(ins, 1)));
         snprintf(detail, sizeof detail, "largest difference %d/255", pulled);
         check(pulled > 16, "the pulled-back maps of a standard ViT's last block differ", detail);
-        screenshot(GTK_WIDGET(win), "inspector-standard.png", &colours, &luma_std);
+        screenshot(GTK_WIDGET(win), "inspector-standard.png", 0, &colours, &luma_std);
     }
 
     // 6. export: pictures and numbers into a folder
