@@ -415,6 +415,38 @@ else
     fail "no output file is left behind by a failed forward"
 fi
 
+# --- bench -------------------------------------------------------------------------
+# A published architecture at a small size (random weights, one short run):
+# the figures are there and consistent; speed itself is for benchmarks to say.
+expect_ok "octic bench --help" "$octic" bench --help
+if grep -q "^usage: octic bench" "$tmp/out"; then
+    pass "octic bench --help prints its usage"
+else
+    fail "octic bench --help prints its usage"
+fi
+expect_ok "octic bench --json" "$octic" bench --arch hybrid_deit_large_patch16 --compare deit_large_patch16_LS \
+    --size 32 --batch 2 --runs 1 --threads 2 --no-sgemm --json
+ips=$(json_value images_per_second "$tmp/out")
+spb=$(json_value seconds_per_batch "$tmp/out")
+gmacs=$(json_value gmacs_per_image "$tmp/out")
+if [ "$(grep -c . "$tmp/out")" -eq 1 ] && within "$ips" "$(awk -v s="$spb" 'BEGIN { print 2 / s }')" 1e-3 relative \
+    && grep -q '"threads": 2' "$tmp/out" && grep -q '"time_ratio": [0-9]' "$tmp/out" \
+    && grep -q '"name": "attention", "ms": [0-9.]*, "gflops"' "$tmp/out"; then
+    pass "bench --json: one object, images/s = batch / seconds, a time ratio, the per-op breakdown"
+else
+    fail "bench --json: one object, images/s = batch / seconds, a time ratio, the per-op breakdown"
+fi
+eff=$(json_value effective_gflops "$tmp/out")
+if [ -n "$gmacs" ] && within "$eff" "$(awk -v g="$gmacs" -v s="$spb" 'BEGIN { print 2 * g * 2 / s }')" 2e-2 relative; then
+    pass "bench --json: effective GFLOP/s = 2 x multiply-adds x batch / seconds"
+else
+    fail "bench --json: effective GFLOP/s = 2 x multiply-adds x batch / seconds" "eff $eff, gmacs $gmacs, s $spb"
+fi
+expect_error "bench of an unknown architecture" "unknown architecture 'vit_tiny'" "$octic" bench --arch vit_tiny
+expect_error "bench at a size the model cannot take" "--size 40" \
+    "$octic" bench --arch hybrid_deit_large_patch16 --size 40 --runs 1 --no-sgemm
+expect_error "bench without --arch" "missing --arch" "$octic" bench
+
 echo "1..$n"
 echo "# $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
