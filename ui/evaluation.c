@@ -1,0 +1,220 @@
+/* One evaluation as the studio launches it (see evaluation.h). */
+#include "evaluation.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dataset.h"
+#include "extract.h"
+#include "protocols.h"
+#include "results_db.h"
+
+static const char *const protocol_names[OCTISCOPE_EVAL_NPROTOCOLS] = {"knn-dinov2", "linear-cached", "seg-capi"};
+
+const char *octiscope_eval_protocol_name(octiscope_eval_protocol p) {
+    return p >= 0 && p < OCTISCOPE_EVAL_NPROTOCOLS ? protocol_names[p] : "?";
+}
+
+const char *octiscope_eval_main_metric(octiscope_eval_protocol p) {
+    return p == OCTISCOPE_EVAL_SEG ? "mIoU" : "top1";
+}
+
+/* Parameters of a run, as text (the names `octic eval` records). */
+typedef struct {
+    octic_db_param items[48];
+    char store[48][160];
+    int n;
+} params;
+
+static void param(params *p, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void param(params *p, const char *name, const char *fmt, ...) {
+    if (p->n >= 48) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p->store[p->n], sizeof p->store[p->n], fmt, ap);
+    va_end(ap);
+    p->items[p->n] = (octic_db_param){name, p->store[p->n]};
+    p->n++;
+}
+
+static void join_ints(char *buf, size_t len, const int *v, int n) {
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) snprintf(buf + strlen(buf), len - strlen(buf), "%s%d", i ? "," : "", v[i]);
+}
+
+static void join_doubles(char *buf, size_t len, const double *v, int n) {
+    buf[0] = '\0';
+    for (int i = 0; i < n; i++) snprintf(buf + strlen(buf), len - strlen(buf), "%s%g", i ? "," : "", v[i]);
+}
+
+static octic_status record_model(octic_db *db, const char *path, const octic_model *m, int64_t *id, char sha[65]) {
+    octic_status st = octic_db_hash_file(db, path, sha);
+    if (st) return st;
+    const octic_config *cfg = octic_model_config(m);
+    const octic_arch *arch = octic_arch_match(cfg);
+    char desc[128], real[PATH_MAX];
+    snprintf(desc, sizeof desc, "%s %s depth %d dim %d patch %d", octic_family_name(cfg->family),
+             octic_kind_name(cfg->kind), cfg->depth, cfg->dim, cfg->patch);
+    octic_cost cost = octic_config_cost(cfg, 224);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return octic_fail(OCTIC_ERR_IO, "%s: %s", path, strerror(errno));
+    octic_db_model rec = {sha, arch ? arch->name : desc, octic_family_name(cfg->family), octic_kind_name(cfg->kind),
+                          cfg->depth, cfg->dim, cfg->heads, cfg->patch, cost.params, (double)cost.macs / 1e9,
+                          realpath(path, real) ? real : path, (int64_t)sb.st_size, (int64_t)sb.st_mtime};
+    return octic_db_add_model(db, &rec, id);
+}
+
+octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_outcome *out) {
+    memset(out, 0, sizeof *out);
+    snprintf(out->state, sizeof out->state, "failed");
+    if (r->protocol < 0 || r->protocol >= OCTISCOPE_EVAL_NPROTOCOLS)
+        return octic_fail(OCTIC_ERR_ARG, "unknown evaluation protocol %d", (int)r->protocol);
+    const int seg = r->protocol == OCTISCOPE_EVAL_SEG;
+    octic_dataset *ds = NULL;
+    octic_model *m = NULL;
+    octic_db *db = NULL;
+    octic_eval_results res;
+    memset(&res, 0, sizeof res);
+    octic_status st = octic_dataset_open(r->data, NULL, &ds);
+    if (st) return st;
+    if (seg != octic_dataset_is_segmentation(ds)) {
+        st = octic_fail(OCTIC_ERR_ARG, "%s: %s needs a %s data set, this is %s", r->data,
+                        octiscope_eval_protocol_name(r->protocol),
+                        seg ? "segmentation (ADE20K or VOC 2012)" : "classification",
+                        octic_layout_name(octic_dataset_layout(ds)));
+        goto done;
+    }
+    if (octic_dataset_split_count(ds) < 2) {
+        st = octic_fail(OCTIC_ERR_ARG, "%s: the data set has a single split; an evaluation needs train and val",
+                        r->data);
+        goto done;
+    }
+    if ((st = octic_model_load(r->model, r->heads, &m))) goto done;
+    if ((st = octic_model_check_size(m, 224))) goto done;
+
+    char dbfile[PATH_MAX], cachedir[PATH_MAX], sha[65], root_real[PATH_MAX], model_real[PATH_MAX], buf[512];
+    const char *db_path = r->db, *cache = r->cache;
+    if (!db_path) {
+        if ((st = octic_db_default_path(dbfile, sizeof dbfile))) goto done;
+        db_path = dbfile;
+    }
+    if (!cache) {
+        if ((st = octic_feature_cache_default(cachedir, sizeof cachedir))) goto done;
+        cache = cachedir;
+    }
+    if ((st = octic_db_open(db_path, &db))) goto done;
+    int64_t model_id = 0, dataset_id = 0;
+    if ((st = record_model(db, r->model, m, &model_id, sha))) goto done;
+    const char *root = realpath(octic_dataset_root(ds), root_real) ? root_real : octic_dataset_root(ds);
+    const char *base = strrchr(root, '/');
+    if ((st = octic_db_add_dataset(db, base && base[1] ? base + 1 : root, root,
+                                   octic_layout_name(octic_dataset_layout(ds)), octic_dataset_class_count(ds),
+                                   &dataset_id)))
+        goto done;
+
+    octic_eval_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.size = 224, ctx.resize_to = 256, ctx.batch_size = 32, ctx.threads = r->threads;
+    ctx.train_split = 0, ctx.val_split = 1;
+    if (r->subset) ctx.subset = OCTIC_SUBSET_FIRST, ctx.subset_n = r->subset;
+    octic_knn_protocol kp;
+    octic_linear_protocol lp;
+    octic_seg_protocol sp;
+    octic_knn_protocol_defaults(&kp);
+    octic_linear_protocol_defaults(&lp);
+    octic_seg_protocol_defaults(&sp);
+    lp.augment = 0; /* the desktop variant: heads trained on cached features */
+    if (r->n_ks > 0) {
+        kp.n_k = r->n_ks < OCTIC_KNN_MAX_K ? r->n_ks : OCTIC_KNN_MAX_K;
+        kp.n_k = kp.n_k < 8 ? kp.n_k : 8;
+        memcpy(kp.ks, r->ks, (size_t)kp.n_k * sizeof(int));
+    }
+
+    params pl = {0};
+    param(&pl, "model", "%s", realpath(r->model, model_real) ? model_real : r->model);
+    param(&pl, "data", "%s", root);
+    param(&pl, "split_train", "%s", octic_dataset_split_name(ds, ctx.train_split));
+    param(&pl, "split_val", "%s", octic_dataset_split_name(ds, ctx.val_split));
+    if (r->subset)
+        param(&pl, "subset", "first:%zu", r->subset);
+    else
+        param(&pl, "subset", "all");
+    param(&pl, "size", "%d", ctx.size);
+    param(&pl, "resize", "%d", ctx.resize_to);
+    param(&pl, "batch_size", "%d", ctx.batch_size);
+    param(&pl, "seed", "%d", 0);
+    param(&pl, "heads", "%d", octic_model_config(m)->heads);
+    if (r->protocol == OCTISCOPE_EVAL_KNN) {
+        join_ints(buf, sizeof buf, kp.ks, kp.n_k);
+        param(&pl, "ks", "%s", buf);
+        param(&pl, "temperature", "%g", (double)kp.temperature);
+    } else if (r->protocol == OCTISCOPE_EVAL_LINEAR) {
+        join_doubles(buf, sizeof buf, lp.lrs, lp.n_lr);
+        param(&pl, "lrs", "%s", buf);
+        param(&pl, "epochs", "%d", lp.epochs);
+        param(&pl, "epoch_length", "%d", lp.epoch_length);
+        param(&pl, "train_batch", "%d", lp.batch_size);
+        param(&pl, "momentum", "%g", lp.momentum);
+        param(&pl, "augment", "none");
+        param(&pl, "blocks", "%d", octic_features_blocks(m));
+    } else {
+        join_doubles(buf, sizeof buf, sp.cs, sp.n_c);
+        param(&pl, "cs", "%s", buf);
+        param(&pl, "max_iter", "%d", sp.max_iter);
+        param(&pl, "tol", "%g", sp.tol);
+        param(&pl, "linesearch_max_iter", "%d", sp.linesearch_max_iter);
+        param(&pl, "lbfgs_memory", "%d", sp.memory);
+        join_ints(buf, sizeof buf, sp.ks, sp.n_k);
+        param(&pl, "knn_ks", "%s", buf);
+        param(&pl, "knn_distances", "cosine,L2");
+        param(&pl, "classifiers", "knn,logreg");
+        param(&pl, "holdout", "%g", sp.holdout);
+        int ign[8], n_ign = octic_dataset_ignored_labels(ds, ign);
+        join_ints(buf, sizeof buf, ign, n_ign);
+        param(&pl, "ignored_labels", "%s", buf);
+        param(&pl, "standardization", "StandardScaler");
+    }
+    param(&pl, "cache", "%s", cache);
+    param(&pl, "launched_by", "octiscope");
+    if ((st = octic_db_start_run(db, model_id, dataset_id, octiscope_eval_protocol_name(r->protocol), pl.items, pl.n,
+                                 &out->run_id)))
+        goto done;
+
+    ctx.cache_dir = cache;
+    ctx.model_sha256 = sha;
+    ctx.model = m;
+    ctx.ds = ds;
+    ctx.phase = r->phase;
+    ctx.progress = r->progress;
+    ctx.user = r->user;
+    st = r->protocol == OCTISCOPE_EVAL_KNN      ? octic_eval_knn(&ctx, &kp, &res)
+         : r->protocol == OCTISCOPE_EVAL_LINEAR ? octic_eval_linear(&ctx, &lp, &res)
+                                                : octic_eval_seg(&ctx, &sp, &res);
+    if (!st)
+        st = octic_db_finish_run(db, out->run_id, res.metrics, res.n_metrics, res.trials, res.n_trials, res.classes,
+                                 res.n_classes);
+    if (st) {
+        // the progress callback's nonzero return is how a run is cancelled
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", octic_last_error());
+        out->cancelled = strstr(msg, "cancel") != NULL;
+        octic_db_set_state(db, out->run_id, out->cancelled ? OCTIC_RUN_CANCELLED : OCTIC_RUN_FAILED, msg);
+        snprintf(out->state, sizeof out->state, "%s", out->cancelled ? "cancelled" : "failed");
+        octic_fail(st, "%s", msg);
+        goto done;
+    }
+    snprintf(out->state, sizeof out->state, "done");
+    for (int i = 0; i < res.n_metrics; i++)
+        if (strcmp(res.metrics[i].name, octiscope_eval_main_metric(r->protocol)) == 0) out->main_value = res.metrics[i].value;
+done:
+    octic_eval_results_free(&res);
+    if (db) octic_db_close(db);
+    if (m) octic_model_free(m);
+    octic_dataset_close(ds);
+    return st;
+}

@@ -1,0 +1,55 @@
+/* One evaluation as the studio launches it: a model, a data set, a protocol
+ * (DINOv2 k-NN, the linear heads on cached features, capi segmentation) with
+ * its default settings and a subset size, recorded in the results database
+ * exactly as `octic eval` records it (app/db, app/eval). Plain C without GTK:
+ * the studio calls it from a worker thread, the tests call it directly. */
+#ifndef OCTISCOPE_EVALUATION_H
+#define OCTISCOPE_EVALUATION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+typedef enum {
+    OCTISCOPE_EVAL_KNN = 0,    /* knn-dinov2 */
+    OCTISCOPE_EVAL_LINEAR,     /* linear-cached */
+    OCTISCOPE_EVAL_SEG,        /* seg-capi */
+    OCTISCOPE_EVAL_NPROTOCOLS
+} octiscope_eval_protocol;
+
+/* "knn-dinov2", "linear-cached", "seg-capi" (the names in the database). */
+const char *octiscope_eval_protocol_name(octiscope_eval_protocol p);
+/* The headline metric of a protocol's runs: "top1" or "mIoU". */
+const char *octiscope_eval_main_metric(octiscope_eval_protocol p);
+
+typedef struct {
+    const char *model;      /* checkpoint path */
+    int heads;              /* 0: from the file */
+    const char *data;       /* data set root */
+    octiscope_eval_protocol protocol;
+    size_t subset;          /* 0: every image; else the first n of each split */
+    const char *db;         /* results database; NULL: the default one */
+    const char *cache;      /* feature cache; NULL: the default one */
+    int threads;            /* 0: all */
+    int n_ks, ks[8];        /* k-NN: the k values (n_ks 0: DINOv2's 10, 20, 100, 200) */
+    /* progress: a phase name, then (done, total) within it; a nonzero return
+     * from progress cancels the run (recorded as cancelled) */
+    void (*phase)(void *user, const char *name);
+    int (*progress)(void *user, int64_t done, int64_t total);
+    void *user;
+} octiscope_eval_request;
+
+typedef struct {
+    int64_t run_id;        /* the run's row (also for a failed or cancelled run, when it was recorded) */
+    char state[16];        /* "done", "failed", "cancelled" */
+    double main_value;     /* the headline metric when done */
+    int cancelled;
+} octiscope_eval_outcome;
+
+/* Runs the evaluation and records it. On failure the run (if it was
+ * started) is marked failed or cancelled with the message, and the status
+ * and octic_last_error() say why (naming the file). */
+octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_outcome *out);
+
+#endif
