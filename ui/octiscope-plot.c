@@ -74,8 +74,17 @@ static void draw(OctiscopePlot *self, cairo_t *cr, int width, int height) {
         y_lo = floor(lo), y_hi = ceil(hi);
         if (y_hi - y_lo < 1) y_hi = y_lo + 1;
     }
-    double xstep = (right - left) / (self->kind == OCTISCOPE_PLOT_STACKED ? self->nx : MAX(self->nx - 1, 1));
-#define XPOS(i) (self->kind == OCTISCOPE_PLOT_STACKED ? left + ((i) + 0.5) * xstep : left + (i) * xstep)
+    gboolean columns = self->kind != OCTISCOPE_PLOT_LINES_LOG; /* one column per x */
+    double ymax = 1.0;
+    if (self->kind == OCTISCOPE_PLOT_BARS) {
+        for (int i = 0; i < self->nseries * self->nx; i++)
+            if (!isnan(self->values[i])) ymax = fmax(ymax, self->values[i]);
+        double step = pow(10.0, floor(log10(ymax)));
+        ymax = ceil(ymax / step) * step;
+        y_hi = ymax;
+    }
+    double xstep = (right - left) / (columns ? self->nx : MAX(self->nx - 1, 1));
+#define XPOS(i) (columns ? left + ((i) + 0.5) * xstep : left + (i) * xstep)
 #define YPOS(v) (bottom - ((v) - y_lo) / (y_hi - y_lo) * (bottom - top))
 
     // grid and y ticks
@@ -83,13 +92,15 @@ static void draw(OctiscopePlot *self, cairo_t *cr, int width, int height) {
     int decades = (int)(y_hi - y_lo), ystep = self->kind == OCTISCOPE_PLOT_LINES_LOG ? MAX(1, decades / 5) : 1;
     int nticks = self->kind == OCTISCOPE_PLOT_LINES_LOG ? decades : 4;
     for (int t = 0; t <= nticks; t += self->kind == OCTISCOPE_PLOT_LINES_LOG ? ystep : 1) {
-        double v = self->kind == OCTISCOPE_PLOT_LINES_LOG ? y_lo + t : t / 4.0;
+        double v = self->kind == OCTISCOPE_PLOT_LINES_LOG ? y_lo + t : t / 4.0 * ymax;
         double y = YPOS(v);
         cairo_set_source_rgba(cr, fg.red, fg.green, fg.blue, 0.12);
         cairo_move_to(cr, left, y + 0.5), cairo_line_to(cr, right, y + 0.5), cairo_stroke(cr);
         char label[32];
         if (self->kind == OCTISCOPE_PLOT_LINES_LOG)
             g_snprintf(label, sizeof label, "1e%d", (int)v);
+        else if (self->kind == OCTISCOPE_PLOT_BARS)
+            g_snprintf(label, sizeof label, "%g", v);
         else
             g_snprintf(label, sizeof label, "%d%%", (int)(v * 100));
         cairo_set_source_rgba(cr, fg.red, fg.green, fg.blue, 0.7);
@@ -113,12 +124,12 @@ static void draw(OctiscopePlot *self, cairo_t *cr, int width, int height) {
         GdkRGBA accent = {0.21f, 0.52f, 0.89f, 1.0f};
         gtk_style_context_lookup_color(gtk_widget_get_style_context(widget), "accent_color", &accent);
         cairo_set_source_rgba(cr, accent.red, accent.green, accent.blue, 0.18);
-        double w = self->kind == OCTISCOPE_PLOT_STACKED ? xstep : 8;
+        double w = columns ? xstep : 8;
         cairo_rectangle(cr, XPOS(self->current) - w / 2, top, w, bottom - top);
         cairo_fill(cr);
     }
     if (self->marker >= 0) {
-        double x = self->kind == OCTISCOPE_PLOT_STACKED ? XPOS(self->marker) + xstep / 2 : XPOS(self->marker);
+        double x = columns ? XPOS(self->marker) + xstep / 2 : XPOS(self->marker);
         double dash[] = {4, 3};
         cairo_set_dash(cr, dash, 2, 0);
         cairo_set_source_rgba(cr, fg.red, fg.green, fg.blue, 0.6);
@@ -155,6 +166,23 @@ static void draw(OctiscopePlot *self, cairo_t *cr, int width, int height) {
                 cairo_fill(cr);
             }
         }
+    } else if (self->kind == OCTISCOPE_PLOT_BARS) {
+        double bw = xstep * 0.8 / MAX(self->nseries, 1);
+        for (int i = 0; i < self->nx; i++)
+            for (int k = 0; k < self->nseries; k++) {
+                double v = self->values[k * self->nx + i];
+                if (isnan(v)) continue;
+                GdkRGBA c;
+                octiscope_series_color(k, &c);
+                gdk_cairo_set_source_rgba(cr, &c);
+                double x0 = XPOS(i) - xstep * 0.4 + k * bw, y1 = YPOS(fmax(v, 0.0));
+                cairo_rectangle(cr, x0 + 1, y1, bw - 2, bottom - y1);
+                cairo_fill(cr);
+                char text[32];
+                g_snprintf(text, sizeof text, "%.1f", v);
+                cairo_set_source_rgba(cr, fg.red, fg.green, fg.blue, 0.85);
+                show_text(cr, layout, text, x0 + bw / 2, y1 - 1, 0.5, 1.0);
+            }
     } else {
         for (int i = 0; i < self->nx; i++) {
             double acc = 0;

@@ -10,6 +10,7 @@ G_BEGIN_DECLS
 typedef enum {
     OCTISCOPE_PLOT_LINES_LOG, /* values[s][x] > 0 on a log10 axis; NaN: no point */
     OCTISCOPE_PLOT_STACKED,   /* values[s][x] shares in [0, 1] stacked per x */
+    OCTISCOPE_PLOT_BARS,      /* values[s][x] >= 0 as bars side by side per x (NaN: none), values printed */
 } OctiscopePlotKind;
 
 #define OCTISCOPE_TYPE_PLOT (octiscope_plot_get_type())

@@ -10,7 +10,7 @@ struct _OctiscopeWindow {
     OctiscopeLibraryPage *library_page;
     OctiscopeInspector *inspector;
     OctiscopeBrowser *browser;
-    AdwBin *evaluations_slot;
+    OctiscopeEvaluations *evaluations;
 
     OctiscopeModelStore *store;
     OctiscopeDatasetStore *datasets;
@@ -42,8 +42,8 @@ OctiscopeLibraryPage *octiscope_window_get_library_page(OctiscopeWindow *self) {
 OctiscopeBrowser *octiscope_window_get_browser(OctiscopeWindow *self) {
     return self->browser;
 }
-AdwBin *octiscope_window_get_evaluations_slot(OctiscopeWindow *self) {
-    return self->evaluations_slot;
+OctiscopeEvaluations *octiscope_window_get_evaluations(OctiscopeWindow *self) {
+    return self->evaluations;
 }
 
 /* ---- heads ---------------------------------------------------------------------------- */
@@ -259,6 +259,29 @@ static void add_dataset_action(GtkWidget *widget, const char *name, GVariant *pa
     gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
 }
 
+/* ---- evaluations --------------------------------------------------------------------------- */
+
+static void on_queue(OctiscopeEvalDialog *dialog, GPtrArray *jobs, OctiscopeWindow *self) {
+    octiscope_evaluations_queue(self->evaluations, jobs);
+    octiscope_window_show_page(self, "evaluations");
+}
+
+static void new_evaluation_action(GtkWidget *widget, const char *name, GVariant *param) {
+    OctiscopeWindow *self = OCTISCOPE_WINDOW(widget);
+    OctiscopeEvalDialog *dialog = octiscope_eval_dialog_new(GTK_WINDOW(self), self->store, self->datasets);
+    g_signal_connect(dialog, "queue", G_CALLBACK(on_queue), self);
+    gtk_window_present(GTK_WINDOW(dialog));
+}
+
+static void on_evaluations_error(OctiscopeEvaluations *view, const char *message, OctiscopeWindow *self) {
+    octiscope_window_show_error(self, message);
+}
+
+static void on_database_changed(GSettings *settings, const char *key, OctiscopeWindow *self) {
+    g_autofree char *db = g_settings_get_string(settings, "default-database");
+    octiscope_evaluations_set_database(self->evaluations, db);
+}
+
 /* ---- class ----------------------------------------------------------------------------------- */
 
 static void dispose(GObject *object) {
@@ -289,17 +312,19 @@ static void octiscope_window_class_init(OctiscopeWindowClass *klass) {
     g_type_ensure(OCTISCOPE_TYPE_LIBRARY_PAGE);
     g_type_ensure(OCTISCOPE_TYPE_INSPECTOR);
     g_type_ensure(OCTISCOPE_TYPE_BROWSER);
+    g_type_ensure(OCTISCOPE_TYPE_EVALUATIONS);
     gtk_widget_class_set_template_from_resource(widget_class, "/org/octiscope/Octiscope/ui/octiscope-window.ui");
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, toast_overlay);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, stack);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, library_page);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, inspector);
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, browser);
-    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, evaluations_slot);
+    gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, evaluations);
 
     gtk_widget_class_install_action(widget_class, "win.add-model", NULL, add_model_action);
     gtk_widget_class_install_action(widget_class, "win.open-image", NULL, open_image_action);
     gtk_widget_class_install_action(widget_class, "win.add-dataset", NULL, add_dataset_action);
+    gtk_widget_class_install_action(widget_class, "win.new-evaluation", NULL, new_evaluation_action);
     gtk_widget_class_install_action(widget_class, "win.export", NULL, export_action);
     gtk_widget_class_install_action(widget_class, "win.show-page", "s", show_page_action);
     gtk_widget_class_install_action(widget_class, "win.next-block", NULL, block_action);
@@ -325,6 +350,7 @@ static void octiscope_window_init(OctiscopeWindow *self) {
     g_signal_connect(self->inspector, "error", G_CALLBACK(on_inspector_error), self);
     g_signal_connect(self->library_page, "browse", G_CALLBACK(on_browse), self);
     g_signal_connect(self->browser, "inspect", G_CALLBACK(on_browser_inspect), self);
+    g_signal_connect(self->evaluations, "error", G_CALLBACK(on_evaluations_error), self);
 }
 
 OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *store, OctiscopeDatasetStore *datasets,
@@ -346,6 +372,8 @@ OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *
                                     g_settings_get_int(settings, "window-height"));
         if (g_settings_get_boolean(settings, "window-maximized")) gtk_window_maximize(GTK_WINDOW(self));
         g_signal_connect_object(settings, "changed::colour-map", G_CALLBACK(on_cmap_changed), self, 0);
+        g_signal_connect_object(settings, "changed::default-database", G_CALLBACK(on_database_changed), self, 0);
+        on_database_changed(settings, "default-database", self);
         g_settings_bind(settings, "mask-opacity", octiscope_browser_get_opacity(self->browser), "value",
                         G_SETTINGS_BIND_DEFAULT);
         on_cmap_changed(settings, "colour-map", self);

@@ -7,6 +7,7 @@
 
 #include "octiscope-browser.h"
 #include "octiscope-dataset-store.h"
+#include "octiscope-evaluations.h"
 #include "octiscope-inspector.h"
 #include "octiscope-library-page.h"
 #include "octiscope-model-store.h"
@@ -27,7 +28,6 @@ void octiscope_window_show_page(OctiscopeWindow *self, const char *name);
 OctiscopeInspector *octiscope_window_get_inspector(OctiscopeWindow *self);
 OctiscopeLibraryPage *octiscope_window_get_library_page(OctiscopeWindow *self);
 OctiscopeBrowser *octiscope_window_get_browser(OctiscopeWindow *self);
-/* The slot the evaluations view fills. */
-AdwBin *octiscope_window_get_evaluations_slot(OctiscopeWindow *self);
+OctiscopeEvaluations *octiscope_window_get_evaluations(OctiscopeWindow *self);
 
 G_END_DECLS

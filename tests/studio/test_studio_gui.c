@@ -9,7 +9,7 @@
  *   - the window is not blank (many colours, contrast) in a screenshot.
  * Screenshots are written to $OCTISCOPE_SCREENSHOT_DIR (default: the current
  * folder): library.png, browser.png, browser-voc.png, inspector.png,
- * inspector-standard.png.
+ * inspector-standard.png, evaluation-dialog.png, evaluations-*.png.
  *
  * usage: test_studio_gui   (TAP output; run by meson under xvfb-run) */
 #include <math.h>
@@ -22,6 +22,7 @@
 #include "octiscope-application.h"
 #include "octiscope-export.h"
 #include "octiscope-image-strip.h"
+#include "octiscope-run-item.h"
 
 static int tests, failures;
 
@@ -86,6 +87,15 @@ static gboolean browser_idle(gpointer data) {
 static gboolean thumbnails_ready(gpointer data) {
     GListModel *items = octiscope_browser_get_items(data);
     return items && octiscope_browser_get_thumbnails_cached(data) >= g_list_model_get_n_items(items);
+}
+
+static gboolean evaluations_idle(gpointer data) {
+    return !octiscope_evaluations_is_busy(data);
+}
+
+static void count_error(int *errors, const char *message) {
+    (*errors)++;
+    printf("# error shown: %s\n", message);
 }
 
 static gboolean image_loaded(gpointer data) {
@@ -327,6 +337,74 @@ int main(int argc, char **argv) {
     check(g_strcmp0(octiscope_inspector_get_image_path(ins), image) == 0,
           "a broken image leaves the inspector on the last good one", NULL);
     g_remove(bad);
+
+    // 8. evaluations: the dialog, a queue of k-NN runs for the three demo models
+    // and a segmentation run on the demo VOC, a run that fails, the results and
+    // the compare mode
+    OctiscopeEvaluations *evals = octiscope_window_get_evaluations(win);
+    g_autofree char *evaldir = g_dir_make_tmp("octiscope-evals-XXXXXX", NULL);
+    g_autofree char *db = g_build_filename(evaldir, "results.sqlite", NULL);
+    g_settings_set_string(octiscope_application_get_settings(app), "default-database", db);
+    octiscope_window_show_page(win, "evaluations");
+    gtk_widget_activate_action(GTK_WIDGET(win), "win.new-evaluation", NULL);
+    settle(0.8);
+    GtkWindow *dialog = NULL;
+    for (GList *l = gtk_application_get_windows(GTK_APPLICATION(app)); l; l = l->next)
+        if (OCTISCOPE_IS_EVAL_DIALOG(l->data)) dialog = l->data;
+    check(dialog != NULL, "New Evaluation opens the dialog", NULL);
+    if (dialog) {
+        screenshot(GTK_WIDGET(dialog), "evaluation-dialog.png", 0, &colours, &luma_std);
+        gtk_window_destroy(dialog);
+    }
+    int errors = 0;
+    g_signal_connect_swapped(evals, "error", G_CALLBACK(count_error), &errors);
+    GPtrArray *jobs = g_ptr_array_new_with_free_func((GDestroyNotify)octiscope_eval_job_free);
+    const int ks[2] = {1, 3}; /* the demo ImageNet has 4 training images */
+    OctiscopeModelEntry *models[3] = {hybrid, invariant, standard};
+    const char *imagenet_root = octiscope_dataset_entry_get_root(imagenet), *voc_root = octiscope_dataset_entry_get_root(voc);
+    for (int i = 0; i < 3; i++)
+        g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(models[i]), 0,
+                                                     octiscope_model_entry_get_title(models[i]), imagenet_root,
+                                                     OCTISCOPE_EVAL_KNN, 0, ks, 2));
+    g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(hybrid), 0, "hybrid", voc_root,
+                                                 OCTISCOPE_EVAL_SEG, 0, NULL, 0));
+    g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(hybrid), 0, "hybrid", imagenet_root,
+                                                 OCTISCOPE_EVAL_SEG, 0, NULL, 0)); /* fails: not a segmentation set */
+    octiscope_evaluations_queue(evals, jobs);
+    g_ptr_array_unref(jobs);
+    settle(0.3);
+    screenshot(GTK_WIDGET(win), "evaluations-running.png", 700, &colours, &luma_std);
+    gboolean evaluated = wait_for(evaluations_idle, evals, 400);
+    check(evaluated, "the queued evaluations ran", NULL);
+    GListModel *runs = octiscope_evaluations_get_runs(evals);
+    int finished = 0;
+    for (guint i = 0; i < g_list_model_get_n_items(runs); i++) {
+        g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(runs, i);
+        finished += g_strcmp0(octiscope_run_item_get_state(r), "done") == 0;
+    }
+    snprintf(detail, sizeof detail, "%d of %u runs done", finished, g_list_model_get_n_items(runs));
+    check(finished == 4 && g_list_model_get_n_items(runs) == 4, "the results view lists the four finished runs", detail);
+    check(errors == 1, "the failed run says why (one error)", NULL);
+    octiscope_evaluations_set_compare(evals, TRUE);
+    settle(0.5);
+    screenshot(GTK_WIDGET(win), "evaluations-compare.png", 1100, &colours, &luma_std);
+    octiscope_evaluations_set_compare(evals, FALSE);
+    for (guint i = 0; i < g_list_model_get_n_items(runs); i++) {
+        g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(runs, i);
+        if (g_str_has_prefix(octiscope_run_item_get_protocol(r), "seg")) octiscope_evaluations_select(evals, i);
+    }
+    settle(1.0);
+    screenshot(GTK_WIDGET(win), "evaluations-results.png", 1100, &colours, &luma_std);
+    g_autofree char *csv = g_build_filename(evaldir, "runs.csv", NULL);
+    g_autoptr(GError) csv_error = NULL;
+    check(octiscope_evaluations_export(evals, csv, &csv_error), "the runs export as CSV", NULL);
+    g_autofree char *csv_text = NULL;
+    g_file_get_contents(csv, &csv_text, NULL, NULL);
+    check(csv_text && g_str_has_prefix(csv_text, "run,protocol,model,kind,dataset,state,metric,value,started\n") &&
+              strstr(csv_text, "seg-capi") && strstr(csv_text, "knn-dinov2"),
+          "the CSV has a header and both protocols", NULL);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", evaldir);
+    if (system(rm) != 0) fprintf(stderr, "# could not remove %s\n", evaldir);
 
     gtk_window_destroy(GTK_WINDOW(win));
     settle(0.2);

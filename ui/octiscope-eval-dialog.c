@@ -1,0 +1,171 @@
+/* The dialog that launches evaluations (see octiscope-eval-dialog.h). */
+#include "octiscope-eval-dialog.h"
+
+#include <stdlib.h>
+
+OctiscopeEvalJob *octiscope_eval_job_new(const char *model, int heads, const char *model_title, const char *data,
+                                         octiscope_eval_protocol protocol, size_t subset, const int *ks, int n_ks) {
+    static const char *const short_names[OCTISCOPE_EVAL_NPROTOCOLS] = {"k-NN", "Linear", "Segmentation"};
+    OctiscopeEvalJob *job = g_new0(OctiscopeEvalJob, 1);
+    job->model = g_strdup(model);
+    job->data = g_strdup(data);
+    g_autofree char *base = g_path_get_basename(data);
+    job->title = g_strdup_printf("%s · %s · %s", short_names[protocol], model_title, base);
+    job->request.model = job->model;
+    job->request.heads = heads;
+    job->request.data = job->data;
+    job->request.protocol = protocol;
+    job->request.subset = subset;
+    job->request.n_ks = CLAMP(n_ks, 0, 8);
+    for (int i = 0; i < job->request.n_ks; i++) job->request.ks[i] = ks[i];
+    return job;
+}
+
+void octiscope_eval_job_free(OctiscopeEvalJob *job) {
+    if (!job) return;
+    g_free(job->model), g_free(job->data), g_free(job->title);
+    g_free(job);
+}
+
+struct _OctiscopeEvalDialog {
+    AdwWindow parent_instance;
+    GtkButton *cancel_button, *queue_button;
+    GtkListBox *models_list;
+    AdwComboRow *dataset_row, *protocol_row;
+    GtkSpinButton *subset_spin;
+    AdwEntryRow *ks_row;
+    GtkLabel *error_label;
+    OctiscopeModelStore *models;
+    OctiscopeDatasetStore *datasets;
+    GPtrArray *checks; /* GtkCheckButton, parallel to entries */
+    GPtrArray *entries;
+};
+
+G_DEFINE_TYPE(OctiscopeEvalDialog, octiscope_eval_dialog, ADW_TYPE_WINDOW)
+
+enum { SIGNAL_QUEUE, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void show_error(OctiscopeEvalDialog *self, const char *text) {
+    gtk_label_set_label(self->error_label, text);
+    gtk_widget_set_visible(GTK_WIDGET(self->error_label), TRUE);
+}
+
+static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
+    gpointer item = adw_combo_row_get_selected_item(self->dataset_row);
+    if (!item) {
+        show_error(self, "Add a data set in the library first.");
+        return;
+    }
+    const char *data = octiscope_dataset_entry_get_root(OCTISCOPE_DATASET_ENTRY(item));
+    octiscope_eval_protocol protocol = (octiscope_eval_protocol)adw_combo_row_get_selected(self->protocol_row);
+    int ks[8], n_ks = 0;
+    g_auto(GStrv) parts = g_strsplit(gtk_editable_get_text(GTK_EDITABLE(self->ks_row)), ",", -1);
+    for (int i = 0; parts[i] && n_ks < 8; i++) {
+        char *end;
+        long k = strtol(g_strstrip(parts[i]), &end, 10);
+        if (end == parts[i] || *end || k < 1 || k > 100000) {
+            g_autofree char *msg = g_strdup_printf("k values: '%s' is not a positive whole number", parts[i]);
+            show_error(self, msg);
+            return;
+        }
+        ks[n_ks++] = (int)k;
+    }
+    GPtrArray *jobs = g_ptr_array_new_with_free_func((GDestroyNotify)octiscope_eval_job_free);
+    for (guint i = 0; i < self->checks->len; i++) {
+        if (!gtk_check_button_get_active(g_ptr_array_index(self->checks, i))) continue;
+        OctiscopeModelEntry *e = g_ptr_array_index(self->entries, i);
+        g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(e),
+                                                     octiscope_model_entry_get_heads(e),
+                                                     octiscope_model_entry_get_title(e), data, protocol,
+                                                     (size_t)gtk_spin_button_get_value_as_int(self->subset_spin), ks,
+                                                     protocol == OCTISCOPE_EVAL_KNN ? n_ks : 0));
+    }
+    if (jobs->len == 0) {
+        g_ptr_array_unref(jobs);
+        show_error(self, "Choose at least one model.");
+        return;
+    }
+    g_signal_emit(self, signals[SIGNAL_QUEUE], 0, jobs);
+    g_ptr_array_unref(jobs);
+    gtk_window_destroy(GTK_WINDOW(self));
+}
+
+static void on_cancel(GtkButton *button, OctiscopeEvalDialog *self) {
+    gtk_window_destroy(GTK_WINDOW(self));
+}
+
+static void on_protocol(AdwComboRow *row, GParamSpec *pspec, OctiscopeEvalDialog *self) {
+    gtk_widget_set_visible(GTK_WIDGET(self->ks_row), adw_combo_row_get_selected(row) == OCTISCOPE_EVAL_KNN);
+}
+
+static void dispose(GObject *object) {
+    OctiscopeEvalDialog *self = OCTISCOPE_EVAL_DIALOG(object);
+    gtk_widget_dispose_template(GTK_WIDGET(self), OCTISCOPE_TYPE_EVAL_DIALOG);
+    g_clear_pointer(&self->checks, g_ptr_array_unref);
+    g_clear_pointer(&self->entries, g_ptr_array_unref);
+    g_clear_object(&self->models);
+    g_clear_object(&self->datasets);
+    G_OBJECT_CLASS(octiscope_eval_dialog_parent_class)->dispose(object);
+}
+
+static void octiscope_eval_dialog_class_init(OctiscopeEvalDialogClass *klass) {
+    GtkWidgetClass *widget_class = GTK_WIDGET_CLASS(klass);
+    G_OBJECT_CLASS(klass)->dispose = dispose;
+    gtk_widget_class_set_template_from_resource(widget_class, "/org/octiscope/Octiscope/ui/octiscope-eval-dialog.ui");
+#define CHILD(name) gtk_widget_class_bind_template_child(widget_class, OctiscopeEvalDialog, name)
+    CHILD(cancel_button);
+    CHILD(queue_button);
+    CHILD(models_list);
+    CHILD(dataset_row);
+    CHILD(protocol_row);
+    CHILD(subset_spin);
+    CHILD(ks_row);
+    CHILD(error_label);
+#undef CHILD
+    signals[SIGNAL_QUEUE] = g_signal_new("queue", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                         G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
+}
+
+static void octiscope_eval_dialog_init(OctiscopeEvalDialog *self) {
+    gtk_widget_init_template(GTK_WIDGET(self));
+    self->checks = g_ptr_array_new();
+    self->entries = g_ptr_array_new_with_free_func(g_object_unref);
+    g_signal_connect(self->queue_button, "clicked", G_CALLBACK(on_queue), self);
+    g_signal_connect(self->cancel_button, "clicked", G_CALLBACK(on_cancel), self);
+    g_signal_connect(self->protocol_row, "notify::selected", G_CALLBACK(on_protocol), self);
+}
+
+static char *dataset_title(OctiscopeDatasetEntry *e) {
+    return g_strdup(octiscope_dataset_entry_get_title(e));
+}
+
+OctiscopeEvalDialog *octiscope_eval_dialog_new(GtkWindow *parent, OctiscopeModelStore *models,
+                                               OctiscopeDatasetStore *datasets) {
+    OctiscopeEvalDialog *self = g_object_new(OCTISCOPE_TYPE_EVAL_DIALOG, "transient-for", parent, "application",
+                                             parent ? gtk_window_get_application(parent) : NULL, NULL);
+    self->models = g_object_ref(models);
+    self->datasets = g_object_ref(datasets);
+    for (guint i = 0; i < g_list_model_get_n_items(G_LIST_MODEL(models)); i++) {
+        OctiscopeModelEntry *e = g_list_model_get_item(G_LIST_MODEL(models), i);
+        if (octiscope_model_entry_get_state(e) != OCTISCOPE_MODEL_READY) {
+            g_object_unref(e);
+            continue;
+        }
+        GtkWidget *row = adw_action_row_new();
+        adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), octiscope_model_entry_get_title(e));
+        adw_action_row_set_subtitle(ADW_ACTION_ROW(row), octic_kind_name(octiscope_model_entry_get_config(e)->kind));
+        GtkWidget *check = gtk_check_button_new();
+        gtk_widget_set_valign(check, GTK_ALIGN_CENTER);
+        adw_action_row_add_prefix(ADW_ACTION_ROW(row), check);
+        adw_action_row_set_activatable_widget(ADW_ACTION_ROW(row), check);
+        gtk_list_box_append(self->models_list, row);
+        g_ptr_array_add(self->checks, check);
+        g_ptr_array_add(self->entries, e);
+    }
+    adw_combo_row_set_expression(self->dataset_row,
+                                 gtk_cclosure_expression_new(G_TYPE_STRING, NULL, 0, NULL, G_CALLBACK(dataset_title),
+                                                             NULL, NULL));
+    adw_combo_row_set_model(self->dataset_row, G_LIST_MODEL(datasets));
+    return self;
+}
