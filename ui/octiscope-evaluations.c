@@ -3,6 +3,9 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "octiscope-plot.h"
 #include "octiscope-run-item.h"
@@ -80,8 +83,13 @@ static int job_progress(void *user, int64_t done, int64_t total) {
     return g_atomic_int_get(&r->cancel);
 }
 
-static void run_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
-    running_job *r = data;
+/* The run, in a thread of its own at a lower priority (nice 10, inherited by
+ * the loader and BLAS threads it starts), so that a long evaluation on every
+ * core leaves the window responsive. */
+static gpointer run_thread(gpointer data) {
+    GTask *task = data;
+    running_job *r = g_task_get_task_data(task);
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
     octiscope_eval_request req = r->job->request;
     req.db = r->db;
     req.phase = job_phase;
@@ -90,6 +98,8 @@ static void run_thread(GTask *task, gpointer source, gpointer data, GCancellable
     r->status = octiscope_eval_run(&req, &r->outcome);
     if (r->status) r->error = g_strdup(octic_last_error());
     g_task_return_boolean(task, TRUE);
+    g_object_unref(task);
+    return NULL;
 }
 
 static void run_done(GObject *source, GAsyncResult *res, gpointer user_data) {
@@ -120,8 +130,7 @@ static void start_next(OctiscopeEvaluations *self) {
     g_strlcpy(r->phase, "starting", sizeof r->phase);
     GTask *task = g_task_new(self, NULL, run_done, r);
     g_task_set_task_data(task, r, NULL);
-    g_task_run_in_thread(task, run_thread);
-    g_object_unref(task);
+    g_thread_unref(g_thread_new("octiscope-eval", run_thread, task)); /* the thread owns the task */
 }
 
 static void format_eta(char *buf, size_t len, double seconds) {
