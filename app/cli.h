@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "checkpoint.h"
+#include "device.h"
 #include "model.h"
 
 /* Exit statuses. */
@@ -51,8 +52,20 @@ void cli_json_string(FILE *f, const char *s);
  * that tells the user to pass --heads. */
 int cli_load_checkpoint(const char *path, int heads, octic_tensor_set *set, octic_config *cfg);
 
-/* octic_model_load with the same --heads hint. */
+/* octic_model_load with the same --heads hint, on the device chosen with
+ * cli_select_device (by default "auto": CUDA when usable, else the CPU). */
 int cli_load_model(const char *path, int heads, octic_model **out);
+
+/* --device auto|cpu|cuda of the commands that run a model: picks the backend
+ * cli_load_model builds on (precision as octic_backend_for). Asked for cuda
+ * where it cannot run, prints a one-line notice on stderr and takes the CPU.
+ * An unknown name is a usage error. */
+int cli_select_device(const char *command, const char *device, octic_precision precision);
+/* The chosen backend (resolving "auto" on first use). */
+const octic_backend *cli_device(void);
+
+/* The --device line of a command's --help. */
+#define CLI_DEVICE_HELP "  --device D        auto (default: CUDA when a usable GPU is present), cpu or cuda\n"
 
 /* Loads input images from a .npy file: float32 [B, 3, S, S]. */
 int cli_load_images(const char *path, octic_array *images, int *B, int *S);

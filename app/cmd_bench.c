@@ -15,7 +15,8 @@
 
 static const char bench_usage[] =
     "usage: octic bench --arch NAME [--batch B] [--threads T] [--size S] [--runs R]\n"
-    "                   [--compare ARCH] [--reference] [--no-sgemm] [--json]\n"
+    "                   [--compare ARCH] [--reference] [--no-sgemm] [--device D]\n"
+    "                   [--precision P] [--json]\n"
     "\n"
     "Runs the forward pass of a published architecture (random weights, random\n"
     "images) and reports images per second, the effective GFLOP/s (2 x multiply-adds of\n"
@@ -35,7 +36,11 @@ static const char bench_usage[] =
     "                   two times per image\n"
     "  --reference      run on the CPU reference backend (plain loops, one thread\n"
     "                   besides the BLAS's) instead of the fast one\n"
-    "  --no-sgemm       skip the sgemm measurement\n"
+    "  --no-sgemm       skip the sgemm measurement (skipped on CUDA)\n"
+    "  --device D       auto (default: CUDA when a usable GPU is present), cpu or cuda;\n"
+    "                   on CUDA the peak device memory is reported\n"
+    "  --precision P    float32 (default) or bfloat16 (CUDA: products and attention on\n"
+    "                   tensor cores, float32 accumulation)\n"
     "  --json           print one JSON object\n"
     "\n"
     "octic bench --data ROOT measures the data path instead ('octic bench --data x --help').\n";
@@ -90,6 +95,7 @@ typedef struct {
     double best;           /* fastest forward pass */
     double macs_per_image; /* octic_config_cost */
     double weights_mb;
+    double device_peak_mb; /* device memory held at most (CUDA), else 0 */
     octic_profile prof;    /* per forward pass */
 } bench_result;
 
@@ -100,6 +106,7 @@ static int run_arch(const char *name, const octic_backend *be, int batch, int si
     res->arch = arch;
     octic_config cfg = arch->config;
     octic_model *m = NULL;
+    octic_device_reset_peak(be);
     if (octic_model_random(&cfg, 1, be, &m) != OCTIC_OK) return cli_engine_error();
     if (octic_model_check_size(m, size) != OCTIC_OK) {
         octic_model_free(m);
@@ -125,12 +132,23 @@ static int run_arch(const char *name, const octic_backend *be, int batch, int si
     octic_status st = octic_model_forward(m, images, batch, size, &warm);
     octic_profile total;
     memset(&total, 0, sizeof total);
+    /* a device queues its ops: the timed runs end when the queue is done,
+     * and the per-op breakdown (which waits after every op) is its own run */
+    int queued = be->synchronize != NULL;
     for (int r = 0; r < runs && !st; r++) {
-        octic_outputs o = {.profile = &total};
+        octic_outputs o = {.profile = queued ? NULL : &total};
         double t = now_seconds();
         st = octic_model_forward(m, images, batch, size, &o);
+        if (queued) be->synchronize(be);
         times[r] = now_seconds() - t;
     }
+    if (queued && !st) {
+        octic_outputs o = {.profile = &total};
+        st = octic_model_forward(m, images, batch, size, &o);
+        for (int k = 0; k < OCTIC_OP_KINDS; k++) total.seconds[k] *= runs, total.flops[k] *= runs;
+    }
+    if (!st) st = octic_device_status(be);
+    res->device_peak_mb = (double)octic_device_peak_bytes(be) / (1024.0 * 1024.0);
     if (!st) {
         res->seconds = median(times, runs); /* sorts times */
         res->best = times[0];
@@ -156,6 +174,7 @@ static void print_text(const bench_result *r, const octic_backend *be, int batch
            size, size, threads, threads == 1 ? "" : "s", octic_blas_name(), be->name);
     printf("  %.1f ms per batch, %.1f ms per image, %.2f images/s\n", 1e3 * r->seconds, 1e3 * r->seconds / batch,
            images_per_second(r, batch));
+    if (r->device_peak_mb > 0) printf("  peak device memory %.0f MB\n", r->device_peak_mb);
     printf("  %.1f GMACs per image, effective %.1f GFLOP/s", r->macs_per_image / 1e9, eff);
     if (sgemm > 0)
         printf(" = %.0f%% of sgemm (%.1f GFLOP/s)\n", 100.0 * eff / sgemm, sgemm);
@@ -189,6 +208,7 @@ static void print_json_result(const bench_result *r, int batch, double sgemm) {
         printf("\"ratio_to_sgemm\": %.4f, ", eff / sgemm);
     printf("\"best_seconds_per_batch\": %.6f, \"best_effective_gflops\": %.2f, ", r->best,
            2.0 * r->macs_per_image * batch / r->best / 1e9);
+    if (r->device_peak_mb > 0) printf("\"peak_device_mb\": %.1f, ", r->device_peak_mb);
     printf("\"weights_mb\": %.1f, \"ops\": [", r->weights_mb);
     for (int k = 0; k < OCTIC_OP_KINDS; k++) {
         double sec = r->prof.seconds[k];
@@ -203,12 +223,13 @@ int cmd_bench(int argc, char **argv) {
     for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
         if (!strcmp(argv[i], "--data") || !strncmp(argv[i], "--data=", 7)) return cmd_bench_data(argc, argv);
     const char *arch = NULL, *batch_text = NULL, *threads_text = NULL, *size_text = NULL, *runs_text = NULL,
-               *compare = NULL;
+               *compare = NULL, *device = NULL, *precision_text = NULL;
     int json = 0, no_sgemm = 0, reference = 0, help = 0, npos = 0;
     const cli_option opts[] = {
         {"--arch", &arch, NULL},       {"--batch", &batch_text, NULL}, {"--threads", &threads_text, NULL},
         {"--size", &size_text, NULL},  {"--runs", &runs_text, NULL},   {"--compare", &compare, NULL},
         {"--no-sgemm", NULL, &no_sgemm}, {"--json", NULL, &json}, {"--reference", NULL, &reference},
+        {"--device", &device, NULL},   {"--precision", &precision_text, NULL},
     };
     int rc = cli_parse(argc, argv, "bench", opts, (int)(sizeof opts / sizeof opts[0]), NULL, 0, &npos, &help);
     if (rc != CLI_OK) return rc;
@@ -226,12 +247,26 @@ int cmd_bench(int argc, char **argv) {
     if (!octic_arch_find(arch)) return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", arch);
     if (compare && !octic_arch_find(compare))
         return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", compare);
+    octic_precision precision = OCTIC_FLOAT32;
+    if (precision_text && !strcmp(precision_text, "bfloat16"))
+        precision = OCTIC_BFLOAT16;
+    else if (precision_text && strcmp(precision_text, "float32"))
+        return cli_usage_error("bench", "--precision expects float32 or bfloat16, got '%s'", precision_text);
+    if (reference && device && strcmp(device, "cpu"))
+        return cli_usage_error("bench", "--reference runs on the CPU: it takes no --device %s", device);
     threads = octic_cpu_set_threads(threads);
+    const octic_backend *be = octic_cpu_reference_backend();
+    if (!reference) {
+        if ((rc = cli_select_device("bench", device, precision)) != CLI_OK) return rc;
+        be = cli_device();
+    }
+    int on_cuda = octic_backend_is_cuda(be);
+    if (precision == OCTIC_BFLOAT16 && !on_cuda)
+        return cli_error("--precision bfloat16 runs on the CUDA backend only (this run is on the CPU)");
 
     /* sgemm first: its buffers are freed before the model exists, so the
      * peak memory stays the model's */
-    double sgemm = no_sgemm ? -1.0 : sgemm_gflops();
-    const octic_backend *be = reference ? octic_cpu_reference_backend() : octic_cpu_backend();
+    double sgemm = no_sgemm || on_cuda ? -1.0 : sgemm_gflops();
     bench_result res, cmp;
     if ((rc = run_arch(arch, be, batch, size, runs, &res)) != CLI_OK) return rc;
     if (compare && (rc = run_arch(compare, be, batch, size, runs, &cmp)) != CLI_OK) return rc;
@@ -240,6 +275,7 @@ int cmd_bench(int argc, char **argv) {
     if (json) {
         printf("{\"batch\": %d, \"size\": %d, \"threads\": %d, \"runs\": %d, \"blas\": \"%s\", \"backend\": \"%s\", ",
                batch, size, threads, runs, octic_blas_name(), be->name);
+        printf("\"precision\": \"%s\", ", precision == OCTIC_BFLOAT16 ? "bfloat16" : "float32");
         if (sgemm > 0) printf("\"sgemm_gflops\": %.2f, ", sgemm);
         print_json_result(&res, batch, sgemm);
         if (compare) {

@@ -9,7 +9,7 @@
 #include "group.h"
 
 static const char equivariance_usage[] =
-    "usage: octic equivariance MODEL --input X.npy [--heads N] [--json]\n"
+    "usage: octic equivariance MODEL --input X.npy [--heads N] [--device D] [--json]\n"
     "\n"
     "Runs the model on the images X.npy [B, 3, S, S] and on their 8 rotations and\n"
     "mirrors, and prints for every block output (the embedded tokens, then after each\n"
@@ -22,7 +22,8 @@ static const char equivariance_usage[] =
     "options:\n"
     "  --input X.npy  input images (float32, already normalized)\n"
     "  --heads N      number of attention heads (see 'octic info --help')\n"
-    "  --json         print one JSON object\n";
+    "  --json         print one JSON object\n"
+    CLI_DEVICE_HELP;
 
 /* Row i of the report: 0 = the embedded tokens, i = after block i-1. */
 static void row_name(char *buf, size_t len, int i) {
@@ -127,14 +128,15 @@ static int measure(const char *model_path, int heads, const char *input, int jso
 }
 
 int cmd_equivariance(int argc, char **argv) {
-    const char *heads_text = NULL, *input = NULL, *model = NULL;
+    const char *heads_text = NULL, *input = NULL, *model = NULL, *device = NULL;
     int json = 0, help = 0, npos = 0, heads = 0;
     const cli_option opts[] = {
         {"--heads", &heads_text, NULL},
         {"--input", &input, NULL},
         {"--json", NULL, &json},
+        {"--device", &device, NULL},
     };
-    int rc = cli_parse(argc, argv, "equivariance", opts, 3, &model, 1, &npos, &help);
+    int rc = cli_parse(argc, argv, "equivariance", opts, 4, &model, 1, &npos, &help);
     if (rc != CLI_OK)
         return rc;
     if (help) {
@@ -147,6 +149,8 @@ int cmd_equivariance(int argc, char **argv) {
         return cli_usage_error("equivariance", "missing --input X.npy");
     if (heads_text &&
         (rc = cli_parse_int("equivariance", "--heads", heads_text, 1, 4096, &heads)) != CLI_OK)
+        return rc;
+    if ((rc = cli_select_device("equivariance", device, OCTIC_FLOAT32)) != CLI_OK)
         return rc;
     return measure(model, heads, input, json);
 }

@@ -50,6 +50,7 @@ static const char eval_usage[] =
     "  --db FILE            results database (default: $XDG_DATA_HOME/octiscope/results.sqlite)\n"
     "  --cache DIR          feature cache (default: $XDG_CACHE_HOME/octiscope/features)\n"
     "  --heads N            attention heads (see 'octic info --help')\n"
+    "  --device D           auto (default: CUDA when a usable GPU is present), cpu or cuda\n"
     "  --size N             image side (224); --resize N: shorter side before the crop (256)\n"
     "  --batch-size N       images per forward pass (32)\n"
     "  --threads N          image decoding threads (all CPUs)\n"
@@ -247,7 +248,7 @@ static int run_eval(const char *what, int argc, char **argv) {
     const char *heads_t = NULL, *size_t_ = NULL, *resize_t = NULL, *batch_t = NULL, *threads_t = NULL, *seed_t = NULL;
     const char *ks_t = NULL, *temp_t = NULL, *epochs_t = NULL, *elen_t = NULL, *tbatch_t = NULL, *lrs_t = NULL;
     const char *mom_t = NULL, *cs_t = NULL, *maxit_t = NULL, *tol_t = NULL, *mem_t = NULL, *segks_t = NULL;
-    const char *classifiers_t = NULL, *holdout_t = NULL;
+    const char *classifiers_t = NULL, *holdout_t = NULL, *device = NULL;
     int help = 0, cached = 0, npos = 0;
     const cli_option opts[] = {
         {"--data", &data, NULL},          {"--split", &split, NULL},         {"--subset", &subset, NULL},
@@ -258,7 +259,7 @@ static int run_eval(const char *what, int argc, char **argv) {
         {"--epoch-length", &elen_t, NULL}, {"--train-batch", &tbatch_t, NULL}, {"--lrs", &lrs_t, NULL},
         {"--momentum", &mom_t, NULL},     {"--cs", &cs_t, NULL},             {"--max-iter", &maxit_t, NULL},
         {"--tol", &tol_t, NULL},          {"--memory", &mem_t, NULL},        {"--seg-ks", &segks_t, NULL},
-        {"--classifiers", &classifiers_t, NULL}, {"--holdout", &holdout_t, NULL},
+        {"--classifiers", &classifiers_t, NULL}, {"--holdout", &holdout_t, NULL}, {"--device", &device, NULL},
     };
     int rc = cli_parse(argc, argv, "eval", opts, (int)(sizeof opts / sizeof opts[0]), &model_path, 1, &npos, &help);
     if (rc != CLI_OK) return rc;
@@ -366,7 +367,8 @@ static int run_eval(const char *what, int argc, char **argv) {
     }
 
     octic_model *m = NULL;
-    if ((rc = cli_load_model(model_path, heads, &m)) != CLI_OK) {
+    if ((rc = cli_select_device("eval", device, OCTIC_FLOAT32)) != CLI_OK ||
+        (rc = cli_load_model(model_path, heads, &m)) != CLI_OK) {
         octic_dataset_close(ds);
         return rc;
     }

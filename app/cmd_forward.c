@@ -11,7 +11,7 @@
 
 static const char forward_usage[] =
     "usage: octic forward MODEL --input X.npy|IMAGE... --output OUT.npy --what WHAT [--heads N]\n"
-    "                     [--size S]\n"
+    "                     [--size S] [--device D]\n"
     "\n"
     "Runs the model (.pth or .safetensors) on float32 images X.npy [B, 3, S, S], already\n"
     "normalized, or on image files (JPEG or PNG; --input once per image, batched in that\n"
@@ -33,7 +33,8 @@ static const char forward_usage[] =
     "  --size S          crop size for image files (default 224)\n"
     "  --output OUT.npy  where to write the output\n"
     "  --what WHAT       which output (see above)\n"
-    "  --heads N         number of attention heads (see 'octic info --help')\n";
+    "  --heads N         number of attention heads (see 'octic info --help')\n"
+    CLI_DEVICE_HELP;
 
 typedef enum { WHAT_LOGITS, WHAT_CLS, WHAT_PATCH, WHAT_PRENORM, WHAT_BLOCK } what_kind;
 
@@ -241,7 +242,7 @@ done_model:
 
 int cmd_forward(int argc, char **argv) {
     const char *heads_text = NULL, *input = NULL, *output = NULL, *what_text = NULL,
-               *model = NULL, *size_text = NULL;
+               *model = NULL, *size_text = NULL, *device = NULL;
     int help = 0, npos = 0, heads = 0, size = 224;
     const cli_option opts[] = {
         {"--heads", &heads_text, NULL},
@@ -249,8 +250,9 @@ int cmd_forward(int argc, char **argv) {
         {"--output", &output, NULL},
         {"--what", &what_text, NULL},
         {"--size", &size_text, NULL},
+        {"--device", &device, NULL},
     };
-    int rc = cli_parse(argc, argv, "forward", opts, 5, &model, 1, &npos, &help);
+    int rc = cli_parse(argc, argv, "forward", opts, 6, &model, 1, &npos, &help);
     if (rc != CLI_OK)
         return rc;
     if (help) {
@@ -287,6 +289,8 @@ int cmd_forward(int argc, char **argv) {
         (rc = cli_parse_int("forward", "--heads", heads_text, 1, 4096, &heads)) != CLI_OK)
         goto done;
     if (size_text && (rc = cli_parse_int("forward", "--size", size_text, 1, 4096, &size)) != CLI_OK)
+        goto done;
+    if ((rc = cli_select_device("forward", device, OCTIC_FLOAT32)) != CLI_OK)
         goto done;
     rc = forward(model, heads, inputs, n_inputs, size, output, &what);
 done:

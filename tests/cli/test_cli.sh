@@ -447,6 +447,32 @@ expect_error "bench at a size the model cannot take" "--size 40" \
     "$octic" bench --arch hybrid_deit_large_patch16 --size 40 --runs 1 --no-sgemm
 expect_error "bench without --arch" "missing --arch" "$octic" bench
 
+# --- --device ------------------------------------------------------------------------
+
+dir="$golden/deit_hybrid_p16"
+expect_ok "forward --device cpu" "$octic" forward "$dir/model.pth" --heads 2 --input "$dir/input.npy" \
+    --output "$tmp/device-cpu.npy" --what logits --device cpu
+compare "forward --device cpu matches logits.npy" "$tmp/device-cpu.npy" "$dir/logits.npy" 1e-4
+# with a GPU: nothing on stderr; without one: one notice, and the CPU
+run "$octic" forward "$dir/model.pth" --heads 2 --input "$dir/input.npy" --output "$tmp/device-cuda.npy" \
+    --what logits --device cuda
+if [ "$rc" -eq 0 ] && { [ ! -s "$tmp/err" ] || { [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+    grep -qE '^octic: CUDA is not available: .*; running on the CPU$' "$tmp/err"; }; }; then
+    pass "forward --device cuda: runs on the GPU, or on the CPU after a one-line notice"
+else
+    fail "forward --device cuda: runs on the GPU, or on the CPU after a one-line notice" "exit status $rc"
+fi
+compare "forward --device cuda matches logits.npy" "$tmp/device-cuda.npy" "$dir/logits.npy" 1e-4
+expect_error "forward --device of an unknown name" "unknown device 'tpu'" \
+    "$octic" forward "$dir/model.pth" --heads 2 --input "$dir/input.npy" --output "$tmp/x.npy" --what logits \
+    --device tpu
+expect_error "equivariance --device of an unknown name" "unknown device 'gpu0'" \
+    "$octic" equivariance "$dir/model.pth" --heads 2 --input "$dir/input.npy" --device gpu0
+expect_error "bench --precision bfloat16 on the CPU" "bfloat16 runs on the CUDA backend only" \
+    "$octic" bench --arch hybrid_deit_large_patch16 --device cpu --precision bfloat16 --no-sgemm
+expect_error "bench --precision of an unknown name" "--precision expects float32 or bfloat16" \
+    "$octic" bench --arch hybrid_deit_large_patch16 --precision half
+
 echo "1..$n"
 echo "# $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
