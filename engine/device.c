@@ -21,8 +21,7 @@ int octic_backend_is_cuda(const octic_backend *be) {
 #endif
 }
 
-/* The CUDA backend of the precision, or NULL with the reason in why. */
-static const octic_backend *cuda_backend(octic_precision precision, char *why, size_t len) {
+const octic_backend *octic_cuda_backend_for(octic_precision precision, char *why, size_t len) {
 #if OCTIC_WITH_CUDA
     return precision == OCTIC_BFLOAT16 ? octic_cuda_backend_bf16(why, len) : octic_cuda_backend(why, len);
 #else
@@ -36,13 +35,13 @@ const octic_backend *octic_backend_for(const char *device, octic_precision preci
     if (notice && len) notice[0] = 0;
     if (!device || !strcmp(device, "auto")) {
         char why[256];
-        const octic_backend *be = cuda_backend(precision, why, sizeof why);
+        const octic_backend *be = octic_cuda_backend_for(precision, why, sizeof why);
         return be ? be : octic_cpu_backend();
     }
     if (!strcmp(device, "cpu")) return octic_cpu_backend();
     if (!strcmp(device, "cuda")) {
         char why[256];
-        const octic_backend *be = cuda_backend(precision, why, sizeof why);
+        const octic_backend *be = octic_cuda_backend_for(precision, why, sizeof why);
         if (be) return be;
         if (notice && len) snprintf(notice, len, "CUDA is not available: %s; running on the CPU", why);
         return octic_cpu_backend();

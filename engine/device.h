@@ -28,6 +28,10 @@ const octic_backend *octic_backend_for(const char *device, octic_precision preci
 /* 1 when this build contains the CUDA backend. */
 int octic_cuda_built(void);
 
+/* The CUDA backend of the precision, or NULL with the reason in why (len
+ * bytes): not built, no GPU, no driver. Links in every build. */
+const octic_backend *octic_cuda_backend_for(octic_precision precision, char *why, size_t len);
+
 /* 1 for a backend of kernels/ (either precision). */
 int octic_backend_is_cuda(const octic_backend *be);
 

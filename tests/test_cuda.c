@@ -473,8 +473,8 @@ int main(void) {
         return 77;
     }
     char why[256];
-    gpu = octic_cuda_backend(why, sizeof why);
-    gpu16 = octic_cuda_backend_bf16(why, sizeof why);
+    gpu = octic_cuda_backend_for(OCTIC_FLOAT32, why, sizeof why);
+    gpu16 = octic_cuda_backend_for(OCTIC_BFLOAT16, why, sizeof why);
     if (!gpu || !gpu16) {
         printf("SKIP: no usable GPU found: %s\n", why);
         return 77;
