@@ -15,75 +15,9 @@ octic=$1
 npy_tool=$2
 golden=$3
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/octic-cli-test.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-n=0
-passed=0
-failed=0
-
-pass() {
-    n=$((n + 1)); passed=$((passed + 1))
-    echo "ok $n - $1"
-}
-
-# fail NAME [DETAIL...]: the details and the last command's output go to
-# stderr, which meson shows for a failed test (--print-errorlogs).
-fail() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    {
-        echo "not ok $n - $1"
-        shift
-        local line
-        for line in "$@"; do echo "    $line"; done
-        if [ -s "$tmp/out" ]; then sed -n '1,15s/^/    stdout: /p' "$tmp/out"; fi
-        if [ -s "$tmp/err" ]; then sed -n '1,15s/^/    stderr: /p' "$tmp/err"; fi
-    } >&2
-}
-
-# run CMD...: runs with stdout in $tmp/out, stderr in $tmp/err, status in $rc.
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-
-# expect_ok NAME CMD...: exit 0, nothing on stderr.
-expect_ok() {
-    local name=$1
-    shift
-    run "$@"
-    if [ "$rc" -ne 0 ]; then
-        fail "$name" "exit status $rc, expected 0: $*"
-    elif [ -s "$tmp/err" ]; then
-        fail "$name" "unexpected output on stderr: $*"
-    else
-        pass "$name"
-    fi
-}
-
-# expect_error NAME PATTERN CMD...: a non-zero exit and exactly one line on
-# stderr, "octic: ..." matching the extended regular expression PATTERN.
-expect_error() {
-    local name=$1 pattern=$2
-    shift 2
-    run "$@"
-    local lines
-    lines=$(wc -l <"$tmp/err")
-    if [ "$rc" -eq 0 ]; then
-        fail "$name" "exit status 0, expected an error: $*"
-    elif [ "$rc" -ge 128 ]; then
-        fail "$name" "killed by signal $((rc - 128)): $*"
-    elif [ "$lines" -ne 1 ]; then
-        fail "$name" "expected exactly one line on stderr, got $lines: $*"
-    elif ! grep -q '^octic: ' "$tmp/err"; then
-        fail "$name" "the error line does not start with 'octic: '"
-    elif ! grep -qE -- "$pattern" "$tmp/err"; then
-        fail "$name" "the error line does not match /$pattern/"
-    else
-        pass "$name"
-    fi
-}
+# shellcheck source=tests/cli/tap.sh
+source "$(dirname "$0")/tap.sh"
+tap_init octic-cli-test
 
 # json_value KEY FILE: the value of "KEY": ... on its first line in FILE
 # (numbers and strings; quotes removed).
@@ -473,6 +407,4 @@ expect_error "bench --precision bfloat16 on the CPU" "bfloat16 runs on the CUDA 
 expect_error "bench --precision of an unknown name" "--precision expects float32 or bfloat16" \
     "$octic" bench --arch hybrid_deit_large_patch16 --precision half
 
-echo "1..$n"
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_finish

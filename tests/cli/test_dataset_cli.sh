@@ -13,69 +13,9 @@ octic=$1
 demo=$2
 fixtures=$3
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/octic-dataset-cli.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-n=0
-passed=0
-failed=0
-
-pass() {
-    n=$((n + 1)); passed=$((passed + 1))
-    echo "ok $n - $1"
-}
-
-fail() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    {
-        echo "not ok $n - $1"
-        shift
-        local line
-        for line in "$@"; do echo "    $line"; done
-        if [ -s "$tmp/out" ]; then sed -n '1,20s/^/    stdout: /p' "$tmp/out"; fi
-        if [ -s "$tmp/err" ]; then sed -n '1,15s/^/    stderr: /p' "$tmp/err"; fi
-    } >&2
-}
-
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-
-expect_ok() {
-    local name=$1
-    shift
-    run "$@"
-    if [ "$rc" -ne 0 ]; then
-        fail "$name" "exit status $rc, expected 0: $*"
-    elif [ -s "$tmp/err" ]; then
-        fail "$name" "unexpected output on stderr: $*"
-    else
-        pass "$name"
-    fi
-}
-
-# expect_error NAME PATTERN CMD...: a non-zero exit (not a signal) and exactly
-# one line "octic: ..." on stderr matching PATTERN.
-expect_error() {
-    local name=$1 pattern=$2
-    shift 2
-    run "$@"
-    local lines
-    lines=$(wc -l <"$tmp/err")
-    if [ "$rc" -eq 0 ]; then
-        fail "$name" "exit status 0, expected an error: $*"
-    elif [ "$rc" -ge 128 ]; then
-        fail "$name" "killed by signal $((rc - 128)): $*"
-    elif [ "$lines" -ne 1 ]; then
-        fail "$name" "expected exactly one line on stderr, got $lines: $*"
-    elif ! grep -qE -- "^octic: .*$pattern" "$tmp/err"; then
-        fail "$name" "the error line does not match /$pattern/"
-    else
-        pass "$name"
-    fi
-}
+# shellcheck source=tests/cli/tap.sh
+source "$(dirname "$0")/tap.sh"
+tap_init octic-dataset-cli
 
 # out_has NAME PATTERN: the last command's stdout has a line matching PATTERN.
 out_has() {
@@ -196,6 +136,4 @@ out_has "bench --data reports images per second" '"loader": \{"images": 8, "skip
 out_has "bench --data reports the slow consumer's idle share" '"slow_consumer": \{.*"idle_fraction": [0-9.]+'
 expect_error "bench --data on no data set" "not a data set" "$octic" bench --data "$tmp/empty"
 
-echo "1..$n"
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_finish

@@ -14,72 +14,9 @@ npy_tool=$2
 golden=$3
 images=$4/images
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/octic-image-cli.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
-n=0
-failed=0
-
-pass() {
-    n=$((n + 1))
-    echo "ok $n - $1"
-}
-
-# fail NAME [DETAIL...]: details and the last command's output on stderr.
-fail() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    {
-        echo "not ok $n - $1"
-        shift
-        local line
-        for line in "$@"; do echo "    $line"; done
-        if [ -s "$tmp/out" ]; then sed -n '1,15s/^/    stdout: /p' "$tmp/out"; fi
-        if [ -s "$tmp/err" ]; then sed -n '1,15s/^/    stderr: /p' "$tmp/err"; fi
-    } >&2
-}
-
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-
-# expect_ok NAME CMD...: exit 0 and nothing on stderr.
-expect_ok() {
-    local name=$1
-    shift
-    run "$@"
-    if [ "$rc" -ne 0 ]; then
-        fail "$name" "exit status $rc, expected 0: $*"
-    elif [ -s "$tmp/err" ]; then
-        fail "$name" "unexpected output on stderr: $*"
-    else
-        pass "$name"
-    fi
-}
-
-# expect_error NAME PATTERN CMD...: non-zero exit (no signal), exactly one
-# line "octic: ..." on stderr matching PATTERN.
-expect_error() {
-    local name=$1 pattern=$2
-    shift 2
-    run "$@"
-    local lines
-    lines=$(wc -l <"$tmp/err")
-    if [ "$rc" -eq 0 ]; then
-        fail "$name" "exit status 0, expected an error: $*"
-    elif [ "$rc" -ge 128 ]; then
-        fail "$name" "killed by signal $((rc - 128)): $*"
-    elif [ "$lines" -ne 1 ]; then
-        fail "$name" "expected exactly one line on stderr, got $lines: $*"
-    elif ! grep -q '^octic: ' "$tmp/err"; then
-        fail "$name" "the error line does not start with 'octic: '"
-    elif ! grep -qE -- "$pattern" "$tmp/err"; then
-        fail "$name" "the error line does not match /$pattern/"
-    else
-        pass "$name"
-    fi
-}
+# shellcheck source=tests/cli/tap.sh
+source "$(dirname "$0")/tap.sh"
+tap_init octic-image-cli
 
 # expect_same NAME A.npy B.npy LIMIT: same shape, max |A - B| <= LIMIT.
 expect_same() {
@@ -169,6 +106,4 @@ expect_error "forward: images mixed with a .npy" "mixes image files" "$octic" fo
 expect_error "forward: a size the patches do not divide" "chelsea.jpg: image size 100x100" "$octic" forward "$model" --heads 2 \
     --input "$images/chelsea.jpg" --size 100 --output "$tmp/t.npy" --what cls
 
-echo "1..$n"
-echo "# $((n - failed)) passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_finish

@@ -17,38 +17,12 @@ demo=$3
 imagenet=$demo/imagenet
 voc=$demo/voc
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/octic-eval-test.XXXXXX")
-chmod 755 "$tmp"
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+# shellcheck source=tests/cli/tap.sh
+source "$(dirname "$0")/../cli/tap.sh"
+tap_init octic-eval-test
 export HOME=$tmp/home XDG_DATA_HOME= XDG_CACHE_HOME=
 mkdir -p "$HOME"
 
-n=0
-passed=0
-failed=0
-pass() {
-    n=$((n + 1)); passed=$((passed + 1))
-    echo "ok $n - $1"
-}
-fail() {
-    n=$((n + 1)); failed=$((failed + 1))
-    echo "not ok $n - $1"
-    {
-        echo "not ok $n - $1"
-        shift
-        local line
-        for line in "$@"; do echo "    $line"; done
-        if [ -s "$tmp/out" ]; then sed -n '1,20s/^/    stdout: /p' "$tmp/out"; fi
-        if [ -s "$tmp/err" ]; then sed -n '1,20s/^/    stderr: /p' "$tmp/err"; fi
-    } >&2
-}
-run() {
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
-check() { # check NAME CONDITION-STATUS [DETAIL]
-    if [ "$2" -eq 0 ]; then pass "$1"; else fail "$1" "${3:-}"; fi
-}
 # the value of a metric of a run in `octic results show`
 metric() {
     "$octic" results show "$1" --db "$2" | awk -v m="$3" '$1 == m && NF == 2 { print $2 }'
@@ -232,6 +206,4 @@ check "the database is sound after it" $(( rc != 0 ))
 run "$octic" results export --db "$fdb"
 [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ]; check "and holds no partial results" $?
 
-echo "1..$n"
-echo "# $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+tap_finish
