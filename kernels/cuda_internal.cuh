@@ -139,41 +139,9 @@ void cuda_add_rows(const octic_backend *be, float *x, const float *pos, int B, i
 void cuda_set_rows(const octic_backend *be, float *dst, const float *src, int B, int T, int t0, int nsrc, int C);
 void cuda_get_rows(const octic_backend *be, float *dst, const float *src, int B, int T, int t0, int n, int C);
 
-/* Device math shared by the kernels (the same operations as engine/octic_math.h). */
-#define CUDA_SQRT2_OVER_4 0.35355339059327376220f
-
-__device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f)); }
-
-__device__ __forceinline__ void isotypic_to_regular(float reg[8], const float x[8]) {
-    const float s = CUDA_SQRT2_OVER_4;
-    float a = x[0] + x[1], b = x[0] - x[1], c = x[2] + x[3], d = x[2] - x[3];
-    float e = x[4] + x[5], f = x[4] - x[5], g = x[6] + x[7], h = x[6] - x[7];
-    float apc = a + c, amc = a - c, bpd = b + d, bmd = b - d;
-    float eph = e + h, emh = e - h, fpg = f + g, fmg = f - g;
-    reg[0] = s * (apc + eph);
-    reg[1] = s * (amc + fmg);
-    reg[2] = s * (apc - eph);
-    reg[3] = s * (amc - fmg);
-    reg[4] = s * (bpd - fpg);
-    reg[5] = s * (bmd - emh);
-    reg[6] = s * (bpd + fpg);
-    reg[7] = s * (bmd + emh);
-}
-
-__device__ __forceinline__ void regular_to_isotypic(float x[8], const float r[8]) {
-    const float s = CUDA_SQRT2_OVER_4;
-    float a = r[0] + r[1], b = r[0] - r[1], c = r[2] + r[3], d = r[2] - r[3];
-    float e = r[4] + r[5], f = r[4] - r[5], g = r[6] + r[7], h = r[6] - r[7];
-    float apc = a + c, cma = c - a, bpd = b + d, bmd = b - d;
-    float epg = e + g, gme = g - e, fph = f + h, fmh = f - h;
-    x[0] = s * (apc + epg);
-    x[1] = s * (apc - epg);
-    x[2] = s * (bpd + fph);
-    x[3] = s * (bpd - fph);
-    x[4] = s * (gme - cma);
-    x[5] = s * (bmd + fmh);
-    x[6] = s * (bmd - fmh);
-    x[7] = s * (gme + cma);
-}
+/* Device math shared by the kernels: the GELU, the isotypic <-> regular
+ * butterflies and the invariant maps are engine/octic_math.h's own functions,
+ * compiled for the device too. */
+#include "octic_math.h"
 
 #endif

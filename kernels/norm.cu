@@ -53,7 +53,7 @@ __device__ __forceinline__ void row_layernorm_d8(float *y, const float *x, const
         // the E variance enters as the mean over its two rows
         total += (s < 4 ? 1.0f : 0.5f) * (warp_sum(v) / len);
     }
-    float inv_std = 1.0f / (CUDA_SQRT2_OVER_4 * sqrtf(total + eps));
+    float inv_std = 1.0f / ((float)OCTIC_SQRT2_OVER_4 * sqrtf(total + eps));
     for (int s = 0; s < 6; s++) {
         int start = s < 4 ? s * c : (4 + 2 * (s - 4)) * c, len = s < 4 ? c : 2 * c;
         for (int i = start + lane; i < start + len; i += 32) y[i] = (x[i] - mean[s]) * inv_std * scale[i] + shift[i];
