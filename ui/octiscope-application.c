@@ -6,6 +6,7 @@
 
 #include "octic-config.h"
 #include "octiscope-config.h"
+#include "background.h"
 #include "octiscope-preferences.h"
 
 struct _OctiscopeApplication {
@@ -113,17 +114,18 @@ static void about_action(GSimpleAction *action, GVariant *param, gpointer app) {
     gtk_window_present(GTK_WINDOW(about));
 }
 
+static void apply_threads(GSettings *settings, const char *key, gpointer data) {
+    octiscope_background_apply(g_settings_get_int(settings, "threads"));
+}
+
 static void startup(GApplication *app) {
     OctiscopeApplication *self = OCTISCOPE_APPLICATION(app);
     G_APPLICATION_CLASS(octiscope_application_parent_class)->startup(app);
     self->settings = new_settings();
-    int threads = g_settings_get_int(self->settings, "threads");
-    if (threads > 0) {
-        // read by oneDNN's and OpenBLAS's thread pools when they start (before any inference)
-        g_autofree char *n = g_strdup_printf("%d", threads);
-        g_setenv("OMP_NUM_THREADS", n, FALSE);
-        g_setenv("OPENBLAS_NUM_THREADS", n, FALSE);
-    }
+    // the engine's and the BLAS's threads: the preference, or every core but
+    // the one the window draws on
+    apply_threads(self->settings, "threads", NULL);
+    g_signal_connect(self->settings, "changed::threads", G_CALLBACK(apply_threads), NULL);
     g_signal_connect(self->settings, "changed::style", G_CALLBACK(apply_style), NULL);
     apply_style(self->settings, "style", NULL);
     self->store = octiscope_model_store_new(self->settings, octiscope_demo_models_dir());

@@ -1,6 +1,7 @@
 /* One data set in the studio's library (see octiscope-dataset-entry.h). */
 #include "octiscope-dataset-entry.h"
 
+#include "background.h"
 struct _OctiscopeDatasetEntry {
     GObject parent_instance;
     char *root, *title, *error, *summary;
@@ -85,6 +86,7 @@ static void open_job_free(open_job *job) {
 }
 
 static void open_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
     open_job *job = data;
     job->status = octic_dataset_open(job->root, NULL, &job->ds);
     if (job->status) job->ds = NULL, job->error = g_strdup(octic_last_error());

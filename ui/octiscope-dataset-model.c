@@ -1,6 +1,7 @@
 /* The items of one split as a filtered GListModel (see octiscope-dataset-model.h). */
 #include "octiscope-dataset-model.h"
 
+#include "background.h"
 #include <string.h>
 
 /* ---- one item ---------------------------------------------------------------- */
@@ -170,6 +171,7 @@ static void filter_job_free(filter_job *job) {
 }
 
 static void filter_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
     filter_job *job = data;
     const octic_dataset *ds = octiscope_dataset_entry_get_dataset(job->entry);
     gsize total = octic_dataset_item_count(ds, job->split);

@@ -3,10 +3,9 @@
 
 #include <math.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
+#include "background.h"
+#include "backend.h"
 #include "octiscope-plot.h"
 #include "octiscope-run-item.h"
 #include "results_db.h"
@@ -84,13 +83,15 @@ static int job_progress(void *user, int64_t done, int64_t total) {
 }
 
 /* The run, in a thread of its own at a lower priority (nice 10, inherited by
- * the loader and BLAS threads it starts), so that a long evaluation on every
- * core leaves the window responsive. */
+ * the loader, k-NN and OpenMP threads it starts), on every core but the
+ * window's (octic_cpu_threads, set by the application), so that a long
+ * evaluation leaves the window responsive. */
 static gpointer run_thread(gpointer data) {
     GTask *task = data;
     running_job *r = g_task_get_task_data(task);
-    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    octiscope_background_lower_priority();
     octiscope_eval_request req = r->job->request;
+    if (req.threads <= 0) req.threads = octic_cpu_threads(); /* image loaders */
     req.db = r->db;
     req.phase = job_phase;
     req.progress = job_progress;

@@ -1,6 +1,7 @@
 /* The inspector (see octiscope-inspector.h). */
 #include "octiscope-inspector.h"
 
+#include "background.h"
 #include "group.h"
 #include "image.h"
 #include "octiscope-export.h"
@@ -124,6 +125,7 @@ static void load_job_free(load_job *job) {
 }
 
 static void load_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
     load_job *job = data;
     const int S = OCTISCOPE_INPUT_SIZE, h = S / 2;
     octic_image img;

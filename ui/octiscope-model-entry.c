@@ -1,6 +1,7 @@
 /* One checkpoint in the studio's library (see octiscope-model-entry.h). */
 #include "octiscope-model-entry.h"
 
+#include "background.h"
 #include <string.h>
 
 #include "checkpoint.h"
@@ -207,6 +208,7 @@ static void probe_job_free(probe_job *job) {
 }
 
 static void probe_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
     probe_job *job = data;
     octic_tensor_set set;
     memset(&job->config, 0, sizeof job->config);

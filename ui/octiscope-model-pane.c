@@ -1,6 +1,7 @@
 /* One model's column of the inspector (see octiscope-model-pane.h). */
 #include "octiscope-model-pane.h"
 
+#include "background.h"
 #include <math.h>
 
 #include "group.h"
@@ -225,6 +226,7 @@ static void on_cancelled(GCancellable *cancellable, gpointer flag) {
 }
 
 static void run_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
     run_job *job = data;
     gulong handler = g_cancellable_connect(cancellable, G_CALLBACK(on_cancelled), (gpointer)&job->cancel, NULL);
     GError *error = NULL;

@@ -1,6 +1,7 @@
 /* Thumbnails for the browser (see octiscope-thumbnailer.h). */
 #include "octiscope-thumbnailer.h"
 
+#include "background.h"
 #include "analysis.h"
 #include "image.h"
 
@@ -80,6 +81,7 @@ static void job_free(job *j) {
 }
 
 static void thumb_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
     job *j = data;
     if (g_cancellable_is_cancelled(cancellable)) { /* scrolled away before its turn */
         g_task_return_boolean(task, FALSE);

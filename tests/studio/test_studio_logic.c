@@ -7,9 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "analysis.h"
+#include "backend.h"
+#include "background.h"
 #include "equivariance.h"
 #include "group.h"
 #include "image.h"
@@ -478,6 +483,39 @@ START_TEST(csv_files) {
 }
 END_TEST
 
+/* Background work leaves the window a core: every core but one unless the
+ * preference says otherwise, applied to the engine; workers at a lower
+ * priority without touching the thread that asked for nothing. */
+START_TEST(background_threads_and_priority) {
+    ck_assert_int_eq(octiscope_background_threads(0, 2), 1);
+    ck_assert_int_eq(octiscope_background_threads(0, 1), 1);
+    ck_assert_int_eq(octiscope_background_threads(0, 16), 15);
+    ck_assert_int_eq(octiscope_background_threads(3, 2), 3);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    ck_assert_int_eq(octiscope_background_apply(0), cores > 1 ? (int)cores - 1 : 1);
+    ck_assert_int_eq(octic_cpu_threads(), cores > 1 ? (int)cores - 1 : 1);
+    ck_assert_int_eq(octiscope_background_apply(2), 2);
+    ck_assert_int_eq(octic_cpu_threads(), 2);
+    octic_cpu_set_threads(0);
+}
+END_TEST
+
+static void *lowered(void *out) {
+    *(int *)out = octiscope_background_lower_priority();
+    return NULL;
+}
+
+START_TEST(background_priority_per_thread) {
+    int before = getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid));
+    int worker = -100;
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, lowered, &worker), 0);
+    pthread_join(t, NULL);
+    ck_assert_int_ge(worker, OCTISCOPE_WORKER_NICE);
+    ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), before); /* this thread untouched */
+}
+END_TEST
+
 static Suite *studio_suite(void) {
     Suite *s = suite_create("studio-logic");
     TCase *pca = tcase_create("pca-colours");
@@ -506,6 +544,10 @@ static Suite *studio_suite(void) {
     tcase_add_test(misc, cancel_stops);
     tcase_add_test(misc, csv_files);
     suite_add_tcase(s, misc);
+    TCase *bg = tcase_create("background");
+    tcase_add_test(bg, background_threads_and_priority);
+    tcase_add_test(bg, background_priority_per_thread);
+    suite_add_tcase(s, bg);
     return s;
 }
 
