@@ -178,22 +178,9 @@ const octic_backend *cli_device(void) {
     return chosen_backend;
 }
 
-/* octic_model_load on the chosen backend. */
-static octic_status load_model_on(const char *path, int heads, const octic_backend *be, octic_model **out) {
-    octic_tensor_set set;
-    octic_status st = octic_checkpoint_load(path, &set);
-    if (st) return st;
-    octic_config cfg;
-    st = octic_config_infer(&set, heads, &cfg);
-    if (!st) st = octic_model_build(&set, &cfg, be, out);
-    if (st) octic_fail_prefix(st, path);
-    octic_tensor_set_free(&set);
-    return st;
-}
-
 int cli_load_model(const char *path, int heads, octic_model **out) {
     *out = NULL;
-    octic_status st = load_model_on(path, heads, cli_device(), out);
+    octic_status st = octic_model_load_on(path, heads, cli_device(), out);
     if (st == OCTIC_OK)
         return CLI_OK;
     if (st == OCTIC_ERR_MISSING && heads == 0 && strstr(octic_last_error(), "heads"))

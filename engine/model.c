@@ -432,6 +432,9 @@ static octic_status check_config(const octic_config *cfg) {
 typedef struct {
     const octic_tensor_set *set; /* copy from here, or */
     uint64_t seed;               /* generate with octic_random_weights' generator */
+    octic_tensor_set *consume;   /* set itself when its caller is done with it: each tensor's
+                                    memory is given back once copied, so that loading a
+                                    checkpoint peaks near the model's size, not twice it */
 } weight_source;
 
 static void random_fill(const octic_param *p, float *data, uint64_t *s);
@@ -440,9 +443,11 @@ static void fill_published(float *host, const param_list *pl, const weight_sourc
     uint64_t s = src->seed;
     for (int i = 0; i < pl->count; i++) {
         const octic_param *p = &pl->items[i];
-        if (src->set)
-            memcpy(host + p->offset, find_tensor(src->set, p->name)->data, p->numel * sizeof(float));
-        else
+        if (src->set) {
+            const octic_tensor *t = find_tensor(src->set, p->name);
+            memcpy(host + p->offset, t->data, p->numel * sizeof(float));
+            if (src->consume) octic_tensor_set_release(src->consume, (int)(t - src->set->tensors));
+        } else
             random_fill(p, host + p->offset, &s);
     }
 }
@@ -450,8 +455,8 @@ static void fill_published(float *host, const param_list *pl, const weight_sourc
 static octic_status build_model(param_list pl, const octic_config *cfg, const octic_backend *be,
                                 const weight_source *src, octic_model **out);
 
-octic_status octic_model_build(const octic_tensor_set *set, const octic_config *cfg, const octic_backend *be,
-                               octic_model **out) {
+static octic_status build_from_set(const octic_tensor_set *set, const octic_config *cfg, const octic_backend *be,
+                                   octic_tensor_set *consume, octic_model **out) {
     *out = NULL;
     octic_status st = check_config(cfg);
     if (st) return st;
@@ -463,8 +468,13 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
         free(pl.items);
         return st;
     }
-    weight_source src = {set, 0};
+    weight_source src = {set, 0, consume};
     return build_model(pl, &cf, be, &src, out);
+}
+
+octic_status octic_model_build(const octic_tensor_set *set, const octic_config *cfg, const octic_backend *be,
+                               octic_model **out) {
+    return build_from_set(set, cfg, be, NULL, out);
 }
 
 octic_status octic_model_random(const octic_config *cfg, uint64_t seed, const octic_backend *be, octic_model **out) {
@@ -475,7 +485,7 @@ octic_status octic_model_random(const octic_config *cfg, uint64_t seed, const oc
     if (cf.kind == OCTIC_KIND_STANDARD) cf.break_layer = 0;
     param_list pl;
     if ((st = list_params(&cf, &pl))) return st;
-    weight_source src = {NULL, seed};
+    weight_source src = {NULL, seed, NULL};
     return build_model(pl, &cf, be, &src, out);
 }
 
@@ -726,17 +736,21 @@ octic_status octic_model_export(const octic_model *m, octic_tensor_set *out) {
     return octic_config_to_meta(&m->cfg, out);
 }
 
-octic_status octic_model_load(const char *path, int heads, octic_model **out) {
+octic_status octic_model_load_on(const char *path, int heads, const octic_backend *be, octic_model **out) {
     *out = NULL;
     octic_tensor_set set;
     octic_status st = octic_checkpoint_load(path, &set);
     if (st) return st;
     octic_config cfg;
     st = octic_config_infer(&set, heads, &cfg);
-    if (!st) st = octic_model_build(&set, &cfg, NULL, out);
+    if (!st) st = build_from_set(&set, &cfg, be, &set, out);
     if (st) octic_fail_prefix(st, path);
     octic_tensor_set_free(&set);
     return st;
+}
+
+octic_status octic_model_load(const char *path, int heads, octic_model **out) {
+    return octic_model_load_on(path, heads, NULL, out);
 }
 
 int octic_model_tokens(const octic_model *m, int S) {

@@ -94,6 +94,10 @@ const octic_config *octic_model_config(const octic_model *m);
 /* Loads a checkpoint file (.pth or .safetensors), infers the description and
  * builds the model. heads as for octic_config_infer. */
 octic_status octic_model_load(const char *path, int heads, octic_model **out);
+/* The same on a chosen backend (NULL: the CPU). The checkpoint's memory is
+ * given back tensor by tensor as the weights are copied, so loading peaks near
+ * the model's size rather than twice it. */
+octic_status octic_model_load_on(const char *path, int heads, const octic_backend *be, octic_model **out);
 
 /* The model's weights back as a named tensor set in the published layout
  * (for conversion); the set references the model's memory. */

@@ -24,6 +24,9 @@ typedef struct {
     octic_zip zip;
     char *prefix;     /* archive folder with its trailing '/', e.g. "model/" */
     int64_t budget;   /* floats we may still allocate (see check_budget) */
+    int zero_copy;    /* the buffer outlives the set (a file mapping): dense
+                         float32 views may point into it instead of being copied */
+    int mapped;       /* some tensor points into the buffer */
 } pth_ctx;
 
 /* Keys that hold the state dict in published checkpoints, in priority order. */
@@ -170,9 +173,22 @@ static void gather(const uint8_t *base, octic_dtype dt, const octic_pk_value *t,
     }
 }
 
-/* Checks a tensor's view against its storage, then copies it out. */
+/* A float32 view in C order over its storage, aligned for float access:
+ * usable in place. */
+static int dense_f32(const octic_pk_value *t, const uint8_t *data) {
+    if (t->storage->dtype != OCTIC_DT_F32) return 0;
+    int64_t expect = 1;
+    for (int d = t->ndim - 1; d >= 0; d--) {
+        if (t->size[d] != 1 && t->stride[d] != expect) return 0;
+        expect *= t->size[d];
+    }
+    return ((uintptr_t)(data + (size_t)t->offset * sizeof(float)) % sizeof(float)) == 0;
+}
+
+/* Checks a tensor's view against its storage, then copies it out, or, for a
+ * dense float32 view of a mapped file, points into the file (*owns = 0). */
 static octic_status convert(pth_ctx *c, const char *tname, const octic_pk_value *t,
-                            float **out) {
+                            float **out, int *owns) {
     const octic_pk_value *s = t->storage;
     char full[1024], shape[160];
     int64_t numel = 1, last = t->offset, step;
@@ -212,6 +228,13 @@ static octic_status convert(pth_ctx *c, const char *tname, const octic_pk_value 
                           "elements",
                           c->name, tname, full, (unsigned long long)nbytes, (long long)s->numel,
                           octic_dtype_name(s->dtype));
+    *owns = 1;
+    if (c->zero_copy && numel > 0 && dense_f32(t, data)) {
+        *out = (float *)(uintptr_t)(data + (size_t)t->offset * sizeof(float)); /* read-only */
+        *owns = 0;
+        c->mapped = 1;
+        return OCTIC_OK;
+    }
     /* Views may repeat elements (stride 0), so the dense copy can be larger
      * than the file. Allow what real checkpoints do (tied weights, float16
      * expanded to float32) and refuse a copy out of all proportion. */
@@ -253,10 +276,11 @@ static octic_status add_entry(pth_ctx *c, const octic_pk_value *k, const octic_p
     if (is_dropped(name) || !is_float(v->storage->dtype))
         return octic_tensor_set_add_ignored(set, name);
     float *data = NULL;
-    octic_status st = convert(c, name, v, &data);
+    int owns = 1;
+    octic_status st = convert(c, name, v, &data, &owns);
     if (st) return st;
-    st = octic_tensor_set_add(set, name, v->ndim, v->size, data, 1);
-    if (st) free(data);
+    st = octic_tensor_set_add(set, name, v->ndim, v->size, data, owns);
+    if (st && owns) free(data);
     return st;
 }
 
@@ -280,10 +304,13 @@ static octic_status load_state_dict(pth_ctx *c, const octic_pk_value *root,
     return OCTIC_OK;
 }
 
-octic_status octic_pth_load_memory(const uint8_t *buf, size_t len, const char *name,
-                                   octic_tensor_set *out) {
+/* zero_copy: buf stays valid as long as the set (the caller hands a file
+ * mapping to the set when *mapped comes back 1). */
+static octic_status load(const uint8_t *buf, size_t len, const char *name, int zero_copy, int *mapped,
+                         octic_tensor_set *out) {
     octic_tensor_set_init(out);
-    pth_ctx c = {.name = name, .budget = (int64_t)len + (1 << 24)};
+    *mapped = 0;
+    pth_ctx c = {.name = name, .budget = (int64_t)len + (1 << 24), .zero_copy = zero_copy};
     octic_status st = octic_zip_open(&c.zip, buf, len, name);
     if (st) return st;
     const octic_zip_entry *pkl = NULL;
@@ -302,7 +329,14 @@ octic_status octic_pth_load_memory(const uint8_t *buf, size_t len, const char *n
     octic_zip_close(&c.zip);
     free(c.prefix);
     if (st) octic_tensor_set_free(out);
+    *mapped = !st && c.mapped;
     return st;
+}
+
+octic_status octic_pth_load_memory(const uint8_t *buf, size_t len, const char *name,
+                                   octic_tensor_set *out) {
+    int mapped;
+    return load(buf, len, name, 0, &mapped, out);
 }
 
 octic_status octic_pth_load(const char *path, octic_tensor_set *out) {
@@ -311,7 +345,15 @@ octic_status octic_pth_load(const char *path, octic_tensor_set *out) {
     size_t len;
     octic_status st = octic_file_map(path, &buf, &len);
     if (st) return st;
-    st = octic_pth_load_memory(buf, len, path, out);
-    octic_file_unmap(buf, len);
+    /* Dense float32 tensors stay in the mapping (no copy); the set then owns
+     * it and unmaps it when freed. */
+    int mapped = 0;
+    st = load(buf, len, path, 1, &mapped, out);
+    if (mapped) {
+        out->mapping = buf;
+        out->mapping_size = len;
+    } else {
+        octic_file_unmap(buf, len);
+    }
     return st;
 }

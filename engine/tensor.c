@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 int64_t octic_numel(const int64_t *shape, int ndim) {
     int64_t n = 1;
@@ -44,6 +45,22 @@ void octic_tensor_set_free(octic_tensor_set *set) {
     free(set->source_key);
     if (set->mapping) munmap(set->mapping, set->mapping_size);
     memset(set, 0, sizeof *set);
+}
+
+void octic_tensor_set_release(octic_tensor_set *set, int i) {
+    octic_tensor *t = &set->tensors[i];
+    if (!t->data) return;
+    if (t->owns_data) {
+        free(t->data);
+        t->data = NULL;
+        t->owns_data = 0;
+        return;
+    }
+    /* the whole pages inside the tensor's bytes: neighbours keep theirs */
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)t->data + page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t end = ((uintptr_t)t->data + (size_t)octic_numel(t->shape, t->ndim) * sizeof(float)) & ~(uintptr_t)(page - 1);
+    if (end > start) madvise((void *)start, end - start, MADV_DONTNEED);
 }
 
 /* Grows an array of `size`-byte elements to hold at least `need` of them. */

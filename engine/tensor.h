@@ -54,6 +54,10 @@ octic_status octic_tensor_set_set_meta(octic_tensor_set *set, const char *key, c
 const char *octic_tensor_set_get_meta(const octic_tensor_set *set, const char *key);
 /* NULL when absent. */
 const octic_tensor *octic_tensor_set_find(const octic_tensor_set *set, const char *name);
+/* Gives back the memory of tensor i once its data has been consumed: frees
+ * its copy, or drops its pages of the file mapping (re-read from the file if
+ * touched again). Its name and shape stay; its data must not be read after. */
+void octic_tensor_set_release(octic_tensor_set *set, int i);
 /* Sorts tensors by name (for stable output). */
 void octic_tensor_set_sort(octic_tensor_set *set);
 /* A name held by more than one tensor (pointer into the set), or NULL. */

@@ -331,7 +331,28 @@ START_TEST(shared_storage_views) {
         for (int j = 0; j < 4; j++)
             ck_assert_float_eq(t->data[i * 4 + j], (float)(6 * j + i + 1));
     for (int i = 0; i < 24; i++) ck_assert_float_eq(get(&s, "base")->data[i], (float)i);
+    /* dense float32 views are read in place from the file's mapping; strided
+     * and float16 ones are copies */
+    ck_assert_int_eq(get(&s, "base")->owns_data, 0);
+    ck_assert_int_eq(get(&s, "row")->owns_data, 0);
+    ck_assert_int_eq(get(&s, "transposed")->owns_data, 1);
+    ck_assert_int_eq(get(&s, "half_t")->owns_data, 1);
+    ck_assert_ptr_nonnull(s.mapping);
+    /* released tensors give their memory back: a copy is freed, mapped pages dropped */
+    for (int i = 0; i < s.count; i++) octic_tensor_set_release(&s, i);
+    ck_assert_ptr_null(get(&s, "transposed")->data);
     octic_tensor_set_free(&s);
+    /* from memory (no mapping to outlive the call) everything is a copy */
+    octic_tensor_set m;
+    FILE *f = fopen(fixture("shared.pth"), "rb");
+    ck_assert_ptr_nonnull(f);
+    static uint8_t buf[1 << 16];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    ck_assert_int_eq(octic_pth_load_memory(buf, n, "shared.pth", &m), OCTIC_OK);
+    for (int i = 0; i < m.count; i++) ck_assert_int_eq(m.tensors[i].owns_data, 1);
+    ck_assert_ptr_null(m.mapping);
+    octic_tensor_set_free(&m);
 }
 END_TEST
 
