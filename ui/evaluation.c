@@ -14,7 +14,8 @@
 #include "protocols.h"
 #include "results_db.h"
 
-static const char *const protocol_names[OCTISCOPE_EVAL_NPROTOCOLS] = {"knn-dinov2", "linear-cached", "seg-capi"};
+static const char *const protocol_names[OCTISCOPE_EVAL_NPROTOCOLS] = {"knn-dinov2", "linear-cached", "seg-capi",
+                                                                          "linear-dinov2"};
 
 const char *octiscope_eval_protocol_name(octiscope_eval_protocol p) {
     return p >= 0 && p < OCTISCOPE_EVAL_NPROTOCOLS ? protocol_names[p] : "?";
@@ -22,6 +23,39 @@ const char *octiscope_eval_protocol_name(octiscope_eval_protocol p) {
 
 const char *octiscope_eval_main_metric(octiscope_eval_protocol p) {
     return p == OCTISCOPE_EVAL_SEG ? "mIoU" : "top1";
+}
+
+int octiscope_parse_numbers(const char *text, double lo, double hi, int whole, double *out, int max, char *err,
+                            size_t err_len) {
+    int n = 0;
+    const char *p = text ? text : "";
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char item[64];
+        while (len && (*p == ' ' || *p == '\t')) p++, len--;
+        while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+        if (len == 0 || len >= sizeof item) {
+            snprintf(err, err_len, "%s: expected a comma-separated list of numbers", len ? "an entry is too long" : "an entry is empty");
+            return -1;
+        }
+        memcpy(item, p, len), item[len] = '\0';
+        char *end;
+        errno = 0;
+        double v = strtod(item, &end);
+        if (*end || errno || !(v >= lo && v <= hi) || (whole && v != (double)(long long)v)) {
+            snprintf(err, err_len, "'%s': expected %s between %g and %g", item, whole ? "a whole number" : "a number", lo, hi);
+            return -1;
+        }
+        if (n == max) {
+            snprintf(err, err_len, "more than %d values", max);
+            return -1;
+        }
+        out[n++] = v;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    return n;
 }
 
 /* Parameters of a run, as text (the names `octic eval` records). */
@@ -75,6 +109,7 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
     if (r->protocol < 0 || r->protocol >= OCTISCOPE_EVAL_NPROTOCOLS)
         return octic_fail(OCTIC_ERR_ARG, "unknown evaluation protocol %d", (int)r->protocol);
     const int seg = r->protocol == OCTISCOPE_EVAL_SEG;
+    const int linear = r->protocol == OCTISCOPE_EVAL_LINEAR || r->protocol == OCTISCOPE_EVAL_LINEAR_DINOV2;
     octic_dataset *ds = NULL;
     octic_model *m = NULL;
     octic_db *db = NULL;
@@ -128,11 +163,29 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
     octic_knn_protocol_defaults(&kp);
     octic_linear_protocol_defaults(&lp);
     octic_seg_protocol_defaults(&sp);
-    lp.augment = 0; /* the desktop variant: heads trained on cached features */
+    /* linear-cached: heads trained on cached features; linear-dinov2: augmented, the backbone every step */
+    lp.augment = r->protocol == OCTISCOPE_EVAL_LINEAR_DINOV2;
     if (r->n_ks > 0) {
         kp.n_k = r->n_ks < OCTIC_KNN_MAX_K ? r->n_ks : OCTIC_KNN_MAX_K;
         kp.n_k = kp.n_k < 8 ? kp.n_k : 8;
         memcpy(kp.ks, r->ks, (size_t)kp.n_k * sizeof(int));
+    }
+    if (r->temperature > 0) kp.temperature = r->temperature;
+    if (r->n_lrs > 0) {
+        lp.n_lr = r->n_lrs < 16 ? r->n_lrs : 16;
+        lp.n_lr = lp.n_lr < OCTIC_LINEAR_MAX_LR ? lp.n_lr : OCTIC_LINEAR_MAX_LR;
+        memcpy(lp.lrs, r->lrs, (size_t)lp.n_lr * sizeof(double));
+    }
+    if (r->epochs > 0) lp.epochs = r->epochs;
+    if (r->epoch_length > 0) lp.epoch_length = r->epoch_length;
+    if (r->train_batch > 0) lp.batch_size = r->train_batch;
+    if (r->n_cs > 0) {
+        sp.n_c = r->n_cs < 16 ? r->n_cs : 16;
+        memcpy(sp.cs, r->cs, (size_t)sp.n_c * sizeof(double));
+    }
+    if (r->n_seg_ks > 0) {
+        sp.n_k = r->n_seg_ks < 8 ? r->n_seg_ks : 8;
+        memcpy(sp.ks, r->seg_ks, (size_t)sp.n_k * sizeof(int));
     }
 
     params pl = {0};
@@ -153,14 +206,14 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
         join_ints(buf, sizeof buf, kp.ks, kp.n_k);
         param(&pl, "ks", "%s", buf);
         param(&pl, "temperature", "%g", (double)kp.temperature);
-    } else if (r->protocol == OCTISCOPE_EVAL_LINEAR) {
+    } else if (linear) {
         join_doubles(buf, sizeof buf, lp.lrs, lp.n_lr);
         param(&pl, "lrs", "%s", buf);
         param(&pl, "epochs", "%d", lp.epochs);
         param(&pl, "epoch_length", "%d", lp.epoch_length);
         param(&pl, "train_batch", "%d", lp.batch_size);
         param(&pl, "momentum", "%g", lp.momentum);
-        param(&pl, "augment", "none");
+        param(&pl, "augment", "%s", lp.augment ? "RandomResizedCrop(224, bicubic) + HorizontalFlip(0.5)" : "none");
         param(&pl, "blocks", "%d", octic_features_blocks(m));
     } else {
         join_doubles(buf, sizeof buf, sp.cs, sp.n_c);
@@ -193,7 +246,7 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
     ctx.progress = r->progress;
     ctx.user = r->user;
     st = r->protocol == OCTISCOPE_EVAL_KNN      ? octic_eval_knn(&ctx, &kp, &res)
-         : r->protocol == OCTISCOPE_EVAL_LINEAR ? octic_eval_linear(&ctx, &lp, &res)
+         : linear                               ? octic_eval_linear(&ctx, &lp, &res)
                                                 : octic_eval_seg(&ctx, &sp, &res);
     if (!st)
         st = octic_db_finish_run(db, out->run_id, res.metrics, res.n_metrics, res.trials, res.n_trials, res.classes,

@@ -15,10 +15,11 @@ typedef enum {
     OCTISCOPE_EVAL_KNN = 0,    /* knn-dinov2 */
     OCTISCOPE_EVAL_LINEAR,     /* linear-cached */
     OCTISCOPE_EVAL_SEG,        /* seg-capi */
+    OCTISCOPE_EVAL_LINEAR_DINOV2, /* linear-dinov2: augmented training images, the backbone every step */
     OCTISCOPE_EVAL_NPROTOCOLS
 } octiscope_eval_protocol;
 
-/* "knn-dinov2", "linear-cached", "seg-capi" (the names in the database). */
+/* "knn-dinov2", "linear-cached", "seg-capi", "linear-dinov2" (the names in the database). */
 const char *octiscope_eval_protocol_name(octiscope_eval_protocol p);
 /* The headline metric of a protocol's runs: "top1" or "mIoU". */
 const char *octiscope_eval_main_metric(octiscope_eval_protocol p);
@@ -33,6 +34,14 @@ typedef struct {
     const char *cache;      /* feature cache; NULL: the default one */
     int threads;            /* 0: all */
     int n_ks, ks[8];        /* k-NN: the k values (n_ks 0: DINOv2's 10, 20, 100, 200) */
+    /* the protocol's settings; 0 (or a count of 0) keeps the protocol's default */
+    float temperature;      /* k-NN: the softmax temperature (0.07) */
+    int n_lrs;              /* linear: the learning-rate grid (DINOv2's 13 rates) */
+    double lrs[16];
+    int epochs, epoch_length, train_batch; /* linear: 10 x 1250 steps of 128 */
+    int n_cs;               /* segmentation: logistic regression's C grid (10^linspace(-6, 5, 8)) */
+    double cs[16];
+    int n_seg_ks, seg_ks[8]; /* segmentation: the k-NN's k values (1, 3, 10, 30) */
     /* progress: a phase name, then (done, total) within it; a nonzero return
      * from progress cancels the run (recorded as cancelled) */
     void (*phase)(void *user, const char *name);
@@ -46,6 +55,12 @@ typedef struct {
     double main_value;     /* the headline metric when done */
     int cancelled;
 } octiscope_eval_outcome;
+
+/* Reads a comma-separated list of up to `max` numbers in [lo, hi] (whole
+ * numbers when `whole`) into out; returns the count (at least 1), or -1
+ * with a one-line reason in err naming the entry. */
+int octiscope_parse_numbers(const char *text, double lo, double hi, int whole, double *out, int max, char *err,
+                            size_t err_len);
 
 /* Runs the evaluation and records it. On failure the run (if it was
  * started) is marked failed or cancelled with the message, and the status

@@ -2,10 +2,14 @@
 #include "octiscope-eval-dialog.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include "protocols.h"
 
 OctiscopeEvalJob *octiscope_eval_job_new(const char *model, int heads, const char *model_title, const char *data,
                                          octiscope_eval_protocol protocol, size_t subset, const int *ks, int n_ks) {
-    static const char *const short_names[OCTISCOPE_EVAL_NPROTOCOLS] = {"k-NN", "Linear", "Segmentation"};
+    static const char *const short_names[OCTISCOPE_EVAL_NPROTOCOLS] = {"k-NN", "Linear", "Segmentation",
+                                                                            "Linear (DINOv2)"};
     OctiscopeEvalJob *job = g_new0(OctiscopeEvalJob, 1);
     job->model = g_strdup(model);
     job->data = g_strdup(data);
@@ -21,6 +25,18 @@ OctiscopeEvalJob *octiscope_eval_job_new(const char *model, int heads, const cha
     return job;
 }
 
+void octiscope_eval_job_set_settings(OctiscopeEvalJob *job, const octiscope_eval_request *settings) {
+    octiscope_eval_request *r = &job->request;
+    r->temperature = settings->temperature;
+    r->n_lrs = CLAMP(settings->n_lrs, 0, 16);
+    memcpy(r->lrs, settings->lrs, sizeof r->lrs);
+    r->epochs = settings->epochs, r->epoch_length = settings->epoch_length, r->train_batch = settings->train_batch;
+    r->n_cs = CLAMP(settings->n_cs, 0, 16);
+    memcpy(r->cs, settings->cs, sizeof r->cs);
+    r->n_seg_ks = CLAMP(settings->n_seg_ks, 0, 8);
+    memcpy(r->seg_ks, settings->seg_ks, sizeof r->seg_ks);
+}
+
 void octiscope_eval_job_free(OctiscopeEvalJob *job) {
     if (!job) return;
     g_free(job->model), g_free(job->data), g_free(job->title);
@@ -33,7 +49,9 @@ struct _OctiscopeEvalDialog {
     GtkListBox *models_list;
     AdwComboRow *dataset_row, *protocol_row;
     GtkSpinButton *subset_spin;
-    AdwEntryRow *ks_row;
+    AdwEntryRow *ks_row, *lrs_row, *cs_row, *seg_ks_row;
+    AdwActionRow *temperature_row, *epochs_row, *epoch_length_row, *train_batch_row;
+    GtkSpinButton *temperature_spin, *epochs_spin, *epoch_length_spin, *train_batch_spin;
     GtkLabel *error_label;
     OctiscopeModelStore *models;
     OctiscopeDatasetStore *datasets;
@@ -59,27 +77,62 @@ static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
     }
     const char *data = octiscope_dataset_entry_get_root(OCTISCOPE_DATASET_ENTRY(item));
     octiscope_eval_protocol protocol = (octiscope_eval_protocol)adw_combo_row_get_selected(self->protocol_row);
-    int ks[8], n_ks = 0;
-    g_auto(GStrv) parts = g_strsplit(gtk_editable_get_text(GTK_EDITABLE(self->ks_row)), ",", -1);
-    for (int i = 0; parts[i] && n_ks < 8; i++) {
-        char *end;
-        long k = strtol(g_strstrip(parts[i]), &end, 10);
-        if (end == parts[i] || *end || k < 1 || k > 100000) {
-            g_autofree char *msg = g_strdup_printf("k values: '%s' is not a positive whole number", parts[i]);
-            show_error(self, msg);
-            return;
+    const gboolean knn = protocol == OCTISCOPE_EVAL_KNN, seg = protocol == OCTISCOPE_EVAL_SEG,
+                   linear = protocol == OCTISCOPE_EVAL_LINEAR || protocol == OCTISCOPE_EVAL_LINEAR_DINOV2;
+    /* the settings of the chosen protocol, read and checked once for every job */
+    octiscope_eval_request settings = {0};
+    double v[16];
+    char err[200];
+    int n = 0;
+    const char *what = NULL;
+    if (knn) {
+        what = "k values";
+        if ((n = octiscope_parse_numbers(gtk_editable_get_text(GTK_EDITABLE(self->ks_row)), 1, 100000, 1, v, 8, err,
+                                         sizeof err)) > 0) {
+            settings.n_ks = n;
+            for (int i = 0; i < n; i++) settings.ks[i] = (int)v[i];
         }
-        ks[n_ks++] = (int)k;
+        settings.temperature = (float)gtk_spin_button_get_value(self->temperature_spin);
+    } else if (linear) {
+        what = "learning rates";
+        if ((n = octiscope_parse_numbers(gtk_editable_get_text(GTK_EDITABLE(self->lrs_row)), 1e-9, 1e3, 0, v, 16, err,
+                                         sizeof err)) > 0) {
+            settings.n_lrs = n;
+            memcpy(settings.lrs, v, (size_t)n * sizeof(double));
+        }
+        settings.epochs = gtk_spin_button_get_value_as_int(self->epochs_spin);
+        settings.epoch_length = gtk_spin_button_get_value_as_int(self->epoch_length_spin);
+        settings.train_batch = gtk_spin_button_get_value_as_int(self->train_batch_spin);
+    } else if (seg) {
+        what = "C values";
+        if ((n = octiscope_parse_numbers(gtk_editable_get_text(GTK_EDITABLE(self->cs_row)), 1e-12, 1e12, 0, v, 16, err,
+                                         sizeof err)) > 0) {
+            settings.n_cs = n;
+            memcpy(settings.cs, v, (size_t)n * sizeof(double));
+            what = "k values";
+            if ((n = octiscope_parse_numbers(gtk_editable_get_text(GTK_EDITABLE(self->seg_ks_row)), 1, 100000, 1, v, 8,
+                                             err, sizeof err)) > 0) {
+                settings.n_seg_ks = n;
+                for (int i = 0; i < n; i++) settings.seg_ks[i] = (int)v[i];
+            }
+        }
+    }
+    if (n < 0) {
+        g_autofree char *msg = g_strdup_printf("%s: %s", what, err);
+        show_error(self, msg);
+        return;
     }
     GPtrArray *jobs = g_ptr_array_new_with_free_func((GDestroyNotify)octiscope_eval_job_free);
     for (guint i = 0; i < self->checks->len; i++) {
         if (!gtk_check_button_get_active(g_ptr_array_index(self->checks, i))) continue;
         OctiscopeModelEntry *e = g_ptr_array_index(self->entries, i);
-        g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(e),
-                                                     octiscope_model_entry_get_heads(e),
-                                                     octiscope_model_entry_get_title(e), data, protocol,
-                                                     (size_t)gtk_spin_button_get_value_as_int(self->subset_spin), ks,
-                                                     protocol == OCTISCOPE_EVAL_KNN ? n_ks : 0));
+        OctiscopeEvalJob *job = octiscope_eval_job_new(octiscope_model_entry_get_path(e),
+                                                       octiscope_model_entry_get_heads(e),
+                                                       octiscope_model_entry_get_title(e), data, protocol,
+                                                       (size_t)gtk_spin_button_get_value_as_int(self->subset_spin),
+                                                       settings.ks, settings.n_ks);
+        octiscope_eval_job_set_settings(job, &settings);
+        g_ptr_array_add(jobs, job);
     }
     if (jobs->len == 0) {
         g_ptr_array_unref(jobs);
@@ -96,7 +149,45 @@ static void on_cancel(GtkButton *button, OctiscopeEvalDialog *self) {
 }
 
 static void on_protocol(AdwComboRow *row, GParamSpec *pspec, OctiscopeEvalDialog *self) {
-    gtk_widget_set_visible(GTK_WIDGET(self->ks_row), adw_combo_row_get_selected(row) == OCTISCOPE_EVAL_KNN);
+    guint p = adw_combo_row_get_selected(row);
+    const gboolean knn = p == OCTISCOPE_EVAL_KNN, seg = p == OCTISCOPE_EVAL_SEG,
+                   linear = p == OCTISCOPE_EVAL_LINEAR || p == OCTISCOPE_EVAL_LINEAR_DINOV2;
+    gtk_widget_set_visible(GTK_WIDGET(self->ks_row), knn);
+    gtk_widget_set_visible(GTK_WIDGET(self->temperature_row), knn);
+    gtk_widget_set_visible(GTK_WIDGET(self->lrs_row), linear);
+    gtk_widget_set_visible(GTK_WIDGET(self->epochs_row), linear);
+    gtk_widget_set_visible(GTK_WIDGET(self->epoch_length_row), linear);
+    gtk_widget_set_visible(GTK_WIDGET(self->train_batch_row), linear);
+    gtk_widget_set_visible(GTK_WIDGET(self->cs_row), seg);
+    gtk_widget_set_visible(GTK_WIDGET(self->seg_ks_row), seg);
+}
+
+/* "0.1, 0.2" from the protocol's defaults, for the entry rows. */
+static void set_numbers(AdwEntryRow *row, const double *v, int n, gboolean whole) {
+    GString *text = g_string_new(NULL);
+    for (int i = 0; i < n; i++) g_string_append_printf(text, whole ? "%s%.0f" : "%s%g", i ? ", " : "", v[i]);
+    gtk_editable_set_text(GTK_EDITABLE(row), text->str);
+    g_string_free(text, TRUE);
+}
+
+static void show_defaults(OctiscopeEvalDialog *self) {
+    octic_knn_protocol kp;
+    octic_linear_protocol lp;
+    octic_seg_protocol sp;
+    octic_knn_protocol_defaults(&kp);
+    octic_linear_protocol_defaults(&lp);
+    octic_seg_protocol_defaults(&sp);
+    double v[16];
+    for (int i = 0; i < kp.n_k && i < 16; i++) v[i] = kp.ks[i];
+    set_numbers(self->ks_row, v, MIN(kp.n_k, 16), TRUE);
+    gtk_spin_button_set_value(self->temperature_spin, kp.temperature);
+    set_numbers(self->lrs_row, lp.lrs, MIN(lp.n_lr, 16), FALSE);
+    gtk_spin_button_set_value(self->epochs_spin, lp.epochs);
+    gtk_spin_button_set_value(self->epoch_length_spin, lp.epoch_length);
+    gtk_spin_button_set_value(self->train_batch_spin, lp.batch_size);
+    set_numbers(self->cs_row, sp.cs, MIN(sp.n_c, 16), FALSE);
+    for (int i = 0; i < sp.n_k && i < 16; i++) v[i] = sp.ks[i];
+    set_numbers(self->seg_ks_row, v, MIN(sp.n_k, 16), TRUE);
 }
 
 static void dispose(GObject *object) {
@@ -121,6 +212,17 @@ static void octiscope_eval_dialog_class_init(OctiscopeEvalDialogClass *klass) {
     CHILD(protocol_row);
     CHILD(subset_spin);
     CHILD(ks_row);
+    CHILD(lrs_row);
+    CHILD(cs_row);
+    CHILD(seg_ks_row);
+    CHILD(temperature_row);
+    CHILD(epochs_row);
+    CHILD(epoch_length_row);
+    CHILD(train_batch_row);
+    CHILD(temperature_spin);
+    CHILD(epochs_spin);
+    CHILD(epoch_length_spin);
+    CHILD(train_batch_spin);
     CHILD(error_label);
 #undef CHILD
     signals[SIGNAL_QUEUE] = g_signal_new("queue", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
@@ -134,6 +236,8 @@ static void octiscope_eval_dialog_init(OctiscopeEvalDialog *self) {
     g_signal_connect(self->queue_button, "clicked", G_CALLBACK(on_queue), self);
     g_signal_connect(self->cancel_button, "clicked", G_CALLBACK(on_cancel), self);
     g_signal_connect(self->protocol_row, "notify::selected", G_CALLBACK(on_protocol), self);
+    show_defaults(self);
+    on_protocol(self->protocol_row, NULL, self);
 }
 
 static char *dataset_title(OctiscopeDatasetEntry *e) {

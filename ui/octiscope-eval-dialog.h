@@ -1,5 +1,7 @@
 /* The dialog that launches evaluations: models from the library (one run
- * each), a data set, a protocol, a subset size and the k-NN's k values.
+ * each), a data set, a protocol (k-NN, linear on cached features or the
+ * augmented DINOv2 linear protocol, segmentation), a subset size and the
+ * protocol's settings.
  * "queue" hands the requests over (a GPtrArray of OctiscopeEvalJob). */
 #pragma once
 
@@ -19,6 +21,9 @@ typedef struct {
 
 OctiscopeEvalJob *octiscope_eval_job_new(const char *model, int heads, const char *model_title, const char *data,
                                          octiscope_eval_protocol protocol, size_t subset, const int *ks, int n_ks);
+/* Copies the protocol settings of `settings` (temperature, learning rates,
+ * schedule, C grid, segmentation k values; 0: the default) into the job. */
+void octiscope_eval_job_set_settings(OctiscopeEvalJob *job, const octiscope_eval_request *settings);
 void octiscope_eval_job_free(OctiscopeEvalJob *job);
 
 #define OCTISCOPE_TYPE_EVAL_DIALOG (octiscope_eval_dialog_get_type())

@@ -118,6 +118,90 @@ START_TEST(cancelled_and_wrong_data) {
 }
 END_TEST
 
+/* The text a run recorded for a parameter ("" when absent) and its protocol. */
+static void stored_param(int64_t id, const char *name, char *text, size_t len, char protocol[64]) {
+    octic_db *db;
+    ck_assert_msg(octic_db_open(db_path, &db) == OCTIC_OK, "%s", octic_last_error());
+    octic_db_run_info info;
+    ck_assert(octic_db_get_run(db, id, &info) == OCTIC_OK);
+    snprintf(protocol, 64, "%s", info.protocol);
+    octic_db_row *rows;
+    int n;
+    ck_assert(octic_db_run_rows(db, id, OCTIC_DB_PARAMS, &rows, &n) == OCTIC_OK);
+    text[0] = '\0';
+    for (int i = 0; i < n; i++)
+        if (strcmp(rows[i].name, name) == 0) snprintf(text, len, "%s", rows[i].text);
+    free(rows);
+    octic_db_close(db);
+}
+
+/* The dialog's lists of numbers: good lists, and every bad entry named. */
+START_TEST(parse_numbers) {
+    double v[4];
+    char err[200];
+    ck_assert_int_eq(octiscope_parse_numbers("10, 20,100 ,200", 1, 1e5, 1, v, 4, err, sizeof err), 4);
+    ck_assert(v[0] == 10 && v[1] == 20 && v[2] == 100 && v[3] == 200);
+    ck_assert_int_eq(octiscope_parse_numbers("1e-6,0.5", 1e-12, 1e12, 0, v, 4, err, sizeof err), 2);
+    ck_assert(v[0] == 1e-6 && v[1] == 0.5);
+    ck_assert_int_eq(octiscope_parse_numbers("1,2.5", 1, 100, 1, v, 4, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "'2.5'") && strstr(err, "whole"), "%s", err);
+    ck_assert_int_eq(octiscope_parse_numbers("1,,2", 1, 100, 1, v, 4, err, sizeof err), -1);
+    ck_assert_int_eq(octiscope_parse_numbers("", 1, 100, 1, v, 4, err, sizeof err), -1);
+    ck_assert_int_eq(octiscope_parse_numbers("0", 1, 100, 1, v, 4, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "'0'") != NULL, "%s", err);
+    ck_assert_int_eq(octiscope_parse_numbers("abc", 1, 100, 0, v, 4, err, sizeof err), -1);
+    ck_assert_int_eq(octiscope_parse_numbers("nan", 0, 100, 0, v, 4, err, sizeof err), -1);
+    ck_assert_int_eq(octiscope_parse_numbers("1,2,3,4,5", 1, 100, 1, v, 4, err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "more than 4") != NULL, "%s", err);
+}
+END_TEST
+
+/* The protocols' settings reach the run and the database: the k-NN's
+ * temperature, both linear protocols with a short schedule, the
+ * segmentation's C grid and k values. */
+START_TEST(settings_recorded) {
+    char text[512], protocol[64], state[16];
+    double v;
+    octiscope_eval_outcome out;
+    octiscope_eval_request r = request(OCTISCOPE_EVAL_KNN, imagenet);
+    r.temperature = 0.5f;
+    ck_assert_msg(octiscope_eval_run(&r, &out) == OCTIC_OK, "%s", octic_last_error());
+    stored_param(out.run_id, "temperature", text, sizeof text, protocol);
+    ck_assert_str_eq(text, "0.5");
+    stored_param(out.run_id, "ks", text, sizeof text, protocol);
+    ck_assert_str_eq(text, "1,3");
+    for (int augmented = 0; augmented < 2; augmented++) {
+        r = request(augmented ? OCTISCOPE_EVAL_LINEAR_DINOV2 : OCTISCOPE_EVAL_LINEAR, imagenet);
+        r.n_lrs = 2, r.lrs[0] = 0.01, r.lrs[1] = 0.1;
+        r.epochs = 2, r.epoch_length = 3, r.train_batch = 2;
+        ck_assert_msg(octiscope_eval_run(&r, &out) == OCTIC_OK, "%s", octic_last_error());
+        stored(out.run_id, state, "top1", &v);
+        ck_assert_str_eq(state, "done");
+        ck_assert(v >= 0 && v <= 100 && v == out.main_value);
+        stored_param(out.run_id, "lrs", text, sizeof text, protocol);
+        ck_assert_str_eq(text, "0.01,0.1");
+        ck_assert_str_eq(protocol, augmented ? "linear-dinov2" : "linear-cached");
+        stored_param(out.run_id, "epochs", text, sizeof text, protocol);
+        ck_assert_str_eq(text, "2");
+        stored_param(out.run_id, "epoch_length", text, sizeof text, protocol);
+        ck_assert_str_eq(text, "3");
+        stored_param(out.run_id, "train_batch", text, sizeof text, protocol);
+        ck_assert_str_eq(text, "2");
+        stored_param(out.run_id, "augment", text, sizeof text, protocol);
+        ck_assert_msg(augmented ? strstr(text, "RandomResizedCrop") != NULL : strcmp(text, "none") == 0, "%s", text);
+    }
+    r = request(OCTISCOPE_EVAL_SEG, voc);
+    r.n_cs = 2, r.cs[0] = 0.1, r.cs[1] = 10;
+    r.n_seg_ks = 2, r.seg_ks[0] = 1, r.seg_ks[1] = 2;
+    ck_assert_msg(octiscope_eval_run(&r, &out) == OCTIC_OK, "%s", octic_last_error());
+    stored_param(out.run_id, "cs", text, sizeof text, protocol);
+    ck_assert_str_eq(text, "0.1,10");
+    stored_param(out.run_id, "knn_ks", text, sizeof text, protocol);
+    ck_assert_str_eq(text, "1,2");
+    ck_assert_str_eq(protocol, "seg-capi");
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("studio-eval");
     TCase *tc = tcase_create("eval");
@@ -125,6 +209,8 @@ int main(void) {
     tcase_add_test(tc, knn_on_demo_imagenet);
     tcase_add_test(tc, seg_on_demo_voc);
     tcase_add_test(tc, cancelled_and_wrong_data);
+    tcase_add_test(tc, parse_numbers);
+    tcase_add_test(tc, settings_recorded);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
