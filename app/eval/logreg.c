@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "blas.h"
 
 void octic_logreg_defaults(octic_logreg_params *p, double C) {
@@ -26,59 +27,147 @@ void octic_logreg_free(octic_logreg_model *model) {
 }
 
 /* The data and scratch of one fit. theta = [W (K x D) | b (K)] in double;
- * the sgemms see a float copy of W. */
+ * the sgemms see a float copy of W. The rows are cut into blocks, each
+ * thread takes a contiguous run of them with its own scratch and partial
+ * sums (double), and the partials are added in thread order, so a fit does
+ * not depend on the timing of the threads. */
+typedef struct {
+    float *zt;    /* [K, block] logits, then residuals */
+    float *gf;    /* [K, D] one block's data gradient */
+    double *row;  /* [3, block] per row: max logit, log-sum-exp, 1 if labelled */
+    double *g;    /* [K * D + K] data gradient and residual sums, over the thread's blocks */
+    double loss;
+} fit_scratch;
+
 typedef struct {
     const float *x;    /* [n, D] */
     const int32_t *y;  /* [n] class row of each sample, -1 = skipped */
     int64_t n, block;
     int K, D;
     double C;
+    int threads;       /* one scratch each */
     float *wf;         /* [K, D] */
-    float *z;          /* [block, K] logits, then residuals */
-    float *rt;         /* [K, block] residuals transposed */
-    float *gf;         /* [K, D] data gradient */
+    fit_scratch *sc;   /* [threads] */
     int evaluations;
 } fit_problem;
+
+/* exp(x) in double, relative error below 1e-15, as arithmetic a loop can
+ * vectorize: x = k ln 2 + r with |r| <= ln 2 / 2, e^r by its Taylor series to
+ * degree 13, 2^k put into the exponent bits. 0 below -708 (no subnormals). */
+static inline double exp_vec(double x) {
+    const double shifter = 0x1.8p52, log2e = 1.4426950408889634, ln2_hi = 0x1.62e42fefa3800p-1,
+                 ln2_lo = 0x1.ef35793c76730p-45;
+    double xc = x > 709.0 ? 709.0 : x < -708.0 ? -708.0 : x;
+    double kd = xc * log2e + shifter;
+    uint64_t kbits;
+    memcpy(&kbits, &kd, sizeof kbits);
+    kd -= shifter;
+    double r = (xc - kd * ln2_hi) - kd * ln2_lo;
+    double p = 1.0 / 6227020800.0;
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    /* kbits's low bits hold k + 2^51: k + 1023 in the exponent field */
+    uint64_t sbits = (kbits + 1023) << 52;
+    double scale;
+    memcpy(&scale, &sbits, sizeof scale);
+    return x < -708.0 ? 0.0 : p * scale;
+}
+
+/* The softmax of the logits zt[K, nb] (+ b) of rows r0.. in place: the
+ * residuals p_ik - [k == y_i] (0 for skipped rows), their sums over the rows
+ * added to gb[K]; returns the rows' loss. Column-wise: every inner loop runs
+ * over the rows, contiguous, in vectors; compiled for AVX-512 and the
+ * baseline, the processor choosing at run time. */
+__attribute__((target_clones("avx512f", "default")))
+static double softmax_block(float *zt, const double *b, const int32_t *y, int nb, int K, double *row, double *gb) {
+    double *mx = row, *lse = row + nb, *keep = row + 2 * nb;
+    for (int i = 0; i < nb; i++) mx[i] = -INFINITY, lse[i] = 0.0;
+    for (int k = 0; k < K; k++) {
+        const float *zk = zt + (size_t)k * nb;
+        for (int i = 0; i < nb; i++) {
+            double v = (double)zk[i] + b[k];
+            mx[i] = v > mx[i] ? v : mx[i];
+        }
+    }
+    for (int k = 0; k < K; k++) {
+        const float *zk = zt + (size_t)k * nb;
+        for (int i = 0; i < nb; i++) lse[i] += exp_vec((double)zk[i] + b[k] - mx[i]);
+    }
+    double loss = 0.0;
+    for (int i = 0; i < nb; i++) {
+        int yi = y[i];
+        keep[i] = yi >= 0;
+        lse[i] = mx[i] + log(lse[i]);
+        if (yi >= 0) loss += lse[i] - ((double)zt[(size_t)yi * nb + i] + b[yi]);
+        else lse[i] = mx[i]; /* finite; the residuals are multiplied by 0 */
+    }
+    for (int k = 0; k < K; k++) {
+        float *zk = zt + (size_t)k * nb;
+        double sum = 0.0;
+#pragma omp simd reduction(+ : sum)
+        for (int i = 0; i < nb; i++) {
+            double r = keep[i] * (exp_vec((double)zk[i] + b[k] - lse[i]) - (y[i] == k ? 1.0 : 0.0));
+            sum += r;
+            zk[i] = (float)r;
+        }
+        gb[k] += sum;
+    }
+    return loss;
+}
+
+/* The data term of rows [r0, r0 + nb) added to s: loss, residual sums
+ * s->g[K * D + k] and data gradient s->g[K, D], with b the intercepts. */
+static void block_term(const fit_problem *fp, const double *b, int64_t r0, int nb, fit_scratch *s) {
+    const int K = fp->K, D = fp->D;
+    const float *xb = fp->x + r0 * D;
+    /* zt[K, nb] = W[K, D] @ x[nb, D]^T: the narrow K as the rows of the
+     * product, the layout the gradient's product reads */
+    octic_sgemm(1, K, nb, D, fp->wf, D, xb, D, 0.0f, s->zt, nb);
+    s->loss += softmax_block(s->zt, b, fp->y + r0, nb, K, s->row, s->g + (size_t)K * D);
+    /* gf[K, D] = rt[K, nb] @ x[nb, D], summed over blocks in double */
+    octic_sgemm(0, K, D, nb, s->zt, nb, xb, D, 0.0f, s->gf, D);
+    for (size_t i = 0; i < (size_t)K * D; i++) s->g[i] += s->gf[i];
+}
 
 /* f = G(theta), g = grad G(theta). */
 static double evaluate(fit_problem *fp, const double *theta, double *g) {
     const int K = fp->K, D = fp->D;
+    const size_t P = (size_t)K * D + K;
     const double *w = theta, *b = theta + (size_t)K * D;
     for (size_t i = 0; i < (size_t)K * D; i++) fp->wf[i] = (float)w[i];
-    double *gb = g + (size_t)K * D;
-    for (int k = 0; k < K; k++) gb[k] = 0.0;
-    double loss = 0.0;
-    for (int64_t r0 = 0; r0 < fp->n; r0 += fp->block) {
-        int nb = (int)(fp->n - r0 < fp->block ? fp->n - r0 : fp->block);
-        const float *xb = fp->x + r0 * D;
-        /* z[nb, K] = x[nb, D] @ W[K, D]^T */
-        octic_sgemm(1, nb, K, D, xb, D, fp->wf, D, 0.0f, fp->z, K);
-        for (int i = 0; i < nb; i++) {
-            float *zi = fp->z + (size_t)i * K;
-            int yi = fp->y[r0 + i];
-            if (yi < 0) {
-                for (int k = 0; k < K; k++) fp->rt[(size_t)k * nb + i] = 0.0f;
-                continue;
-            }
-            double m = -INFINITY;
-            for (int k = 0; k < K; k++) {
-                double v = (double)zi[k] + b[k];
-                if (v > m) m = v;
-            }
-            double s = 0.0;
-            for (int k = 0; k < K; k++) s += exp((double)zi[k] + b[k] - m);
-            double lse = m + log(s);
-            loss += lse - ((double)zi[yi] + b[yi]);
-            for (int k = 0; k < K; k++) {
-                double r = exp((double)zi[k] + b[k] - lse) - (k == yi);
-                gb[k] += r;
-                fp->rt[(size_t)k * nb + i] = (float)r;
-            }
+    const int64_t blocks = (fp->n + fp->block - 1) / fp->block;
+    const int nt = fp->threads;
+    /* thread t: blocks [blocks t / nt, blocks (t + 1) / nt), each sgemm on
+     * its own thread (octic_blas_nests) */
+#pragma omp parallel for num_threads(nt) schedule(static, 1) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        fit_scratch *s = &fp->sc[t];
+        memset(s->g, 0, P * sizeof(double));
+        s->loss = 0.0;
+        for (int64_t j = blocks * t / nt; j < blocks * (t + 1) / nt; j++) {
+            int64_t r0 = j * fp->block;
+            if (r0 >= fp->n) break;
+            block_term(fp, b, r0, (int)(fp->n - r0 < fp->block ? fp->n - r0 : fp->block), s);
         }
-        /* gf[K, D] = rt[K, nb] @ x[nb, D], summed over blocks in double */
-        octic_sgemm(0, K, D, nb, fp->rt, nb, xb, D, 0.0f, fp->gf, D);
-        for (size_t i = 0; i < (size_t)K * D; i++) g[i] = (r0 == 0 ? 0.0 : g[i]) + fp->gf[i];
     }
+    double loss = 0.0;
+    memset(g, 0, P * sizeof(double));
+    for (int t = 0; t < nt; t++) {
+        loss += fp->sc[t].loss;
+        for (size_t i = 0; i < P; i++) g[i] += fp->sc[t].g[i];
+    }
+    double *gb = g + (size_t)K * D;
     /* The data gradient sums to zero over the classes (sum_k (p_ik - y_ik) = 0);
      * float32 rounding breaks that, and at a large C nothing else would stop
      * the parameters drifting along that flat direction. Restore it. */
@@ -247,17 +336,28 @@ octic_status octic_logreg_fit(const float *x, const int32_t *y, int64_t n, int d
 
     const size_t P = (size_t)K * d + K;
     const int m = p->memory;
-    fit_problem fp = {x, yc, n, p->block_rows > 0 ? p->block_rows : 8192, K, d, p->C, NULL, NULL, NULL, NULL, 0};
-    if (fp.block > n) fp.block = n;
-    fp.wf = malloc((size_t)K * d * sizeof(float));
-    fp.z = malloc((size_t)fp.block * K * sizeof(float));
-    fp.rt = malloc((size_t)fp.block * K * sizeof(float));
-    fp.gf = malloc((size_t)K * d * sizeof(float));
+    fit_problem fp = {x, yc, n, p->block_rows > 0 ? p->block_rows : 8192, K, d, p->C, 1, NULL, NULL, 0};
+    /* threads when the sgemm can run on each (octic_blas_nests), as many
+     * blocks per thread, of at most block_rows rows */
+    int64_t blocks = (n + fp.block - 1) / fp.block;
+    if (octic_blas_nests()) fp.threads = octic_cpu_threads();
+    if (fp.threads > blocks) fp.threads = (int)blocks;
+    blocks = (blocks + fp.threads - 1) / fp.threads * fp.threads;
+    fp.block = (n + blocks - 1) / blocks;
+    const size_t per_f = (size_t)fp.block * K + (size_t)K * d, per_d = P + 3 * (size_t)fp.block;
+    fp.wf = malloc(((size_t)K * d + fp.threads * per_f) * sizeof(float));
+    fp.sc = calloc((size_t)fp.threads, sizeof(fit_scratch));
+    double *partials = malloc((size_t)fp.threads * per_d * sizeof(double));
+    for (int t = 0; fp.wf && fp.sc && partials && t < fp.threads; t++) {
+        float *f0 = fp.wf + (size_t)K * d + t * per_f;
+        double *d0 = partials + t * per_d;
+        fp.sc[t] = (fit_scratch){f0, f0 + (size_t)fp.block * K, d0 + P, d0, 0.0};
+    }
     /* one allocation for every double vector: x, g, d, 3 line-search points
      * (x, g each), and the m correction pairs */
     double *mem = calloc(P * (3 + 4 + 2 * (size_t)m) + 2 * (size_t)m, sizeof(double));
-    if (!model->labels || !model->coef || !model->intercept || !fp.wf || !fp.z || !fp.rt || !fp.gf || !mem) {
-        free(yc), free(fp.wf), free(fp.z), free(fp.rt), free(fp.gf), free(mem);
+    if (!model->labels || !model->coef || !model->intercept || !fp.wf || !fp.sc || !partials || !mem) {
+        free(yc), free(fp.wf), free(fp.sc), free(partials), free(mem);
         octic_logreg_free(model);
         return octic_fail(OCTIC_ERR_NOMEM, "logistic regression: out of memory for %d classes x %d", K, d);
     }
@@ -335,7 +435,7 @@ octic_status octic_logreg_fit(const float *x, const int32_t *y, int64_t n, int d
     model->evaluations = fp.evaluations;
     model->objective = f;
     model->grad_max = max_abs(gk, P);
-    free(yc), free(fp.wf), free(fp.z), free(fp.rt), free(fp.gf), free(mem);
+    free(yc), free(fp.wf), free(fp.sc), free(partials), free(mem);
     if (st != OCTIC_OK) octic_logreg_free(model);
     return st;
 }

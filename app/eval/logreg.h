@@ -15,8 +15,11 @@
  * the line search cannot decrease G (the float32 gradient's precision), or
  * after max_iter iterations.
  *
- * The data term runs as two sgemm per evaluation over blocks of rows, so a
- * fit on 200,000 x 1024 features needs memory for the features and a block. */
+ * The data term runs as two sgemm per evaluation over blocks of rows, the
+ * blocks shared among the engine's threads (each product and softmax on its
+ * thread, partial sums in double added in thread order), so a fit on
+ * 200,000 x 1024 features needs memory for the features and a block per
+ * thread. */
 #ifndef OCTIC_LOGREG_H
 #define OCTIC_LOGREG_H
 
