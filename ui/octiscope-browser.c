@@ -305,9 +305,12 @@ static void show_entry(OctiscopeBrowser *self) {
     g_free(splits);
     int seg = octic_dataset_is_segmentation(ds), nc = octic_dataset_class_count(ds);
     n = g_list_model_get_n_items(G_LIST_MODEL(self->class_list));
-    gtk_string_list_splice(self->class_list, 0, n, NULL);
-    gtk_string_list_append(self->class_list, "All classes");
-    for (int c = 0; !seg && c < nc; c++) gtk_string_list_append(self->class_list, octic_dataset_class_name(ds, c));
+    // one change for the whole list (1,000 ImageNet classes), not one per class
+    const char **classes = g_new0(const char *, (seg ? 0 : nc) + 2);
+    classes[0] = "All classes";
+    for (int c = 0; !seg && c < nc; c++) classes[c + 1] = octic_dataset_class_name(ds, c);
+    gtk_string_list_splice(self->class_list, 0, n, classes);
+    g_free(classes);
     gtk_drop_down_set_selected(self->class_dd, 0);
     gtk_widget_set_visible(GTK_WIDGET(self->class_dd), !seg && nc > 0);
     gtk_widget_set_visible(self->opacity_box, seg);
