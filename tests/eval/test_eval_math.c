@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "checkpoint.h"
 #include "knn.h"
 #include "linear.h"
@@ -175,6 +176,43 @@ START_TEST(test_logreg_matches_sklearn) {
     free(yl), free(pt);
     octic_array *all[] = {&x, &y, &xt, &cs, &coef, &icpt, &pred, &obj};
     for (int i = 0; i < 8; i++) octic_array_free(all[i]);
+}
+END_TEST
+
+/* The blocks shared among threads (each sgemm and softmax on its thread,
+ * partial sums added in thread order) reach the fit of one thread. */
+START_TEST(test_logreg_threads_agree) {
+    octic_array x, y, cs;
+    fixture("logreg_x", &x), fixture("logreg_y", &y), fixture("logreg_c", &cs);
+    int64_t n = x.shape[0];
+    int d = (int)x.shape[1];
+    int32_t *yl = to_labels(&y);
+    const int pick[3] = {0, 4, (int)cs.shape[0] - 1};
+    for (int c = 0; c < 3; c++) {
+        octic_logreg_params p;
+        octic_logreg_defaults(&p, cs.data[pick[c]]);
+        p.block_rows = 64;
+        octic_logreg_model m1, m3;
+        octic_cpu_set_threads(1);
+        ck_assert_int_eq(octic_logreg_fit(x.data, yl, n, d, &p, &m1, NULL, NULL), OCTIC_OK);
+        octic_cpu_set_threads(3);
+        ck_assert_int_eq(octic_logreg_fit(x.data, yl, n, d, &p, &m3, NULL, NULL), OCTIC_OK);
+        octic_cpu_set_threads(0);
+        ck_assert_int_eq(m3.classes, m1.classes);
+        ck_assert_msg(fabs(m3.objective - m1.objective) <= 1e-6 * fabs(m1.objective),
+                      "C=%g: objective %.9g on 3 threads, %.9g on 1", (double)cs.data[pick[c]], m3.objective,
+                      m1.objective);
+        float big = 0.0f, worst = 0.0f;
+        for (int i = 0; i < m1.classes * d; i++) {
+            big = fmaxf(big, fabsf(m1.coef[i]));
+            worst = fmaxf(worst, fabsf(m3.coef[i] - m1.coef[i]));
+        }
+        ck_assert_msg(worst <= 1e-4f * big, "C=%g: coefficients on 3 threads differ by %g (largest %g)",
+                      (double)cs.data[pick[c]], (double)worst, (double)big);
+        octic_logreg_free(&m1), octic_logreg_free(&m3);
+    }
+    free(yl);
+    octic_array_free(&x), octic_array_free(&y), octic_array_free(&cs);
 }
 END_TEST
 
@@ -370,6 +408,7 @@ static Suite *eval_suite(void) {
     tc = tcase_create("logreg");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_logreg_matches_sklearn);
+    tcase_add_test(tc, test_logreg_threads_agree);
     tcase_add_test(tc, test_logreg_needs_two_classes);
     suite_add_tcase(s, tc);
     tc = tcase_create("segmentation");
