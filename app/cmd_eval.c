@@ -22,6 +22,7 @@
 #include "logreg.h"
 #include "protocols.h"
 #include "results_db.h"
+#include "run_params.h"
 
 static const char eval_usage[] =
     "usage: octic eval knn|linear|seg MODEL --data ROOT [options]\n"
@@ -181,42 +182,6 @@ static int parse_subset(const char *text, octic_subset *kind, size_t *n) {
 }
 
 /* ---- the run ------------------------------------------------------------------------- */
-
-typedef struct {
-    octic_db_param items[64];
-    char store[64][96];
-    int n;
-} param_list;
-
-static void param(param_list *p, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void param(param_list *p, const char *name, const char *fmt, ...) {
-    if (p->n == 64) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->store[p->n], sizeof p->store[p->n], fmt, ap);
-    va_end(ap);
-    p->items[p->n].name = name;
-    p->items[p->n].value = p->store[p->n];
-    p->n++;
-}
-
-static void join_doubles(char *buf, size_t len, const double *v, int n) {
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        char one[32];
-        snprintf(one, sizeof one, "%s%g", i ? "," : "", v[i]);
-        strncat(buf, one, len - strlen(buf) - 1);
-    }
-}
-
-static void join_ints(char *buf, size_t len, const int *v, int n) {
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++) {
-        char one[32];
-        snprintf(one, sizeof one, "%s%d", i ? "," : "", v[i]);
-        strncat(buf, one, len - strlen(buf) - 1);
-    }
-}
 
 /* Records the model (content hash, architecture, size) and returns its id. */
 static int record_model(octic_db *db, const char *path, const octic_model *m, int64_t *id, char sha[65]) {
@@ -400,55 +365,11 @@ static int run_eval(const char *what, int argc, char **argv) {
         rc = cli_engine_error();
         goto close_all;
     }
-    param_list pl = {0};
-    char buf[512];
-    char model_real[4096];
-    param(&pl, "model", "%s", realpath(model_path, model_real) ? model_real : model_path);
-    param(&pl, "data", "%s", root);
-    param(&pl, "split_train", "%s", octic_dataset_split_name(ds, ctx.train_split));
-    param(&pl, "split_val", "%s", octic_dataset_split_name(ds, ctx.val_split));
-    param(&pl, "subset", "%s", subset ? subset : "all");
-    param(&pl, "size", "%d", ctx.size);
-    param(&pl, "resize", "%d", ctx.resize_to);
-    param(&pl, "batch_size", "%d", ctx.batch_size);
-    param(&pl, "seed", "%d", seed);
-    param(&pl, "heads", "%d", octic_model_config(m)->heads);
-    if (is_knn) {
-        join_ints(buf, sizeof buf, kp.ks, kp.n_k);
-        param(&pl, "ks", "%s", buf);
-        param(&pl, "temperature", "%g", (double)kp.temperature);
-    } else if (is_linear) {
-        join_doubles(buf, sizeof buf, lp.lrs, lp.n_lr);
-        param(&pl, "lrs", "%s", buf);
-        param(&pl, "epochs", "%d", lp.epochs);
-        param(&pl, "epoch_length", "%d", lp.epoch_length);
-        param(&pl, "train_batch", "%d", lp.batch_size);
-        param(&pl, "momentum", "%g", lp.momentum);
-        param(&pl, "augment", "%s", lp.augment ? "RandomResizedCrop(224, bicubic) + HorizontalFlip(0.5)" : "none");
-        param(&pl, "blocks", "%d", octic_features_blocks(m));
-    } else {
-        join_doubles(buf, sizeof buf, sp.cs, sp.n_c);
-        param(&pl, "cs", "%s", buf);
-        param(&pl, "max_iter", "%d", sp.max_iter);
-        param(&pl, "tol", "%g", sp.tol);
-        param(&pl, "linesearch_max_iter", "%d", sp.linesearch_max_iter);
-        param(&pl, "lbfgs_memory", "%d", sp.memory);
-        join_ints(buf, sizeof buf, sp.ks, sp.n_k);
-        param(&pl, "knn_ks", "%s", buf);
-        param(&pl, "knn_distances", "cosine,L2");
-        param(&pl, "classifiers", "%s%s%s", sp.knn ? "knn" : "", sp.knn && sp.logreg ? "," : "", sp.logreg ? "logreg" : "");
-        param(&pl, "holdout", "%g", sp.holdout);
-        int ign[8], n_ign = octic_dataset_ignored_labels(ds, ign);
-        buf[0] = '\0';
-        for (int i = 0; i < n_ign; i++) {
-            char one[16];
-            snprintf(one, sizeof one, "%s%d", i ? "," : "", ign[i]);
-            strncat(buf, one, sizeof buf - strlen(buf) - 1);
-        }
-        param(&pl, "ignored_labels", "%s", buf);
-        param(&pl, "standardization", "StandardScaler");
-    }
-    param(&pl, "cache", "%s", cache);
+    ctx.model = m;
+    ctx.ds = ds;
+    octic_run_params pl = {0};
+    octic_run_params_fill(&pl, model_path, root, &ctx, subset ? subset : "all", seed, is_knn ? &kp : NULL,
+                          is_linear ? &lp : NULL, !is_knn && !is_linear ? &sp : NULL, cache);
     if (octic_db_start_run(db, model_id, dataset_id, protocol, pl.items, pl.n, &run_id) != OCTIC_OK) {
         rc = cli_engine_error();
         goto close_all;
@@ -465,8 +386,6 @@ static int run_eval(const char *what, int argc, char **argv) {
     sigaction(SIGTERM, &sa, &old_term);
     ctx.cache_dir = cache;
     ctx.model_sha256 = sha;
-    ctx.model = m;
-    ctx.ds = ds;
     ctx.phase = progress_phase;
     ctx.progress = progress_update;
     ctx.user = &ps;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "dataset.h"
+#include "run_params.h"
 #include "extract.h"
 #include "protocols.h"
 #include "results_db.h"
@@ -58,34 +59,6 @@ int octiscope_parse_numbers(const char *text, double lo, double hi, int whole, d
     return n;
 }
 
-/* Parameters of a run, as text (the names `octic eval` records). */
-typedef struct {
-    octic_db_param items[48];
-    char store[48][160];
-    int n;
-} params;
-
-static void param(params *p, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void param(params *p, const char *name, const char *fmt, ...) {
-    if (p->n >= 48) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p->store[p->n], sizeof p->store[p->n], fmt, ap);
-    va_end(ap);
-    p->items[p->n] = (octic_db_param){name, p->store[p->n]};
-    p->n++;
-}
-
-static void join_ints(char *buf, size_t len, const int *v, int n) {
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++) snprintf(buf + strlen(buf), len - strlen(buf), "%s%d", i ? "," : "", v[i]);
-}
-
-static void join_doubles(char *buf, size_t len, const double *v, int n) {
-    buf[0] = '\0';
-    for (int i = 0; i < n; i++) snprintf(buf + strlen(buf), len - strlen(buf), "%s%g", i ? "," : "", v[i]);
-}
-
 static octic_status record_model(octic_db *db, const char *path, const octic_model *m, int64_t *id, char sha[65]) {
     octic_status st = octic_db_hash_file(db, path, sha);
     if (st) return st;
@@ -132,7 +105,7 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
     if ((st = octic_model_load(r->model, r->heads, &m))) goto done;
     if ((st = octic_model_check_size(m, 224))) goto done;
 
-    char dbfile[PATH_MAX], cachedir[PATH_MAX], sha[65], root_real[PATH_MAX], model_real[PATH_MAX], buf[512];
+    char dbfile[PATH_MAX], cachedir[PATH_MAX], sha[65], root_real[PATH_MAX];
     const char *db_path = r->db, *cache = r->cache;
     if (!db_path) {
         if ((st = octic_db_default_path(dbfile, sizeof dbfile))) goto done;
@@ -188,60 +161,23 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
         memcpy(sp.ks, r->seg_ks, (size_t)sp.n_k * sizeof(int));
     }
 
-    params pl = {0};
-    param(&pl, "model", "%s", realpath(r->model, model_real) ? model_real : r->model);
-    param(&pl, "data", "%s", root);
-    param(&pl, "split_train", "%s", octic_dataset_split_name(ds, ctx.train_split));
-    param(&pl, "split_val", "%s", octic_dataset_split_name(ds, ctx.val_split));
+    ctx.model = m;
+    ctx.ds = ds;
+    char subset[32];
     if (r->subset)
-        param(&pl, "subset", "first:%zu", r->subset);
+        snprintf(subset, sizeof subset, "first:%zu", r->subset);
     else
-        param(&pl, "subset", "all");
-    param(&pl, "size", "%d", ctx.size);
-    param(&pl, "resize", "%d", ctx.resize_to);
-    param(&pl, "batch_size", "%d", ctx.batch_size);
-    param(&pl, "seed", "%d", 0);
-    param(&pl, "heads", "%d", octic_model_config(m)->heads);
-    if (r->protocol == OCTISCOPE_EVAL_KNN) {
-        join_ints(buf, sizeof buf, kp.ks, kp.n_k);
-        param(&pl, "ks", "%s", buf);
-        param(&pl, "temperature", "%g", (double)kp.temperature);
-    } else if (linear) {
-        join_doubles(buf, sizeof buf, lp.lrs, lp.n_lr);
-        param(&pl, "lrs", "%s", buf);
-        param(&pl, "epochs", "%d", lp.epochs);
-        param(&pl, "epoch_length", "%d", lp.epoch_length);
-        param(&pl, "train_batch", "%d", lp.batch_size);
-        param(&pl, "momentum", "%g", lp.momentum);
-        param(&pl, "augment", "%s", lp.augment ? "RandomResizedCrop(224, bicubic) + HorizontalFlip(0.5)" : "none");
-        param(&pl, "blocks", "%d", octic_features_blocks(m));
-    } else {
-        join_doubles(buf, sizeof buf, sp.cs, sp.n_c);
-        param(&pl, "cs", "%s", buf);
-        param(&pl, "max_iter", "%d", sp.max_iter);
-        param(&pl, "tol", "%g", sp.tol);
-        param(&pl, "linesearch_max_iter", "%d", sp.linesearch_max_iter);
-        param(&pl, "lbfgs_memory", "%d", sp.memory);
-        join_ints(buf, sizeof buf, sp.ks, sp.n_k);
-        param(&pl, "knn_ks", "%s", buf);
-        param(&pl, "knn_distances", "cosine,L2");
-        param(&pl, "classifiers", "knn,logreg");
-        param(&pl, "holdout", "%g", sp.holdout);
-        int ign[8], n_ign = octic_dataset_ignored_labels(ds, ign);
-        join_ints(buf, sizeof buf, ign, n_ign);
-        param(&pl, "ignored_labels", "%s", buf);
-        param(&pl, "standardization", "StandardScaler");
-    }
-    param(&pl, "cache", "%s", cache);
-    param(&pl, "launched_by", "octiscope");
+        snprintf(subset, sizeof subset, "all");
+    octic_run_params pl = {0};
+    octic_run_params_fill(&pl, r->model, root, &ctx, subset, 0, r->protocol == OCTISCOPE_EVAL_KNN ? &kp : NULL,
+                          linear ? &lp : NULL, seg ? &sp : NULL, cache);
+    octic_run_param(&pl, "launched_by", "octiscope");
     if ((st = octic_db_start_run(db, model_id, dataset_id, octiscope_eval_protocol_name(r->protocol), pl.items, pl.n,
                                  &out->run_id)))
         goto done;
 
     ctx.cache_dir = cache;
     ctx.model_sha256 = sha;
-    ctx.model = m;
-    ctx.ds = ds;
     ctx.phase = r->phase;
     ctx.progress = r->progress;
     ctx.user = r->user;
