@@ -181,8 +181,10 @@ const octic_backend *cli_device(void) {
 int cli_load_model(const char *path, int heads, octic_model **out) {
     *out = NULL;
     octic_status st = octic_model_load_on(path, heads, cli_device(), out);
-    if (st == OCTIC_OK)
-        return CLI_OK;
+    return st == OCTIC_OK ? CLI_OK : cli_model_error(path, heads, st);
+}
+
+int cli_model_error(const char *path, int heads, octic_status st) {
     if (st == OCTIC_ERR_MISSING && heads == 0 && strstr(octic_last_error(), "heads"))
         return engine_error_with_heads_hint(path);
     return cli_engine_error();

@@ -55,6 +55,9 @@ int cli_load_checkpoint(const char *path, int heads, octic_tensor_set *set, octi
 /* octic_model_load with the same --heads hint, on the device chosen with
  * cli_select_device (by default "auto": CUDA when usable, else the CPU). */
 int cli_load_model(const char *path, int heads, octic_model **out);
+/* The error line of a failed octic_model_load(_on) of path (status st), with
+ * the --heads hint when the heads were not known. */
+int cli_model_error(const char *path, int heads, octic_status st);
 
 /* --device auto|cpu|cuda of the commands that run a model: picks the backend
  * cli_load_model builds on (precision as octic_backend_for). Asked for cuda

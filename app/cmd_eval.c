@@ -22,7 +22,7 @@
 #include "logreg.h"
 #include "protocols.h"
 #include "results_db.h"
-#include "run_params.h"
+#include "runner.h"
 
 static const char eval_usage[] =
     "usage: octic eval knn|linear|seg MODEL --data ROOT [options]\n"
@@ -67,8 +67,12 @@ static const char eval_usage[] =
 typedef struct {
     char phase[128];
     double phase_start, last_print;
+    const char *model; /* as given, for the run's first line */
     int tty;
     int printed;
+    /* SIGINT and SIGTERM cancel the run (recorded as cancelled) once it has a row */
+    int signals_caught;
+    struct sigaction old_int, old_term;
 } progress_state;
 
 static volatile sig_atomic_t interrupted = 0;
@@ -112,6 +116,17 @@ static int progress_update(void *user, int64_t done, int64_t total) {
         p->printed = 1;
     }
     return interrupted != 0;
+}
+
+static void run_started(void *user, int64_t run_id, const char *protocol, const char *root) {
+    progress_state *p = user;
+    fprintf(stderr, "octic eval: run %lld (%s) of %s on %s\n", (long long)run_id, protocol, p->model, root);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, &p->old_int);
+    sigaction(SIGTERM, &sa, &p->old_term);
+    p->signals_caught = 1;
 }
 
 static void progress_end(progress_state *p) {
@@ -183,26 +198,6 @@ static int parse_subset(const char *text, octic_subset *kind, size_t *n) {
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-/* Records the model (content hash, architecture, size) and returns its id. */
-static int record_model(octic_db *db, const char *path, const octic_model *m, int64_t *id, char sha[65]) {
-    if (octic_db_hash_file(db, path, sha) != OCTIC_OK) return cli_engine_error();
-    const octic_config *cfg = octic_model_config(m);
-    const octic_arch *arch = octic_arch_match(cfg);
-    char desc[128];
-    snprintf(desc, sizeof desc, "%s %s depth %d dim %d patch %d", octic_family_name(cfg->family),
-             octic_kind_name(cfg->kind), cfg->depth, cfg->dim, cfg->patch);
-    octic_cost cost = octic_config_cost(cfg, 224);
-    struct stat sb;
-    if (stat(path, &sb) != 0) return cli_error("%s: %s", path, strerror(errno));
-    char real[4096];
-    const char *abs = realpath(path, real) ? real : path;
-    octic_db_model rec = {sha, arch ? arch->name : desc, octic_family_name(cfg->family), octic_kind_name(cfg->kind),
-                          cfg->depth, cfg->dim, cfg->heads, cfg->patch, cost.params, (double)cost.macs / 1e9,
-                          abs, (int64_t)sb.st_size, (int64_t)sb.st_mtime};
-    if (octic_db_add_model(db, &rec, id) != OCTIC_OK) return cli_engine_error();
-    return CLI_OK;
-}
-
 static void print_results(const char *protocol, int64_t run_id, const octic_eval_results *r) {
     printf("run %lld (%s): done\n", (long long)run_id, protocol);
     for (int i = 0; i < r->n_metrics; i++) printf("  %-18s %.4g\n", r->metrics[i].name, r->metrics[i].value);
@@ -235,198 +230,96 @@ static int run_eval(const char *what, int argc, char **argv) {
     if (npos != 1) return cli_usage_error("eval", "eval %s takes one MODEL", what);
     if (!data) return cli_usage_error("eval", "eval %s needs --data ROOT", what);
 
-    octic_eval_context ctx;
-    memset(&ctx, 0, sizeof ctx);
-    int heads = 0, threads = 0, seed = 0;
-    ctx.size = 224, ctx.resize_to = 256, ctx.batch_size = 32;
-    if ((heads_t && (rc = cli_parse_int("eval", "--heads", heads_t, 1, 4096, &heads)) != CLI_OK) ||
-        (size_t_ && (rc = cli_parse_int("eval", "--size", size_t_, 8, 4096, &ctx.size)) != CLI_OK) ||
-        (resize_t && (rc = cli_parse_int("eval", "--resize", resize_t, 8, 8192, &ctx.resize_to)) != CLI_OK) ||
-        (batch_t && (rc = cli_parse_int("eval", "--batch-size", batch_t, 1, 4096, &ctx.batch_size)) != CLI_OK) ||
-        (threads_t && (rc = cli_parse_int("eval", "--threads", threads_t, 0, 1024, &threads)) != CLI_OK) ||
-        (seed_t && (rc = cli_parse_int("eval", "--seed", seed_t, 0, 2147483647, &seed)) != CLI_OK))
-        return rc;
-    if (!size_t_ && resize_t == NULL) ctx.resize_to = 256;
-    else if (size_t_ && !resize_t) ctx.resize_to = ctx.size * 256 / 224;
-    ctx.threads = threads;
-    ctx.seed = (uint64_t)seed;
-    if (subset && (rc = parse_subset(subset, &ctx.subset, &ctx.subset_n)) != CLI_OK) return rc;
-
     const int is_knn = strcmp(what, "knn") == 0, is_linear = strcmp(what, "linear") == 0;
-    octic_knn_protocol kp;
-    octic_linear_protocol lp;
-    octic_seg_protocol sp;
-    octic_knn_protocol_defaults(&kp);
-    octic_linear_protocol_defaults(&lp);
-    octic_seg_protocol_defaults(&sp);
-    double d;
-    if (ks_t && (rc = parse_ints("eval", "--ks", ks_t, kp.ks, OCTIC_KNN_MAX_K, &kp.n_k)) != CLI_OK) return rc;
-    if (temp_t && (rc = parse_double("--temperature", temp_t, 1e-6, 1e6, &d)) != CLI_OK) return rc;
-    if (temp_t) kp.temperature = (float)d;
-    lp.augment = !cached;
-    if ((epochs_t && (rc = cli_parse_int("eval", "--epochs", epochs_t, 1, 1000000, &lp.epochs)) != CLI_OK) ||
-        (elen_t && (rc = cli_parse_int("eval", "--epoch-length", elen_t, 1, 100000000, &lp.epoch_length)) != CLI_OK) ||
-        (tbatch_t && (rc = cli_parse_int("eval", "--train-batch", tbatch_t, 1, 65536, &lp.batch_size)) != CLI_OK))
+    octic_eval_run_request req;
+    octic_eval_run_request_defaults(&req, is_knn ? OCTIC_EVAL_KNN : is_linear ? OCTIC_EVAL_LINEAR : OCTIC_EVAL_SEG);
+    if ((heads_t && (rc = cli_parse_int("eval", "--heads", heads_t, 1, 4096, &req.heads)) != CLI_OK) ||
+        (size_t_ && (rc = cli_parse_int("eval", "--size", size_t_, 8, 4096, &req.size)) != CLI_OK) ||
+        (resize_t && (rc = cli_parse_int("eval", "--resize", resize_t, 8, 8192, &req.resize)) != CLI_OK) ||
+        (batch_t && (rc = cli_parse_int("eval", "--batch-size", batch_t, 1, 4096, &req.batch_size)) != CLI_OK) ||
+        (threads_t && (rc = cli_parse_int("eval", "--threads", threads_t, 0, 1024, &req.threads)) != CLI_OK) ||
+        (seed_t && (rc = cli_parse_int("eval", "--seed", seed_t, 0, 2147483647, &req.seed)) != CLI_OK))
         return rc;
-    if (lrs_t && (lp.n_lr = parse_doubles(lrs_t, lp.lrs, OCTIC_LINEAR_MAX_LR)) <= 0)
+    if (size_t_ && !resize_t) req.resize = req.size * 256 / 224;
+    if (subset && (rc = parse_subset(subset, &req.subset, &req.subset_n)) != CLI_OK) return rc;
+
+    octic_knn_protocol *kp = &req.knn;
+    octic_linear_protocol *lp = &req.linear;
+    octic_seg_protocol *sp = &req.seg;
+    double d;
+    if (ks_t && (rc = parse_ints("eval", "--ks", ks_t, kp->ks, OCTIC_KNN_MAX_K, &kp->n_k)) != CLI_OK) return rc;
+    if (temp_t && (rc = parse_double("--temperature", temp_t, 1e-6, 1e6, &d)) != CLI_OK) return rc;
+    if (temp_t) kp->temperature = (float)d;
+    lp->augment = !cached;
+    if ((epochs_t && (rc = cli_parse_int("eval", "--epochs", epochs_t, 1, 1000000, &lp->epochs)) != CLI_OK) ||
+        (elen_t && (rc = cli_parse_int("eval", "--epoch-length", elen_t, 1, 100000000, &lp->epoch_length)) != CLI_OK) ||
+        (tbatch_t && (rc = cli_parse_int("eval", "--train-batch", tbatch_t, 1, 65536, &lp->batch_size)) != CLI_OK))
+        return rc;
+    if (lrs_t && (lp->n_lr = parse_doubles(lrs_t, lp->lrs, OCTIC_LINEAR_MAX_LR)) <= 0)
         return cli_usage_error("eval", "--lrs expects a comma-separated list of learning rates, got '%s'", lrs_t);
-    if (mom_t && (rc = parse_double("--momentum", mom_t, 0.0, 1.0, &lp.momentum)) != CLI_OK) return rc;
-    if (cs_t && (sp.n_c = parse_doubles(cs_t, sp.cs, 16)) <= 0)
+    if (mom_t && (rc = parse_double("--momentum", mom_t, 0.0, 1.0, &lp->momentum)) != CLI_OK) return rc;
+    if (cs_t && (sp->n_c = parse_doubles(cs_t, sp->cs, 16)) <= 0)
         return cli_usage_error("eval", "--cs expects a comma-separated list of C values, got '%s'", cs_t);
-    for (int i = 0; i < sp.n_c; i++)
-        if (!(sp.cs[i] > 0)) return cli_usage_error("eval", "--cs values must be positive, got '%s'", cs_t);
-    if ((maxit_t && (rc = cli_parse_int("eval", "--max-iter", maxit_t, 1, 100000000, &sp.max_iter)) != CLI_OK) ||
-        (mem_t && (rc = cli_parse_int("eval", "--memory", mem_t, 1, 100, &sp.memory)) != CLI_OK) ||
-        (tol_t && (rc = parse_double("--tol", tol_t, 0.0, 1.0, &sp.tol)) != CLI_OK) ||
-        (holdout_t && (rc = parse_double("--holdout", holdout_t, 0.01, 0.9, &sp.holdout)) != CLI_OK) ||
-        (segks_t && (rc = parse_ints("eval", "--seg-ks", segks_t, sp.ks, 8, &sp.n_k)) != CLI_OK))
+    for (int i = 0; i < sp->n_c; i++)
+        if (!(sp->cs[i] > 0)) return cli_usage_error("eval", "--cs values must be positive, got '%s'", cs_t);
+    if ((maxit_t && (rc = cli_parse_int("eval", "--max-iter", maxit_t, 1, 100000000, &sp->max_iter)) != CLI_OK) ||
+        (mem_t && (rc = cli_parse_int("eval", "--memory", mem_t, 1, 100, &sp->memory)) != CLI_OK) ||
+        (tol_t && (rc = parse_double("--tol", tol_t, 0.0, 1.0, &sp->tol)) != CLI_OK) ||
+        (holdout_t && (rc = parse_double("--holdout", holdout_t, 0.01, 0.9, &sp->holdout)) != CLI_OK) ||
+        (segks_t && (rc = parse_ints("eval", "--seg-ks", segks_t, sp->ks, 8, &sp->n_k)) != CLI_OK))
         return rc;
     if (classifiers_t) {
-        sp.knn = strstr(classifiers_t, "knn") != NULL;
-        sp.logreg = strstr(classifiers_t, "logreg") != NULL;
-        if (!sp.knn && !sp.logreg)
+        sp->knn = strstr(classifiers_t, "knn") != NULL;
+        sp->logreg = strstr(classifiers_t, "logreg") != NULL;
+        if (!sp->knn && !sp->logreg)
             return cli_usage_error("eval", "--classifiers expects knn, logreg or knn,logreg, got '%s'", classifiers_t);
-    }
-    const char *protocol = is_knn ? "knn-dinov2" : is_linear ? (cached ? "linear-cached" : "linear-dinov2") : "seg-capi";
-
-    /* the data set and its splits */
-    octic_dataset *ds = NULL;
-    if (octic_dataset_open(data, NULL, &ds) != OCTIC_OK) return cli_engine_error();
-    int segmentation = octic_dataset_is_segmentation(ds);
-    if (!is_knn && !is_linear && !segmentation) {
-        octic_dataset_close(ds);
-        return cli_error("%s: eval seg needs a segmentation data set (ADE20K or VOC 2012), this is %s", data,
-                         octic_layout_name(octic_dataset_layout(ds)));
-    }
-    if ((is_knn || is_linear) && segmentation) {
-        octic_dataset_close(ds);
-        return cli_error("%s: eval %s needs a classification data set, this is %s (use eval seg)", data, what,
-                         octic_layout_name(octic_dataset_layout(ds)));
     }
     char train_name[64] = "", val_name[64] = "";
     if (split) {
         const char *colon = strchr(split, ':');
-        if (!colon || colon == split || !colon[1] || (size_t)(colon - split) >= sizeof train_name) {
-            octic_dataset_close(ds);
+        if (!colon || colon == split || !colon[1] || (size_t)(colon - split) >= sizeof train_name)
             return cli_usage_error("eval", "--split expects TRAIN:VAL, got '%s'", split);
-        }
         memcpy(train_name, split, (size_t)(colon - split));
         snprintf(val_name, sizeof val_name, "%s", colon + 1);
-        ctx.train_split = octic_dataset_find_split(ds, train_name);
-        ctx.val_split = octic_dataset_find_split(ds, val_name);
-    } else if (octic_dataset_split_count(ds) >= 2) {
-        ctx.train_split = 0, ctx.val_split = 1;
-    } else {
-        octic_dataset_close(ds);
-        return cli_error("%s: the data set has a single split; choose with --split TRAIN:VAL", data);
+        req.train_split = train_name, req.val_split = val_name;
     }
-    if (ctx.train_split < 0 || ctx.val_split < 0) {
-        char names[256] = "";
-        for (int i = 0; i < octic_dataset_split_count(ds); i++) {
-            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
-            strncat(names, octic_dataset_split_name(ds, i), sizeof names - strlen(names) - 1);
-        }
-        octic_dataset_close(ds);
-        return cli_error("%s: no split '%s' (the splits are %s)", data, ctx.train_split < 0 ? train_name : val_name,
-                         names);
-    }
-
-    octic_model *m = NULL;
-    if ((rc = cli_select_device("eval", device, OCTIC_FLOAT32)) != CLI_OK ||
-        (rc = cli_load_model(model_path, heads, &m)) != CLI_OK) {
-        octic_dataset_close(ds);
-        return rc;
-    }
-    if (octic_model_check_size(m, ctx.size) != OCTIC_OK) {
-        octic_model_free(m);
-        octic_dataset_close(ds);
-        return cli_engine_error();
-    }
-    char dbfile[4096], cachedir[4096];
-    if (!db_path) {
-        if (octic_db_default_path(dbfile, sizeof dbfile) != OCTIC_OK) goto engine_fail_early;
-        db_path = dbfile;
-    }
-    if (!cache) {
-        if (octic_feature_cache_default(cachedir, sizeof cachedir) != OCTIC_OK) goto engine_fail_early;
-        cache = cachedir;
-    }
-    octic_db *db = NULL;
-    if (octic_db_open(db_path, &db) != OCTIC_OK) goto engine_fail_early;
-
-    int64_t model_id = 0, dataset_id = 0, run_id = 0;
-    char sha[65];
-    if ((rc = record_model(db, model_path, m, &model_id, sha)) != CLI_OK) goto close_all;
-    char root_real[4096];
-    const char *root = realpath(octic_dataset_root(ds), root_real) ? root_real : octic_dataset_root(ds);
-    const char *base = strrchr(root, '/');
-    if (octic_db_add_dataset(db, base && base[1] ? base + 1 : root, root, octic_layout_name(octic_dataset_layout(ds)),
-                             octic_dataset_class_count(ds), &dataset_id) != OCTIC_OK) {
-        rc = cli_engine_error();
-        goto close_all;
-    }
-    ctx.model = m;
-    ctx.ds = ds;
-    octic_run_params pl = {0};
-    octic_run_params_fill(&pl, model_path, root, &ctx, subset ? subset : "all", seed, is_knn ? &kp : NULL,
-                          is_linear ? &lp : NULL, !is_knn && !is_linear ? &sp : NULL, cache);
-    if (octic_db_start_run(db, model_id, dataset_id, protocol, pl.items, pl.n, &run_id) != OCTIC_OK) {
-        rc = cli_engine_error();
-        goto close_all;
-    }
-    fprintf(stderr, "octic eval: run %lld (%s) of %s on %s\n", (long long)run_id, protocol, model_path, root);
+    if ((rc = cli_select_device("eval", device, OCTIC_FLOAT32)) != CLI_OK) return rc;
 
     progress_state ps;
     memset(&ps, 0, sizeof ps);
     ps.tty = isatty(2);
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    ctx.cache_dir = cache;
-    ctx.model_sha256 = sha;
-    ctx.phase = progress_phase;
-    ctx.progress = progress_update;
-    ctx.user = &ps;
-    octic_eval_results res;
-    memset(&res, 0, sizeof res);
-    octic_status st = is_knn ? octic_eval_knn(&ctx, &kp, &res)
-                      : is_linear ? octic_eval_linear(&ctx, &lp, &res)
-                                  : octic_eval_seg(&ctx, &sp, &res);
+    ps.model = model_path;
+    req.model = model_path;
+    req.backend = cli_device();
+    req.data = data;
+    req.subset_text = subset;
+    req.db = db_path, req.cache = cache;
+    req.command = "eval";
+    req.started = run_started;
+    req.phase = progress_phase;
+    req.progress = progress_update;
+    req.user = &ps;
+    octic_eval_run_outcome out;
+    octic_status st = octic_eval_run(&req, &out);
     progress_end(&ps);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (ctx.chunks_reused)
-        fprintf(stderr, "octic eval: reused %d cached feature chunks, computed %d\n", ctx.chunks_reused,
-                ctx.chunks_computed);
-    if (st == OCTIC_OK) {
-        if (octic_db_finish_run(db, run_id, res.metrics, res.n_metrics, res.trials, res.n_trials, res.classes,
-                                res.n_classes) != OCTIC_OK) {
-            char msg[512];
-            snprintf(msg, sizeof msg, "%s", octic_last_error());
-            octic_db_set_state(db, run_id, OCTIC_RUN_FAILED, msg);
-            rc = cli_error("%s", msg);
-        } else {
-            print_results(protocol, run_id, &res);
-            rc = CLI_OK;
-        }
-    } else {
-        char msg[512];
-        snprintf(msg, sizeof msg, "%s", octic_last_error());
-        octic_db_set_state(db, run_id, interrupted ? OCTIC_RUN_CANCELLED : OCTIC_RUN_FAILED, msg);
-        rc = interrupted ? cli_error("run %lld cancelled (%s)", (long long)run_id, msg) : cli_error("%s", msg);
+    if (ps.signals_caught) {
+        sigaction(SIGINT, &ps.old_int, NULL);
+        sigaction(SIGTERM, &ps.old_term, NULL);
     }
-    octic_eval_results_free(&res);
-close_all:
-    octic_db_close(db);
-    octic_model_free(m);
-    octic_dataset_close(ds);
-    return rc;
-engine_fail_early:
-    rc = cli_engine_error();
-    octic_model_free(m);
-    octic_dataset_close(ds);
+    if (out.chunks_reused)
+        fprintf(stderr, "octic eval: reused %d cached feature chunks, computed %d\n", out.chunks_reused,
+                out.chunks_computed);
+    if (st == OCTIC_OK) {
+        print_results(out.protocol, out.run_id, &out.results);
+        rc = CLI_OK;
+    } else if (out.state == OCTIC_RUN_CANCELLED) {
+        rc = cli_error("run %lld cancelled (%s)", (long long)out.run_id, octic_last_error());
+    } else if (out.model_failed) {
+        rc = cli_model_error(model_path, req.heads, st);
+    } else {
+        rc = cli_engine_error();
+    }
+    octic_eval_results_free(&out.results);
     return rc;
 }
 

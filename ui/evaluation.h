@@ -1,14 +1,15 @@
 /* One evaluation as the studio launches it: a model, a data set, a protocol
  * (DINOv2 k-NN, the linear heads on cached features, capi segmentation) with
- * its default settings and a subset size, recorded in the results database
- * exactly as `octic eval` records it (app/db, app/eval). Plain C without GTK:
- * the studio calls it from a worker thread, the tests call it directly. */
+ * its default settings and a subset size, run and recorded by the runner
+ * `octic eval` uses (app/eval/runner.h). Plain C without GTK: the studio
+ * calls it from a worker thread, the tests call it directly. */
 #ifndef OCTISCOPE_EVALUATION_H
 #define OCTISCOPE_EVALUATION_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend.h"
 #include "error.h"
 
 typedef enum {
@@ -27,6 +28,7 @@ const char *octiscope_eval_main_metric(octiscope_eval_protocol p);
 typedef struct {
     const char *model;      /* checkpoint path */
     int heads;              /* 0: from the file */
+    const octic_backend *backend; /* where the model runs (the device preference); NULL: the CPU */
     const char *data;       /* data set root */
     octiscope_eval_protocol protocol;
     size_t subset;          /* 0: every image; else the first n of each split */

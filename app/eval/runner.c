@@ -1,0 +1,183 @@
+/* One evaluation run from start to end (see runner.h). */
+#include "runner.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dataset.h"
+#include "extract.h"
+#include "run_params.h"
+
+void octic_eval_run_request_defaults(octic_eval_run_request *r, octic_eval_kind kind) {
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    octic_knn_protocol_defaults(&r->knn);
+    octic_linear_protocol_defaults(&r->linear);
+    octic_seg_protocol_defaults(&r->seg);
+    r->size = 224, r->resize = 256, r->batch_size = 32;
+}
+
+const char *octic_eval_run_protocol(const octic_eval_run_request *r) {
+    switch (r->kind) {
+    case OCTIC_EVAL_KNN: return "knn-dinov2";
+    case OCTIC_EVAL_LINEAR: return r->linear.augment ? "linear-dinov2" : "linear-cached";
+    case OCTIC_EVAL_SEG: return "seg-capi";
+    }
+    return "?";
+}
+
+static const char *const kind_names[] = {"knn", "linear", "seg"};
+
+/* Records the model (content hash, architecture, size) and returns its id. */
+static octic_status record_model(octic_db *db, const char *path, const octic_model *m, int64_t *id, char sha[65]) {
+    octic_status st = octic_db_hash_file(db, path, sha);
+    if (st) return st;
+    const octic_config *cfg = octic_model_config(m);
+    const octic_arch *arch = octic_arch_match(cfg);
+    char desc[128], real[PATH_MAX];
+    snprintf(desc, sizeof desc, "%s %s depth %d dim %d patch %d", octic_family_name(cfg->family),
+             octic_kind_name(cfg->kind), cfg->depth, cfg->dim, cfg->patch);
+    octic_cost cost = octic_config_cost(cfg, 224);
+    struct stat sb;
+    if (stat(path, &sb) != 0) return octic_fail(OCTIC_ERR_IO, "%s: %s", path, strerror(errno));
+    octic_db_model rec = {sha, arch ? arch->name : desc, octic_family_name(cfg->family), octic_kind_name(cfg->kind),
+                          cfg->depth, cfg->dim, cfg->heads, cfg->patch, cost.params, (double)cost.macs / 1e9,
+                          realpath(path, real) ? real : path, (int64_t)sb.st_size, (int64_t)sb.st_mtime};
+    return octic_db_add_model(db, &rec, id);
+}
+
+/* The data set against the protocol, and the splits by name (or the first two). */
+static octic_status check_dataset(const octic_eval_run_request *r, const octic_dataset *ds, octic_eval_context *ctx) {
+    char what[64];
+    if (r->command) snprintf(what, sizeof what, "%s %s", r->command, kind_names[r->kind]);
+    else snprintf(what, sizeof what, "%s", octic_eval_run_protocol(r));
+    const int seg = r->kind == OCTIC_EVAL_SEG;
+    if (seg && !octic_dataset_is_segmentation(ds))
+        return octic_fail(OCTIC_ERR_ARG, "%s: %s needs a segmentation data set (ADE20K or VOC 2012), this is %s",
+                          r->data, what, octic_layout_name(octic_dataset_layout(ds)));
+    if (!seg && octic_dataset_is_segmentation(ds))
+        return octic_fail(OCTIC_ERR_ARG, "%s: %s needs a classification data set, this is %s%s%s%s", r->data, what,
+                          octic_layout_name(octic_dataset_layout(ds)), r->command ? " (use " : "",
+                          r->command ? r->command : "", r->command ? " seg)" : "");
+    if (r->train_split || r->val_split) {
+        ctx->train_split = octic_dataset_find_split(ds, r->train_split ? r->train_split : "");
+        ctx->val_split = octic_dataset_find_split(ds, r->val_split ? r->val_split : "");
+    } else if (octic_dataset_split_count(ds) >= 2) {
+        ctx->train_split = 0, ctx->val_split = 1;
+    } else {
+        return octic_fail(OCTIC_ERR_ARG, "%s: the data set has a single split; %s", r->data,
+                          r->command ? "choose with --split TRAIN:VAL" : "an evaluation needs a train and a val split");
+    }
+    if (ctx->train_split < 0 || ctx->val_split < 0) {
+        char names[256] = "";
+        for (int i = 0; i < octic_dataset_split_count(ds); i++) {
+            strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+            strncat(names, octic_dataset_split_name(ds, i), sizeof names - strlen(names) - 1);
+        }
+        return octic_fail(OCTIC_ERR_ARG, "%s: no split '%s' (the splits are %s)", r->data,
+                          ctx->train_split < 0 ? r->train_split : r->val_split, names);
+    }
+    return OCTIC_OK;
+}
+
+/* The caller's progress, remembering whether it asked to cancel. */
+typedef struct {
+    const octic_eval_run_request *r;
+    int cancelled;
+} run_progress;
+
+static void on_phase(void *user, const char *name) {
+    run_progress *p = user;
+    if (p->r->phase) p->r->phase(p->r->user, name);
+}
+
+static int on_progress(void *user, int64_t done, int64_t total) {
+    run_progress *p = user;
+    if (p->r->progress && p->r->progress(p->r->user, done, total)) p->cancelled = 1;
+    return p->cancelled;
+}
+
+octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outcome *out) {
+    memset(out, 0, sizeof *out);
+    out->state = OCTIC_RUN_FAILED;
+    if (r->kind < OCTIC_EVAL_KNN || r->kind > OCTIC_EVAL_SEG)
+        return octic_fail(OCTIC_ERR_ARG, "unknown evaluation kind %d", (int)r->kind);
+    snprintf(out->protocol, sizeof out->protocol, "%s", octic_eval_run_protocol(r));
+    octic_eval_context ctx;
+    memset(&ctx, 0, sizeof ctx);
+    ctx.size = r->size, ctx.resize_to = r->resize, ctx.batch_size = r->batch_size, ctx.threads = r->threads;
+    ctx.seed = (uint64_t)r->seed, ctx.subset = r->subset, ctx.subset_n = r->subset_n;
+    octic_dataset *ds = NULL;
+    octic_model *m = NULL;
+    octic_db *db = NULL;
+    octic_status st = octic_dataset_open(r->data, NULL, &ds);
+    if (st) return st;
+    if ((st = check_dataset(r, ds, &ctx))) goto done;
+    if ((st = octic_model_load_on(r->model, r->heads, r->backend, &m))) {
+        out->model_failed = 1;
+        goto done;
+    }
+    if ((st = octic_model_check_size(m, ctx.size))) goto done;
+
+    char dbfile[PATH_MAX], cachedir[PATH_MAX], sha[65], root_real[PATH_MAX];
+    const char *db_path = r->db, *cache = r->cache;
+    if (!db_path) {
+        if ((st = octic_db_default_path(dbfile, sizeof dbfile))) goto done;
+        db_path = dbfile;
+    }
+    if (!cache) {
+        if ((st = octic_feature_cache_default(cachedir, sizeof cachedir))) goto done;
+        cache = cachedir;
+    }
+    if ((st = octic_db_open(db_path, &db))) goto done;
+    int64_t model_id = 0, dataset_id = 0;
+    if ((st = record_model(db, r->model, m, &model_id, sha))) goto done;
+    const char *root = realpath(octic_dataset_root(ds), root_real) ? root_real : octic_dataset_root(ds);
+    const char *base = strrchr(root, '/');
+    if ((st = octic_db_add_dataset(db, base && base[1] ? base + 1 : root, root,
+                                   octic_layout_name(octic_dataset_layout(ds)), octic_dataset_class_count(ds),
+                                   &dataset_id)))
+        goto done;
+
+    ctx.model = m;
+    ctx.ds = ds;
+    const int knn = r->kind == OCTIC_EVAL_KNN, linear = r->kind == OCTIC_EVAL_LINEAR;
+    octic_run_params pl = {0};
+    octic_run_params_fill(&pl, r->model, root, &ctx, r->subset_text ? r->subset_text : "all", r->seed,
+                          knn ? &r->knn : NULL, linear ? &r->linear : NULL, !knn && !linear ? &r->seg : NULL, cache);
+    if (r->launched_by) octic_run_param(&pl, "launched_by", "%s", r->launched_by);
+    if ((st = octic_db_start_run(db, model_id, dataset_id, out->protocol, pl.items, pl.n, &out->run_id))) goto done;
+    if (r->started) r->started(r->user, out->run_id, out->protocol, root);
+
+    run_progress prog = {r, 0};
+    ctx.cache_dir = cache;
+    ctx.model_sha256 = sha;
+    ctx.phase = on_phase;
+    ctx.progress = on_progress;
+    ctx.user = &prog;
+    st = knn ? octic_eval_knn(&ctx, &r->knn, &out->results)
+         : linear ? octic_eval_linear(&ctx, &r->linear, &out->results)
+                  : octic_eval_seg(&ctx, &r->seg, &out->results);
+    out->chunks_reused = ctx.chunks_reused, out->chunks_computed = ctx.chunks_computed;
+    if (!st)
+        st = octic_db_finish_run(db, out->run_id, out->results.metrics, out->results.n_metrics, out->results.trials,
+                                 out->results.n_trials, out->results.classes, out->results.n_classes);
+    if (st) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", octic_last_error());
+        out->state = prog.cancelled ? OCTIC_RUN_CANCELLED : OCTIC_RUN_FAILED;
+        octic_db_set_state(db, out->run_id, out->state, msg);
+        octic_fail(st, "%s", msg); /* the run's message, not the bookkeeping's */
+        goto done;
+    }
+    out->state = OCTIC_RUN_DONE;
+done:
+    if (db) octic_db_close(db);
+    octic_model_free(m);
+    octic_dataset_close(ds);
+    return st;
+}
