@@ -42,10 +42,12 @@ static guint signals[N_SIGNALS];
 
 typedef struct {
     OctiscopeBrowser *browser;
+    GtkListItem *li; /* owns the cell */
     GtkPicture *image;
     GtkLabel *name;
     GCancellable *cancellable;
     OctiscopeThumb thumb; /* references to the decoded pixels, for a new opacity */
+    char *error;          /* why the thumbnail failed, or NULL */
 } cell;
 
 static void cell_clear_thumb(cell *c) {
@@ -57,16 +59,30 @@ static void cell_free(cell *c) {
     if (c->cancellable) g_cancellable_cancel(c->cancellable);
     g_clear_object(&c->cancellable);
     cell_clear_thumb(c);
+    g_free(c->error);
     g_free(c);
+}
+
+/* The tooltip (the image's path, or why it has no thumbnail) is made when
+ * asked for: gtk_widget_set_tooltip_text() at each bind asks the display
+ * server where the pointer is (a round trip per cell, most of a jump's time). */
+static gboolean cell_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, cell *c) {
+    OctiscopeDatasetItem *item = gtk_list_item_get_item(c->li);
+    if (!item) return FALSE;
+    gtk_tooltip_set_text(tooltip, c->error ? c->error : octiscope_dataset_item_get_image(item));
+    return TRUE;
 }
 
 static void setup_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBrowser *self) {
     cell *c = g_new0(cell, 1);
     c->browser = self;
+    c->li = li;
     GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
     gtk_widget_add_css_class(box, "browser-cell");
     c->image = GTK_PICTURE(gtk_picture_new());
     gtk_widget_set_size_request(GTK_WIDGET(c->image), CELL, CELL);
+    gtk_widget_set_has_tooltip(GTK_WIDGET(c->image), TRUE);
+    g_signal_connect(c->image, "query-tooltip", G_CALLBACK(cell_query_tooltip), c);
     c->name = GTK_LABEL(gtk_label_new(NULL));
     gtk_label_set_ellipsize(c->name, PANGO_ELLIPSIZE_MIDDLE);
     gtk_label_set_max_width_chars(c->name, 16);
@@ -92,14 +108,14 @@ static void cell_thumbnail(const OctiscopeThumb *thumb, const char *error, gpoin
         c->thumb.labels = thumb->labels ? g_bytes_ref(thumb->labels) : NULL;
         cell_show(c);
     }
-    if (error) gtk_widget_set_tooltip_text(GTK_WIDGET(c->image), error);
+    g_free(c->error);
+    c->error = g_strdup(error);
 }
 
 static void bind_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBrowser *self) {
     cell *c = g_object_get_data(G_OBJECT(li), "cell");
     OctiscopeDatasetItem *item = gtk_list_item_get_item(li);
     gtk_label_set_label(c->name, octiscope_dataset_item_get_name(item));
-    gtk_widget_set_tooltip_text(GTK_WIDGET(c->image), octiscope_dataset_item_get_image(item));
     c->cancellable = g_cancellable_new();
     g_hash_table_add(self->bound, c);
     octiscope_thumbnailer_request(self->thumbs, octiscope_dataset_item_get_image(item),
@@ -112,6 +128,7 @@ static void unbind_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeB
     g_clear_object(&c->cancellable);
     g_hash_table_remove(self->bound, c);
     cell_clear_thumb(c);
+    g_clear_pointer(&c->error, g_free);
     gtk_picture_set_paintable(c->image, NULL);
 }
 
