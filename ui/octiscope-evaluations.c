@@ -9,6 +9,7 @@
 #include "octiscope-plot.h"
 #include "octiscope-run-item.h"
 #include "results_db.h"
+#include "studio-device.h"
 
 /* ---- the queue: one job at a time in a worker ------------------------------------------ */
 
@@ -93,6 +94,7 @@ static gpointer run_thread(gpointer data) {
     octiscope_eval_request req = r->job->request;
     if (req.threads <= 0) req.threads = octic_cpu_threads(); /* image loaders */
     req.db = r->db;
+    req.backend = octiscope_device_current(); /* the device preference (the CPU where CUDA cannot run) */
     req.phase = job_phase;
     req.progress = job_progress;
     req.user = r;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "studio-device.h"
 
 struct _OctiscopeModelEntry {
     GObject parent_instance;
@@ -18,6 +19,7 @@ struct _OctiscopeModelEntry {
 
     GMutex lock;        /* guards model; held while a worker uses it */
     octic_model *model; /* loaded on first use */
+    const octic_backend *model_device; /* the device it was loaded onto */
 };
 
 G_DEFINE_TYPE(OctiscopeModelEntry, octiscope_model_entry, G_TYPE_OBJECT)
@@ -280,8 +282,12 @@ void octiscope_model_entry_set_heads(OctiscopeModelEntry *self, int heads) {
 
 octic_model *octiscope_model_entry_lock_model(OctiscopeModelEntry *self, GError **error) {
     g_mutex_lock(&self->lock);
+    const octic_backend *device = octiscope_device_current();
+    if (self->model && self->model_device != device) /* the device preference changed since */
+        g_clear_pointer(&self->model, octic_model_free);
     if (!self->model) {
-        octic_status st = octic_model_load(self->path, self->heads, &self->model);
+        self->model_device = device;
+        octic_status st = octic_model_load_on(self->path, self->heads, device, &self->model);
         if (st) {
             self->model = NULL;
             g_set_error(error, OCTISCOPE_ENGINE_ERROR, st, "%s", octic_last_error());

@@ -1,6 +1,8 @@
 /* The preferences window (see octiscope-preferences.h). */
 #include "octiscope-preferences.h"
 
+#include "studio-device.h"
+
 struct _OctiscopePreferences {
     AdwPreferencesWindow parent_instance;
     AdwComboRow *style_row, *cmap_row, *device_row;
@@ -17,6 +19,14 @@ static void on_style(AdwComboRow *row, GParamSpec *pspec, OctiscopePreferences *
 
 static void on_cmap(AdwComboRow *row, GParamSpec *pspec, OctiscopePreferences *self) {
     g_settings_set_enum(self->settings, "colour-map", (int)adw_combo_row_get_selected(row));
+}
+
+/* the row's items, in the order of the schema's choices */
+static const char *const devices[] = {"cpu", "cuda"};
+
+static void on_device(AdwComboRow *row, GParamSpec *pspec, OctiscopePreferences *self) {
+    guint i = adw_combo_row_get_selected(row);
+    if (i < G_N_ELEMENTS(devices)) g_settings_set_string(self->settings, "device", devices[i]);
 }
 
 static void dispose(GObject *object) {
@@ -48,6 +58,12 @@ OctiscopePreferences *octiscope_preferences_new(GtkWindow *parent, GSettings *se
     adw_combo_row_set_selected(self->cmap_row, (guint)g_settings_get_enum(settings, "colour-map"));
     g_signal_connect(self->style_row, "notify::selected", G_CALLBACK(on_style), self);
     g_signal_connect(self->cmap_row, "notify::selected", G_CALLBACK(on_cmap), self);
+    g_autofree char *device = g_settings_get_string(settings, "device");
+    adw_combo_row_set_selected(self->device_row, g_strcmp0(device, "cuda") == 0 ? 1 : 0);
+    g_signal_connect(self->device_row, "notify::selected", G_CALLBACK(on_device), self);
+    char cuda[320]; /* whether CUDA can run here, or why not and that the CPU runs instead */
+    octiscope_device_cuda_status(cuda, sizeof cuda);
+    adw_action_row_set_subtitle(ADW_ACTION_ROW(self->device_row), cuda);
     g_settings_bind(settings, "threads", self->threads_spin, "value", G_SETTINGS_BIND_DEFAULT);
     g_settings_bind(settings, "default-database", self->database_row, "text", G_SETTINGS_BIND_DEFAULT);
     return self;

@@ -2,6 +2,7 @@
 #include "octiscope-window.h"
 
 #include "analysis.h"
+#include "studio-device.h"
 
 struct _OctiscopeWindow {
     AdwApplicationWindow parent_instance;
@@ -282,6 +283,16 @@ static void on_database_changed(GSettings *settings, const char *key, OctiscopeW
     octiscope_evaluations_set_database(self->evaluations, db);
 }
 
+/* The device preference: models load onto it from now on and evaluations run
+ * on it; asked for CUDA where it cannot run, the window says why, once per
+ * start or change, and the work runs on the CPU. */
+static void on_device_changed(GSettings *settings, const char *key, OctiscopeWindow *self) {
+    g_autofree char *device = g_settings_get_string(settings, "device");
+    char notice[512];
+    octiscope_device_apply(device, notice, sizeof notice);
+    if (notice[0]) octiscope_window_show_error(self, notice);
+}
+
 /* ---- class ----------------------------------------------------------------------------------- */
 
 static void dispose(GObject *object) {
@@ -374,6 +385,8 @@ OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *
         g_signal_connect_object(settings, "changed::colour-map", G_CALLBACK(on_cmap_changed), self, 0);
         g_signal_connect_object(settings, "changed::default-database", G_CALLBACK(on_database_changed), self, 0);
         on_database_changed(settings, "default-database", self);
+        g_signal_connect_object(settings, "changed::device", G_CALLBACK(on_device_changed), self, 0);
+        on_device_changed(settings, "device", self);
         g_settings_bind(settings, "mask-opacity", octiscope_browser_get_opacity(self->browser), "value",
                         G_SETTINGS_BIND_DEFAULT);
         on_cmap_changed(settings, "colour-map", self);

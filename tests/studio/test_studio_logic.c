@@ -18,6 +18,7 @@
 #include "equivariance.h"
 #include "group.h"
 #include "image.h"
+#include "studio-device.h"
 #include "test_util.h"
 
 #define S 224
@@ -516,6 +517,38 @@ START_TEST(background_priority_per_thread) {
 }
 END_TEST
 
+/* The device preference: cpu is the CPU; cuda is the CUDA backend where it
+ * can run, else the CPU with a notice naming the reason (this build, no GPU);
+ * an unknown value is the CPU with a notice; the choice becomes the studio's. */
+START_TEST(device_choice) {
+    char notice[512], why[256], status[320];
+    const octic_backend *cpu = octic_cpu_backend();
+    ck_assert_ptr_eq(octiscope_device_current(), cpu); /* before any choice */
+    ck_assert_ptr_eq(octiscope_device_choose("cpu", notice, sizeof notice), cpu);
+    ck_assert_str_eq(notice, "");
+    const octic_backend *cuda = octic_cuda_backend_for(OCTIC_FLOAT32, why, sizeof why);
+    const octic_backend *be = octiscope_device_apply("cuda", notice, sizeof notice);
+    int available = octiscope_device_cuda_status(status, sizeof status);
+    if (cuda) { /* a usable GPU: the preference is honoured, silently */
+        ck_assert_ptr_eq(be, cuda);
+        ck_assert(octic_backend_is_cuda(be));
+        ck_assert_str_eq(notice, "");
+        ck_assert_int_eq(available, 1);
+    } else { /* no GPU or no CUDA in the build: the CPU, and a notice that says why */
+        ck_assert_ptr_eq(be, cpu);
+        ck_assert_msg(strstr(notice, "CUDA") && strstr(notice, why) && strstr(notice, "CPU"), "%s", notice);
+        ck_assert_int_eq(available, 0);
+        ck_assert_msg(strstr(status, why) && strstr(status, "runs on the CPU"), "%s", status);
+    }
+    ck_assert_ptr_eq(octiscope_device_current(), be);
+    ck_assert_ptr_eq(octiscope_device_apply("tpu", notice, sizeof notice), cpu);
+    ck_assert_msg(strstr(notice, "'tpu'") && strstr(notice, "CPU"), "%s", notice);
+    ck_assert_ptr_eq(octiscope_device_current(), cpu);
+    ck_assert_ptr_eq(octiscope_device_choose(NULL, notice, sizeof notice), cpu);
+    ck_assert(notice[0] != '\0');
+}
+END_TEST
+
 static Suite *studio_suite(void) {
     Suite *s = suite_create("studio-logic");
     TCase *pca = tcase_create("pca-colours");
@@ -548,6 +581,9 @@ static Suite *studio_suite(void) {
     tcase_add_test(bg, background_threads_and_priority);
     tcase_add_test(bg, background_priority_per_thread);
     suite_add_tcase(s, bg);
+    TCase *device = tcase_create("device");
+    tcase_add_test(device, device_choice);
+    suite_add_tcase(s, device);
     return s;
 }
 
