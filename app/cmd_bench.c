@@ -23,8 +23,12 @@ static const char bench_usage[] =
     "the model / time) and, measured in the same process with the same threads, the best\n"
     "sgemm GFLOP/s of the linked BLAS on a 4096 x 4096 x 1024 product and the ratio of the\n"
     "two; then where the time goes, per kind of operation. Times are medians of R timed\n"
-    "runs after one untimed warm-up run (the fastest run is shown as well); the sgemm figure\n"
-    "is the best of 5 products.\n"
+    "runs after one untimed warm-up run (the fastest run is shown as well). The sgemm figure\n"
+    "is the best of 5 products before the runs and of one product timed before the first\n"
+    "run and after each round of runs; each run is also compared with the faster of the\n"
+    "two products around it (the median of these ratios is shown), so that a machine whose\n"
+    "speed drifts does not decide the figure. With --compare the two architectures' runs\n"
+    "alternate and the time ratio is the median of the runs' ratios.\n"
     "\n"
     "options:\n"
     "  --arch NAME      a published architecture ('octic archs' lists them)\n"
@@ -67,25 +71,52 @@ static double peak_rss_mb(void) {
     return ru.ru_maxrss / 1024.0; /* kilobytes on Linux */
 }
 
-/* Best GFLOP/s of octic_sgemm on C[4096,4096] = A[4096,1024] B[4096,1024]^T,
- * a warm-up and then 5 timed products; -1 if out of memory. */
-static double sgemm_gflops(void) {
-    const int M = 4096, N = 4096, K = 1024;
-    float *A = malloc((size_t)M * K * sizeof(float)), *B = malloc((size_t)N * K * sizeof(float));
-    float *C = malloc((size_t)M * N * sizeof(float));
-    double best = -1.0;
-    if (A && B && C) {
-        for (size_t i = 0; i < (size_t)M * K; i++) A[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
-        for (size_t i = 0; i < (size_t)N * K; i++) B[i] = (float)((i * 5) % 11) / 11.0f - 0.5f;
-        for (int r = 0; r < 6; r++) {
-            double t = now_seconds();
-            octic_sgemm(1, M, N, K, A, K, B, K, 0.0f, C, N);
-            t = now_seconds() - t;
-            double g = 2.0 * M * N * K / t / 1e9;
-            if (r > 0 && g > best) best = g;
-        }
+/* The sgemm probe: C[4096,4096] = A[4096,1024] B[4096,1024]^T through
+ * octic_sgemm, the product the figures are compared with. */
+enum { PROBE_M = 4096, PROBE_N = 4096, PROBE_K = 1024 };
+
+typedef struct {
+    float *A, *B, *C;
+} sgemm_probe;
+
+static void probe_free(sgemm_probe *p) {
+    free(p->A), free(p->B), free(p->C);
+    memset(p, 0, sizeof *p);
+}
+
+static int probe_init(sgemm_probe *p) {
+    p->A = malloc((size_t)PROBE_M * PROBE_K * sizeof(float));
+    p->B = malloc((size_t)PROBE_N * PROBE_K * sizeof(float));
+    p->C = malloc((size_t)PROBE_M * PROBE_N * sizeof(float));
+    if (!p->A || !p->B || !p->C) {
+        probe_free(p);
+        return 0;
     }
-    free(A), free(B), free(C);
+    for (size_t i = 0; i < (size_t)PROBE_M * PROBE_K; i++) p->A[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
+    for (size_t i = 0; i < (size_t)PROBE_N * PROBE_K; i++) p->B[i] = (float)((i * 5) % 11) / 11.0f - 0.5f;
+    memset(p->C, 0, (size_t)PROBE_M * PROBE_N * sizeof(float));
+    return 1;
+}
+
+/* GFLOP/s of one product. */
+static double probe_gflops(sgemm_probe *p) {
+    double t = now_seconds();
+    octic_sgemm(1, PROBE_M, PROBE_N, PROBE_K, p->A, PROBE_K, p->B, PROBE_K, 0.0f, p->C, PROBE_N);
+    t = now_seconds() - t;
+    return 2.0 * PROBE_M * PROBE_N * PROBE_K / t / 1e9;
+}
+
+/* Best GFLOP/s of a warm-up and then 5 timed products; -1 if out of
+ * memory. The buffers are freed before the models exist. */
+static double sgemm_gflops(void) {
+    sgemm_probe p;
+    if (!probe_init(&p)) return -1.0;
+    double best = -1.0;
+    for (int r = 0; r < 6; r++) {
+        double g = probe_gflops(&p);
+        if (r > 0 && g > best) best = g;
+    }
+    probe_free(&p);
     return best;
 }
 
@@ -93,73 +124,113 @@ typedef struct {
     const octic_arch *arch;
     double seconds;        /* median per forward pass */
     double best;           /* fastest forward pass */
+    double paired;         /* median over runs of effective / sgemm around the run, or -1 */
     double macs_per_image; /* octic_config_cost */
     double weights_mb;
     double device_peak_mb; /* device memory held at most (CUDA), else 0 */
     octic_profile prof;    /* per forward pass */
 } bench_result;
 
-static int run_arch(const char *name, const octic_backend *be, int batch, int size, int runs, bench_result *res) {
-    memset(res, 0, sizeof *res);
+/* One architecture being measured: its model, inputs and run times. */
+typedef struct {
+    octic_model *m;
+    float *images;
+    double *times; /* per timed run, in run order */
+    octic_profile total;
+    bench_result res;
+} bench_arch;
+
+static void arch_free(bench_arch *a) {
+    free(a->images), free(a->times);
+    octic_model_free(a->m);
+    a->images = NULL, a->times = NULL, a->m = NULL;
+}
+
+/* Builds the model on random weights, random images and runs the untimed
+ * warm-up pass (which sizes the activation arena once). */
+static int arch_open(const char *name, const octic_backend *be, int batch, int size, int runs, bench_arch *a) {
+    memset(a, 0, sizeof *a);
     const octic_arch *arch = octic_arch_find(name);
     if (!arch) return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", name);
-    res->arch = arch;
+    a->res.arch = arch;
+    a->res.paired = -1.0;
     octic_config cfg = arch->config;
-    octic_model *m = NULL;
     octic_device_reset_peak(be);
-    if (octic_model_random(&cfg, 1, be, &m) != OCTIC_OK) return cli_engine_error();
-    if (octic_model_check_size(m, size) != OCTIC_OK) {
-        octic_model_free(m);
+    if (octic_model_random(&cfg, 1, be, &a->m) != OCTIC_OK) return cli_engine_error();
+    if (octic_model_check_size(a->m, size) != OCTIC_OK) {
+        arch_free(a);
         return cli_usage_error("bench", "--size %d: %s", size, octic_last_error());
     }
     octic_cost cost = octic_config_cost(&cfg, size);
-    res->macs_per_image = (double)cost.macs;
-    res->weights_mb = (double)cost.params * 4.0 / (1024.0 * 1024.0);
+    a->res.macs_per_image = (double)cost.macs;
+    a->res.weights_mb = (double)cost.params * 4.0 / (1024.0 * 1024.0);
     size_t n_img = (size_t)batch * 3 * size * size;
-    float *images = malloc(n_img * sizeof(float));
-    double *times = malloc((size_t)runs * sizeof(double));
-    if (!images || !times) {
-        free(images), free(times);
-        octic_model_free(m);
+    a->images = malloc(n_img * sizeof(float));
+    a->times = malloc((size_t)runs * sizeof(double));
+    if (!a->images || !a->times) {
+        arch_free(a);
         return cli_error("out of memory for %d images of %d x %d", batch, size, size);
     }
     uint64_t s = 12345;
     for (size_t i = 0; i < n_img; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
-        images[i] = (float)((double)(s >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
+        a->images[i] = (float)((double)(s >> 40) / (double)(1ull << 24) * 2.0 - 1.0);
     }
     octic_outputs warm = {0};
-    octic_status st = octic_model_forward(m, images, batch, size, &warm);
-    octic_profile total;
-    memset(&total, 0, sizeof total);
-    /* a device queues its ops: the timed runs end when the queue is done,
-     * and the per-op breakdown (which waits after every op) is its own run */
-    int queued = be->synchronize != NULL;
-    for (int r = 0; r < runs && !st; r++) {
-        octic_outputs o = {.profile = queued ? NULL : &total};
-        double t = now_seconds();
-        st = octic_model_forward(m, images, batch, size, &o);
-        if (queued) be->synchronize(be);
-        times[r] = now_seconds() - t;
+    if (octic_model_forward(a->m, a->images, batch, size, &warm) != OCTIC_OK) {
+        arch_free(a);
+        return cli_engine_error();
     }
-    if (queued && !st) {
-        octic_outputs o = {.profile = &total};
-        st = octic_model_forward(m, images, batch, size, &o);
-        for (int k = 0; k < OCTIC_OP_KINDS; k++) total.seconds[k] *= runs, total.flops[k] *= runs;
+    return CLI_OK;
+}
+
+/* Timed run r. A device queues its ops: the run ends when the queue is
+ * done, and the per-op breakdown (which waits after every op) is its own
+ * run, in arch_close. */
+static octic_status arch_run(bench_arch *a, const octic_backend *be, int batch, int size, int r) {
+    int queued = be->synchronize != NULL;
+    octic_outputs o = {.profile = queued ? NULL : &a->total};
+    double t = now_seconds();
+    octic_status st = octic_model_forward(a->m, a->images, batch, size, &o);
+    if (queued) be->synchronize(be);
+    a->times[r] = now_seconds() - t;
+    return st;
+}
+
+/* The medians and the per-op means; frees the model. */
+static int arch_close(bench_arch *a, const octic_backend *be, int batch, int size, int runs) {
+    octic_status st = OCTIC_OK;
+    if (be->synchronize) {
+        octic_outputs o = {.profile = &a->total};
+        st = octic_model_forward(a->m, a->images, batch, size, &o);
+        for (int k = 0; k < OCTIC_OP_KINDS; k++) a->total.seconds[k] *= runs, a->total.flops[k] *= runs;
     }
     if (!st) st = octic_device_status(be);
-    res->device_peak_mb = (double)octic_device_peak_bytes(be) / (1024.0 * 1024.0);
+    a->res.device_peak_mb = (double)octic_device_peak_bytes(be) / (1024.0 * 1024.0);
     if (!st) {
-        res->seconds = median(times, runs); /* sorts times */
-        res->best = times[0];
+        a->res.seconds = median(a->times, runs); /* sorts times */
+        a->res.best = a->times[0];
         for (int k = 0; k < OCTIC_OP_KINDS; k++) {
-            res->prof.seconds[k] = total.seconds[k] / runs;
-            res->prof.flops[k] = total.flops[k] / runs;
+            a->res.prof.seconds[k] = a->total.seconds[k] / runs;
+            a->res.prof.flops[k] = a->total.flops[k] / runs;
         }
     }
-    free(images), free(times);
-    octic_model_free(m);
+    arch_free(a);
     return st ? cli_engine_error() : CLI_OK;
+}
+
+/* Median over runs of the run's effective GFLOP/s over the faster of the two
+ * sgemm products measured just before and just after it (probe[r], probe[r+1]). */
+static double paired_ratio(const bench_arch *a, const double *probe, int batch, int runs) {
+    double *v = malloc((size_t)runs * sizeof *v);
+    if (!v) return -1.0;
+    for (int r = 0; r < runs; r++) {
+        double g = probe[r] > probe[r + 1] ? probe[r] : probe[r + 1];
+        v[r] = 2.0 * a->res.macs_per_image * batch / a->times[r] / 1e9 / g;
+    }
+    double m = median(v, runs);
+    free(v);
+    return m;
 }
 
 static double images_per_second(const bench_result *r, int batch) { return batch / r->seconds; }
@@ -180,6 +251,8 @@ static void print_text(const bench_result *r, const octic_backend *be, int batch
         printf(" = %.0f%% of sgemm (%.1f GFLOP/s)\n", 100.0 * eff / sgemm, sgemm);
     else
         printf("\n");
+    if (r->paired > 0)
+        printf("  run by run against the sgemm measured around each run: %.0f%% (median)\n", 100.0 * r->paired);
     printf("  fastest run: %.1f ms per image, effective %.1f GFLOP/s\n", 1e3 * r->best / batch,
            2.0 * r->macs_per_image * batch / r->best / 1e9);
     printf("  %-16s %10s %8s %10s\n", "op", "ms", "share", "GFLOP/s");
@@ -204,8 +277,8 @@ static void print_json_result(const bench_result *r, int batch, double sgemm) {
     printf(", \"seconds_per_batch\": %.6f, \"ms_per_image\": %.3f, \"images_per_second\": %.4f, "
            "\"gmacs_per_image\": %.4f, \"effective_gflops\": %.2f, ",
            r->seconds, 1e3 * r->seconds / batch, images_per_second(r, batch), r->macs_per_image / 1e9, eff);
-    if (sgemm > 0)
-        printf("\"ratio_to_sgemm\": %.4f, ", eff / sgemm);
+    if (sgemm > 0) printf("\"ratio_to_sgemm\": %.4f, ", eff / sgemm);
+    if (r->paired > 0) printf("\"paired_ratio_to_sgemm\": %.4f, ", r->paired);
     printf("\"best_seconds_per_batch\": %.6f, \"best_effective_gflops\": %.2f, ", r->best,
            2.0 * r->macs_per_image * batch / r->best / 1e9);
     if (r->device_peak_mb > 0) printf("\"peak_device_mb\": %.1f, ", r->device_peak_mb);
@@ -264,13 +337,59 @@ int cmd_bench(int argc, char **argv) {
     if (precision == OCTIC_BFLOAT16 && !on_cuda)
         return cli_error("--precision bfloat16 runs on the CUDA backend only (this run is on the CPU)");
 
-    /* sgemm first: its buffers are freed before the model exists, so the
-     * peak memory stays the model's */
+    /* the sgemm first, its buffers freed before the models exist */
     double sgemm = no_sgemm || on_cuda ? -1.0 : sgemm_gflops();
-    bench_result res, cmp;
-    if ((rc = run_arch(arch, be, batch, size, runs, &res)) != CLI_OK) return rc;
-    if (compare && (rc = run_arch(compare, be, batch, size, runs, &cmp)) != CLI_OK) return rc;
+    bench_arch a, b;
+    if ((rc = arch_open(arch, be, batch, size, runs, &a)) != CLI_OK) return rc;
+    if (compare && (rc = arch_open(compare, be, batch, size, runs, &b)) != CLI_OK) {
+        arch_free(&a);
+        return rc;
+    }
+    /* the models, their activations and inputs are all allocated by now */
     double rss = peak_rss_mb();
+    /* The timed runs: the two architectures alternate, and one sgemm
+     * product is timed before the first run and after each round, so that
+     * a machine whose speed drifts (a shared VM) slows both models alike
+     * and every run has the sgemm of its own moment beside it. */
+    sgemm_probe probe = {0};
+    double *probes = NULL;
+    if (sgemm > 0 && probe_init(&probe)) probes = malloc((size_t)(runs + 1) * sizeof *probes);
+    if (probes) probes[0] = probe_gflops(&probe);
+    octic_status st = OCTIC_OK;
+    for (int r = 0; r < runs && !st; r++) {
+        st = arch_run(&a, be, batch, size, r);
+        if (!st && compare) st = arch_run(&b, be, batch, size, r);
+        if (probes) probes[r + 1] = probe_gflops(&probe);
+    }
+    double *ratios = compare && !st ? malloc((size_t)runs * sizeof *ratios) : NULL;
+    double time_ratio = -1.0;
+    if (ratios) {
+        for (int r = 0; r < runs; r++) ratios[r] = a.times[r] / b.times[r];
+        time_ratio = median(ratios, runs);
+        free(ratios);
+    }
+    if (probes && !st) {
+        a.res.paired = paired_ratio(&a, probes, batch, runs);
+        if (compare) b.res.paired = paired_ratio(&b, probes, batch, runs);
+        for (int r = 0; r <= runs; r++)
+            if (probes[r] > sgemm) sgemm = probes[r];
+    }
+    free(probes);
+    probe_free(&probe);
+    if (st) {
+        arch_free(&a);
+        if (compare) arch_free(&b);
+        return cli_engine_error();
+    }
+    bench_result res, cmp;
+    rc = arch_close(&a, be, batch, size, runs);
+    res = a.res;
+    if (compare) {
+        int rc2 = arch_close(&b, be, batch, size, runs);
+        if (rc == CLI_OK) rc = rc2;
+        cmp = b.res;
+    }
+    if (rc != CLI_OK) return rc;
 
     if (json) {
         printf("{\"batch\": %d, \"size\": %d, \"threads\": %d, \"runs\": %d, \"blas\": \"%s\", \"backend\": \"%s\", ",
@@ -281,7 +400,7 @@ int cmd_bench(int argc, char **argv) {
         if (compare) {
             printf(", \"compare\": {");
             print_json_result(&cmp, batch, sgemm);
-            printf("}, \"time_ratio\": %.4f", res.seconds / cmp.seconds);
+            printf("}, \"time_ratio\": %.4f", time_ratio);
         }
         printf(", \"peak_rss_mb\": %.1f}\n", rss);
         return CLI_OK;
@@ -293,9 +412,11 @@ int cmd_bench(int argc, char **argv) {
     if (compare) {
         printf("\n");
         print_text(&cmp, be, batch, size, threads, sgemm);
-        printf("\ntime per image: %s / %s = %.3f (multiply-adds: %.3f)\n", res.arch->name, cmp.arch->name,
-               res.seconds / cmp.seconds, res.macs_per_image / cmp.macs_per_image);
+        printf("\ntime per image: %s / %s = %.3f (median of the runs' ratios; multiply-adds: %.3f)\n",
+               res.arch->name, cmp.arch->name, time_ratio, res.macs_per_image / cmp.macs_per_image);
     }
-    printf("\npeak resident memory %.0f MB (weights %.0f MB)\n", rss, res.weights_mb);
+    printf("\npeak resident memory %.0f MB (weights %.0f MB", rss, res.weights_mb);
+    if (compare) printf(" + %.0f MB", cmp.weights_mb);
+    printf("; before the sgemm buffers)\n");
     return CLI_OK;
 }

@@ -797,6 +797,7 @@ static void random_fill(const octic_param *p, float *data, uint64_t *s) {
      * invariant) */
     int fixed_zero = (!strncmp(n, "cls_token.", 10) || !strncmp(n, "register_tokens.", 16)) &&
                      strcmp(strchr(n, '.'), ".0") != 0;
+    int matrix = p->ndim >= 2 && strstr(n, "weight");
     float fan_in = p->ndim >= 2 ? (float)(p->numel / (size_t)p->shape[0]) : 1.0f;
     for (size_t k = 0; k < p->numel; k++) {
         if (fixed_zero)
@@ -805,7 +806,7 @@ static void random_fill(const octic_param *p, float *data, uint64_t *s) {
             data[k] = 1.0f + uniform(s, 0.1f);
         else if (layer_scale)
             data[k] = 0.1f + uniform(s, 0.05f);
-        else if (p->ndim >= 2 && strstr(n, "weight"))
+        else if (matrix)
             data[k] = uniform(s, 1.0f / sqrtf(fan_in));
         else
             data[k] = uniform(s, 0.1f);

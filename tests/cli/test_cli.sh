@@ -376,6 +376,25 @@ if [ -n "$gmacs" ] && within "$eff" "$(awk -v g="$gmacs" -v s="$spb" 'BEGIN { pr
 else
     fail "bench --json: effective GFLOP/s = 2 x multiply-adds x batch / seconds" "eff $eff, gmacs $gmacs, s $spb"
 fi
+expect_ok "octic bench --json with the sgemm" "$octic" bench --arch hybrid_deit_large_patch16 \
+    --compare deit_large_patch16_LS --size 32 --batch 1 --runs 1 --threads 2 --json
+sed 's/"compare": {.*//' "$tmp/out" >"$tmp/first" # the first architecture's object
+sg=$(json_value sgemm_gflops "$tmp/first")
+eff=$(json_value effective_gflops "$tmp/first")
+r_all=$(json_value ratio_to_sgemm "$tmp/first")
+r_run=$(json_value paired_ratio_to_sgemm "$tmp/first")
+spb=$(json_value seconds_per_batch "$tmp/first")
+spb_cmp=$(json_value seconds_per_batch "$tmp/out") # the last: the compared architecture's
+tr=$(json_value time_ratio "$tmp/out")
+if [ -n "$sg" ] && [ -n "$r_run" ] && [ -n "$spb_cmp" ] \
+    && within "$r_all" "$(awk -v e="$eff" -v g="$sg" 'BEGIN { print e / g }')" 2e-3 relative \
+    && awk -v a="$r_run" -v b="$r_all" 'BEGIN { exit !(a >= b * 0.999) }' \
+    && within "$tr" "$(awk -v a="$spb" -v b="$spb_cmp" 'BEGIN { print a / b }')" 2e-3 relative; then
+    pass "bench --json: ratio to the best sgemm, run-by-run ratio not below it, time ratio of one run"
+else
+    fail "bench --json: ratio to the best sgemm, run-by-run ratio not below it, time ratio of one run" \
+        "sgemm $sg eff $eff ratio $r_all paired $r_run time ratio $tr ($spb / $spb_cmp)"
+fi
 expect_error "bench of an unknown architecture" "unknown architecture 'vit_tiny'" "$octic" bench --arch vit_tiny
 expect_error "bench at a size the model cannot take" "--size 40" \
     "$octic" bench --arch hybrid_deit_large_patch16 --size 40 --runs 1 --no-sgemm
