@@ -273,3 +273,9 @@ OctiscopeEvalDialog *octiscope_eval_dialog_new(GtkWindow *parent, OctiscopeModel
     adw_combo_row_set_model(self->dataset_row, G_LIST_MODEL(datasets));
     return self;
 }
+
+void octiscope_eval_dialog_set_protocol(OctiscopeEvalDialog *self, octiscope_eval_protocol protocol) {
+    g_return_if_fail(OCTISCOPE_IS_EVAL_DIALOG(self));
+    g_return_if_fail(protocol >= 0 && protocol < OCTISCOPE_EVAL_NPROTOCOLS);
+    adw_combo_row_set_selected(self->protocol_row, (guint)protocol); /* the rows are in the enum's order */
+}

@@ -31,5 +31,7 @@ G_DECLARE_FINAL_TYPE(OctiscopeEvalDialog, octiscope_eval_dialog, OCTISCOPE, EVAL
 
 OctiscopeEvalDialog *octiscope_eval_dialog_new(GtkWindow *parent, OctiscopeModelStore *models,
                                                OctiscopeDatasetStore *datasets);
+/* Chooses the protocol (and shows its settings), as the protocol row does. */
+void octiscope_eval_dialog_set_protocol(OctiscopeEvalDialog *self, octiscope_eval_protocol protocol);
 
 G_END_DECLS

@@ -24,6 +24,7 @@
 #include "octiscope-image-strip.h"
 #include "npy_records.h"
 #include "octiscope-run-item.h"
+#include "studio-device.h"
 
 static int tests, failures;
 
@@ -137,6 +138,21 @@ static gboolean evaluations_idle(gpointer data) {
 static void count_error(int *errors, const char *message) {
     (*errors)++;
     printf("# error shown: %s\n", message);
+}
+
+/* The text of the first label under w that contains needle, or NULL: what a
+ * toast on the window says. */
+static const char *find_label_text(GtkWidget *w, const char *needle) {
+    if (GTK_IS_LABEL(w) && strstr(gtk_label_get_text(GTK_LABEL(w)), needle)) return gtk_label_get_text(GTK_LABEL(w));
+    for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+        const char *t = find_label_text(c, needle);
+        if (t) return t;
+    }
+    return NULL;
+}
+
+static gboolean cuda_notice_shown(gpointer data) {
+    return find_label_text(data, "CUDA is not available") != NULL;
 }
 
 static gboolean image_loaded(gpointer data) {
@@ -439,6 +455,23 @@ int main(int argc, char **argv) {
     wait_for(browser_idle, browser, 30);
     octiscope_browser_select(browser, 1);
 
+    // the device preference set to CUDA: without a usable GPU (no GPU, or a build
+    // without CUDA) a toast says why once and the models run on the CPU
+    char cuda_status[320];
+    int cuda_usable = octiscope_device_cuda_status(cuda_status, sizeof cuda_status);
+    g_settings_set_string(octiscope_application_get_settings(app), "device", "cuda");
+    if (cuda_usable) {
+        settle(0.5);
+        check(octic_backend_is_cuda(octiscope_device_current()) && !cuda_notice_shown(win),
+              "device cuda with a usable GPU: the models run on it", cuda_status);
+    } else {
+        gboolean shown = wait_for(cuda_notice_shown, win, 10);
+        const char *toast = shown ? find_label_text(GTK_WIDGET(win), "CUDA is not available") : NULL;
+        check(toast && strstr(toast, "running on the CPU") && octiscope_device_current() == octic_cpu_backend(),
+              "device cuda without a usable GPU: a toast says why and the models run on the CPU",
+              toast ? toast : cuda_status);
+    }
+
     // 3. the selected image into the inspector, hybrid beside invariant
     OctiscopeInspector *ins = octiscope_window_get_inspector(win);
     octiscope_inspector_set_models(ins, hybrid, invariant);
@@ -541,6 +574,11 @@ int main(int argc, char **argv) {
         if (OCTISCOPE_IS_EVAL_DIALOG(l->data)) dialog = l->data;
     check(dialog != NULL, "New Evaluation opens the dialog", NULL);
     if (dialog) {
+        // the augmented DINOv2 linear protocol, which has the most settings, in a
+        // dialog tall enough to show them below the models and the data set
+        octiscope_eval_dialog_set_protocol(OCTISCOPE_EVAL_DIALOG(dialog), OCTISCOPE_EVAL_LINEAR_DINOV2);
+        gtk_window_set_default_size(dialog, 560, 860);
+        settle(0.5);
         screenshot(GTK_WIDGET(dialog), "evaluation-dialog.png", 0, &colours, &luma_std);
         gtk_window_destroy(dialog);
     }
