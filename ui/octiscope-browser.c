@@ -44,7 +44,7 @@ typedef struct {
     OctiscopeBrowser *browser;
     GtkListItem *li; /* owns the cell */
     GtkPicture *image;
-    GtkLabel *name;
+    GtkInscription *name;
     GCancellable *cancellable;
     OctiscopeThumb thumb; /* references to the decoded pixels, for a new opacity */
     char *error;          /* why the thumbnail failed, or NULL */
@@ -83,9 +83,14 @@ static void setup_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBr
     gtk_widget_set_size_request(GTK_WIDGET(c->image), CELL, CELL);
     gtk_widget_set_has_tooltip(GTK_WIDGET(c->image), TRUE);
     g_signal_connect(c->image, "query-tooltip", G_CALLBACK(cell_query_tooltip), c);
-    c->name = GTK_LABEL(gtk_label_new(NULL));
-    gtk_label_set_ellipsize(c->name, PANGO_ELLIPSIZE_MIDDLE);
-    gtk_label_set_max_width_chars(c->name, 16);
+    /* an inscription's size comes from the font, not from its text: a bind
+     * does not make the grid measure the name (a label there shapes every
+     * name of the ~200 cells the grid keeps at each change or jump) */
+    c->name = GTK_INSCRIPTION(gtk_inscription_new(NULL));
+    gtk_inscription_set_text_overflow(c->name, GTK_INSCRIPTION_OVERFLOW_ELLIPSIZE_MIDDLE);
+    gtk_inscription_set_xalign(c->name, 0.5f);
+    gtk_inscription_set_min_chars(c->name, 1);
+    gtk_inscription_set_nat_chars(c->name, 1);
     gtk_widget_add_css_class(GTK_WIDGET(c->name), "caption");
     gtk_box_append(GTK_BOX(box), GTK_WIDGET(c->image));
     gtk_box_append(GTK_BOX(box), GTK_WIDGET(c->name));
@@ -115,7 +120,7 @@ static void cell_thumbnail(const OctiscopeThumb *thumb, const char *error, gpoin
 static void bind_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBrowser *self) {
     cell *c = g_object_get_data(G_OBJECT(li), "cell");
     OctiscopeDatasetItem *item = gtk_list_item_get_item(li);
-    gtk_label_set_label(c->name, octiscope_dataset_item_get_name(item));
+    gtk_inscription_set_text(c->name, octiscope_dataset_item_get_name(item));
     c->cancellable = g_cancellable_new();
     g_hash_table_add(self->bound, c);
     octiscope_thumbnailer_request(self->thumbs, octiscope_dataset_item_get_image(item),
@@ -265,17 +270,28 @@ static void on_filtered(OctiscopeDatasetModel *items, OctiscopeBrowser *self) {
     update_count(self);
 }
 
+/* The new list is in front of the old one: at the top, the grid gives the
+ * cells it has to the new items (GTK 4.8 would otherwise drop them with the
+ * old items and make new ones, ~200 cells at each filter or split). */
+static void on_replacing(OctiscopeDatasetModel *items, OctiscopeBrowser *self) {
+    gtk_widget_activate_action(GTK_WIDGET(self->grid), "list.scroll-to-item", "u", 0u);
+}
+
 static void show_split_index(OctiscopeBrowser *self, int split) {
-    if (self->selection) g_signal_handlers_disconnect_by_func(self->selection, on_selected, self);
-    g_clear_object(&self->selection);
-    g_clear_object(&self->items);
-    self->items = octiscope_dataset_model_new(self->entry, split);
-    g_signal_connect(self->items, "filtered", G_CALLBACK(on_filtered), self);
-    self->selection = gtk_single_selection_new(G_LIST_MODEL(g_object_ref(self->items)));
-    gtk_single_selection_set_autoselect(self->selection, FALSE);
+    if (self->items) {
+        /* one list and one selection for every split: the grid keeps its cells */
+        octiscope_dataset_model_set_split(self->items, self->entry, split);
+    } else {
+        self->items = octiscope_dataset_model_new(self->entry, split);
+        g_signal_connect(self->items, "filtered", G_CALLBACK(on_filtered), self);
+        g_signal_connect(self->items, "replacing", G_CALLBACK(on_replacing), self);
+        self->selection = gtk_single_selection_new(G_LIST_MODEL(g_object_ref(self->items)));
+        gtk_single_selection_set_autoselect(self->selection, FALSE);
+        gtk_single_selection_set_selected(self->selection, GTK_INVALID_LIST_POSITION);
+        g_signal_connect(self->selection, "notify::selected-item", G_CALLBACK(on_selected), self);
+        gtk_grid_view_set_model(self->grid, GTK_SELECTION_MODEL(self->selection));
+    }
     gtk_single_selection_set_selected(self->selection, GTK_INVALID_LIST_POSITION);
-    g_signal_connect(self->selection, "notify::selected-item", G_CALLBACK(on_selected), self);
-    gtk_grid_view_set_model(self->grid, GTK_SELECTION_MODEL(self->selection));
     on_selected(self->selection, NULL, self);
     update_count(self);
     apply_filter(self);

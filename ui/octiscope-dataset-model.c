@@ -63,13 +63,25 @@ const char *octiscope_dataset_item_get_name(OctiscopeDatasetItem *self) {
 
 /* ---- the list ------------------------------------------------------------------ */
 
-struct _OctiscopeDatasetModel {
-    GObject parent_instance;
-    OctiscopeDatasetEntry *entry;
+/* What the list shows: a split's items, all of them or those at indices. */
+typedef struct {
+    OctiscopeDatasetEntry *entry; /* NULL: nothing */
     int split;
-    gsize total;
     guint32 *indices; /* NULL: every item */
     gsize n;
+} view;
+
+static void view_clear(view *v) {
+    g_clear_object(&v->entry);
+    g_clear_pointer(&v->indices, g_free);
+    v->n = 0;
+}
+
+struct _OctiscopeDatasetModel {
+    GObject parent_instance;
+    view shown;
+    view leaving; /* while a list is replaced: the old one, behind the new one */
+    gsize total;  /* items in the shown split */
     GCancellable *filtering;
 };
 
@@ -77,7 +89,7 @@ static void list_model_iface_init(GListModelInterface *iface);
 G_DEFINE_TYPE_WITH_CODE(OctiscopeDatasetModel, octiscope_dataset_model, G_TYPE_OBJECT,
                         G_IMPLEMENT_INTERFACE(G_TYPE_LIST_MODEL, list_model_iface_init))
 
-enum { SIGNAL_FILTERED, N_SIGNALS };
+enum { SIGNAL_FILTERED, SIGNAL_REPLACING, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static GType get_item_type(GListModel *list) {
@@ -85,17 +97,21 @@ static GType get_item_type(GListModel *list) {
 }
 
 static guint get_n_items(GListModel *list) {
-    return (guint)OCTISCOPE_DATASET_MODEL(list)->n;
+    OctiscopeDatasetModel *self = OCTISCOPE_DATASET_MODEL(list);
+    return (guint)(self->shown.n + self->leaving.n);
 }
 
 static gpointer get_item(GListModel *list, guint position) {
     OctiscopeDatasetModel *self = OCTISCOPE_DATASET_MODEL(list);
-    if (position >= self->n) return NULL;
-    gsize index = self->indices ? self->indices[position] : position;
+    const view *v = &self->shown;
+    gsize at = position;
+    if (at >= v->n) at -= v->n, v = &self->leaving;
+    if (at >= v->n) return NULL;
+    gsize index = v->indices ? v->indices[at] : at;
     OctiscopeDatasetItem *item = g_object_new(OCTISCOPE_TYPE_DATASET_ITEM, NULL);
-    item->entry = g_object_ref(self->entry);
+    item->entry = g_object_ref(v->entry);
     item->index = index;
-    if (octic_dataset_get_item(octiscope_dataset_entry_get_dataset(self->entry), self->split, index, &item->item)) {
+    if (octic_dataset_get_item(octiscope_dataset_entry_get_dataset(v->entry), v->split, index, &item->item)) {
         item->item.image = "?";
         item->item.mask = NULL;
         item->item.label = -1;
@@ -109,6 +125,29 @@ static void list_model_iface_init(GListModelInterface *iface) {
     iface->get_item = get_item;
 }
 
+/* Shows next (taken) instead of the current list. The new list comes in
+ * front of the old one, "replacing" lets a view move to the top, then the old
+ * list goes: a list view then rebinds the widgets it has to the new items,
+ * where one change (or all out, all in) makes it drop its ~200 widgets and
+ * make new ones; and in one change GTK 4.8's list views also look up every
+ * added item (1.28 M get_item calls) to find the removed items again. */
+static void replace(OctiscopeDatasetModel *self, view *next) {
+    g_assert(self->leaving.entry == NULL && self->leaving.n == 0);
+    self->leaving = self->shown;
+    self->shown = *next;
+    *next = (view){0};
+    guint added = (guint)self->shown.n, removed = (guint)self->leaving.n;
+    if (added && removed) {
+        g_list_model_items_changed(G_LIST_MODEL(self), 0, 0, added);
+        g_signal_emit(self, signals[SIGNAL_REPLACING], 0);
+        view_clear(&self->leaving);
+        g_list_model_items_changed(G_LIST_MODEL(self), added, removed, 0);
+    } else {
+        view_clear(&self->leaving);
+        if (added || removed) g_list_model_items_changed(G_LIST_MODEL(self), 0, removed, added);
+    }
+}
+
 static void dispose(GObject *object) {
     OctiscopeDatasetModel *self = OCTISCOPE_DATASET_MODEL(object);
     if (self->filtering) g_cancellable_cancel(self->filtering);
@@ -118,8 +157,8 @@ static void dispose(GObject *object) {
 
 static void finalize(GObject *object) {
     OctiscopeDatasetModel *self = OCTISCOPE_DATASET_MODEL(object);
-    g_free(self->indices);
-    g_clear_object(&self->entry);
+    view_clear(&self->shown);
+    view_clear(&self->leaving);
     G_OBJECT_CLASS(octiscope_dataset_model_parent_class)->finalize(object);
 }
 
@@ -128,26 +167,45 @@ static void octiscope_dataset_model_class_init(OctiscopeDatasetModelClass *klass
     G_OBJECT_CLASS(klass)->finalize = finalize;
     signals[SIGNAL_FILTERED] =
         g_signal_new("filtered", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+    signals[SIGNAL_REPLACING] =
+        g_signal_new("replacing", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void octiscope_dataset_model_init(OctiscopeDatasetModel *self) {}
 
-OctiscopeDatasetModel *octiscope_dataset_model_new(OctiscopeDatasetEntry *entry, int split) {
+static gboolean split_view(OctiscopeDatasetEntry *entry, int split, view *out) {
     const octic_dataset *ds = octiscope_dataset_entry_get_dataset(entry);
-    g_return_val_if_fail(ds != NULL, NULL);
-    g_return_val_if_fail(split >= 0 && split < octic_dataset_split_count(ds), NULL);
+    g_return_val_if_fail(ds != NULL, FALSE);
+    g_return_val_if_fail(split >= 0 && split < octic_dataset_split_count(ds), FALSE);
+    *out = (view){g_object_ref(entry), split, NULL, octic_dataset_item_count(ds, split)};
+    return TRUE;
+}
+
+OctiscopeDatasetModel *octiscope_dataset_model_new(OctiscopeDatasetEntry *entry, int split) {
+    view v;
+    if (!split_view(entry, split, &v)) return NULL;
     OctiscopeDatasetModel *self = g_object_new(OCTISCOPE_TYPE_DATASET_MODEL, NULL);
-    self->entry = g_object_ref(entry);
-    self->split = split;
-    self->total = self->n = octic_dataset_item_count(ds, split);
+    self->shown = v;
+    self->total = v.n;
     return self;
 }
 
+void octiscope_dataset_model_set_split(OctiscopeDatasetModel *self, OctiscopeDatasetEntry *entry, int split) {
+    g_return_if_fail(OCTISCOPE_IS_DATASET_MODEL(self));
+    view v;
+    if (!split_view(entry, split, &v)) return;
+    if (self->filtering) g_cancellable_cancel(self->filtering);
+    g_clear_object(&self->filtering);
+    self->total = v.n;
+    replace(self, &v);
+    g_signal_emit(self, signals[SIGNAL_FILTERED], 0);
+}
+
 OctiscopeDatasetEntry *octiscope_dataset_model_get_entry(OctiscopeDatasetModel *self) {
-    return self->entry;
+    return self->shown.entry;
 }
 int octiscope_dataset_model_get_split(OctiscopeDatasetModel *self) {
-    return self->split;
+    return self->shown.split;
 }
 gsize octiscope_dataset_model_get_total(OctiscopeDatasetModel *self) {
     return self->total;
@@ -195,17 +253,9 @@ static void filter_done(GObject *source, GAsyncResult *res, gpointer user_data) 
     if (g_task_get_cancellable(G_TASK(res)) != self->filtering) return; /* replaced */
     g_clear_object(&self->filtering);
     filter_job *job = g_task_get_task_data(G_TASK(res));
-    gsize old = self->n;
-    g_free(self->indices);
-    self->indices = job->indices;
+    view v = {g_object_ref(job->entry), job->split, job->indices, job->n};
     job->indices = NULL;
-    self->n = 0;
-    /* two changes, all out then all in: in one change GTK 4.8's list views
-     * look up every added item to reuse the removed items' widgets, 1.28 M
-     * get_item calls on the main thread (a second or more) */
-    if (old) g_list_model_items_changed(G_LIST_MODEL(self), 0, (guint)old, 0);
-    self->n = job->n;
-    if (self->n) g_list_model_items_changed(G_LIST_MODEL(self), 0, 0, (guint)self->n);
+    replace(self, &v);
     g_signal_emit(self, signals[SIGNAL_FILTERED], 0);
 }
 
@@ -213,14 +263,19 @@ void octiscope_dataset_model_set_filter(OctiscopeDatasetModel *self, int cls, co
     g_return_if_fail(OCTISCOPE_IS_DATASET_MODEL(self));
     if (self->filtering) g_cancellable_cancel(self->filtering);
     g_clear_object(&self->filtering);
-    if (cls < 0 && (!search || !*search) && !self->indices) {
-        g_signal_emit(self, signals[SIGNAL_FILTERED], 0); /* no filter, and none shown: nothing changes */
+    if (cls < 0 && (!search || !*search)) {
+        if (self->shown.indices) { /* every item again: no pass needed */
+            view v;
+            split_view(self->shown.entry, self->shown.split, &v);
+            replace(self, &v);
+        }
+        g_signal_emit(self, signals[SIGNAL_FILTERED], 0);
         return;
     }
     self->filtering = g_cancellable_new();
     filter_job *job = g_new0(filter_job, 1);
-    job->entry = g_object_ref(self->entry);
-    job->split = self->split;
+    job->entry = g_object_ref(self->shown.entry);
+    job->split = self->shown.split;
     job->cls = cls;
     job->search = search && *search ? g_utf8_casefold(search, -1) : NULL;
     GTask *task = g_task_new(self, self->filtering, filter_done, NULL);

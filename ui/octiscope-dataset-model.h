@@ -1,7 +1,8 @@
 /* The items of one split of a data set as a GListModel for the browser's
  * grid, filtered by class and by a search in the file names. Items are made
- * when asked for (a split of 1.28 M entries costs one index array); the
- * filter runs in a worker thread and replaces the list when done. */
+ * when asked for (a split of 1.28 M entries costs one index array, or none
+ * unfiltered); the filter runs in a worker thread and replaces the list when
+ * done. */
 #pragma once
 
 #include <gio/gio.h>
@@ -29,10 +30,16 @@ G_DECLARE_FINAL_TYPE(OctiscopeDatasetModel, octiscope_dataset_model, OCTISCOPE, 
 
 /* entry must be READY. */
 OctiscopeDatasetModel *octiscope_dataset_model_new(OctiscopeDatasetEntry *entry, int split);
+/* Shows another split (of this or another READY entry), unfiltered. */
+void octiscope_dataset_model_set_split(OctiscopeDatasetModel *self, OctiscopeDatasetEntry *entry, int split);
 OctiscopeDatasetEntry *octiscope_dataset_model_get_entry(OctiscopeDatasetModel *self);
 int octiscope_dataset_model_get_split(OctiscopeDatasetModel *self);
 /* cls -1: every class; search NULL or "": every name (case-insensitive
- * substring of the file name). "filtered" is emitted when the list shows it. */
+ * substring of the file name). "filtered" is emitted when the list shows it.
+ * A new list replaces the old one in two changes: the new items are added
+ * in front, "replacing" is emitted, then the old items are removed (a grid
+ * that moves to the top on "replacing" rebinds its cells to the new items
+ * instead of making new ones). */
 void octiscope_dataset_model_set_filter(OctiscopeDatasetModel *self, int cls, const char *search);
 gboolean octiscope_dataset_model_is_filtering(OctiscopeDatasetModel *self);
 gsize octiscope_dataset_model_get_total(OctiscopeDatasetModel *self);
