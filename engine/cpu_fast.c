@@ -154,6 +154,50 @@ static int thread_id(void) {
 
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
+/* An octic head's columns in iso5 come in runs of consecutive columns (one
+ * per irrep slice): at most MAX_RUNS of them are copied run by run. */
+#define MAX_RUNS 32
+typedef struct {
+    int n;                                      /* runs, or 0: more than MAX_RUNS */
+    int at[MAX_RUNS], col[MAX_RUNS], len[MAX_RUNS]; /* len values from column col go to position at */
+} col_runs;
+
+static void find_runs(col_runs *r, const int32_t *cols, int n) {
+    r->n = 0;
+    for (int t = 0; t < n;) {
+        int len = 1;
+        while (t + len < n && cols[t + len] == cols[t] + len) len++;
+        if (r->n == MAX_RUNS) {
+            r->n = 0;
+            return;
+        }
+        r->at[r->n] = t, r->col[r->n] = cols[t], r->len[r->n] = len, r->n++;
+        t += len;
+    }
+}
+
+/* d[t] = row[cols[t]] for t < n */
+static inline void gather_cols(float *d, const float *row, const int32_t *cols, const col_runs *r, int n) {
+    if (!r->n) {
+        for (int t = 0; t < n; t++) d[t] = row[cols[t]];
+        return;
+    }
+    for (int j = 0; j < r->n; j++) memcpy(d + r->at[j], row + r->col[j], (size_t)r->len[j] * sizeof(float));
+}
+
+/* row[cols[t]] = s[t] * f for t < n */
+static inline void scatter_cols(float *row, const float *s, float f, const int32_t *cols, const col_runs *r, int n) {
+    if (!r->n) {
+        for (int t = 0; t < n; t++) row[cols[t]] = s[t] * f;
+        return;
+    }
+    for (int j = 0; j < r->n; j++) {
+        float *d = row + r->col[j];
+        const float *x = s + r->at[j];
+        for (int t = 0; t < r->len[j]; t++) d[t] = x[t] * f;
+    }
+}
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define HAVE_AVX512_KERNELS 1
 #include <immintrin.h>

@@ -300,12 +300,16 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
     const int32_t *cq = qkv_cols ? qkv_cols + (size_t)h * hd : NULL;
     const int32_t *ck = qkv_cols ? qkv_cols + (size_t)(H + h) * hd : NULL;
     const int32_t *cv = qkv_cols ? qkv_cols + (size_t)(2 * H + h) * hd : NULL;
+    col_runs rq = {0}, rv = {0};
+    if (qkv_cols) find_runs(&rq, cq, hd), find_runs(&rv, cv, hd);
     for (int i = 0; i < N; i++) {
         const float *row = base + (size_t)i * ldq;
         float *qi = q + (size_t)i * hd, *vrow = v + (size_t)i * hd;
         float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
         if (qkv_cols) {
-            for (int t = 0; t < hd; t++) qi[t] = row[cq[t]], vrow[t] = row[cv[t]], kpi[t * KPANEL] = row[ck[t]];
+            gather_cols(qi, row, cq, &rq, hd);
+            gather_cols(vrow, row, cv, &rv, hd);
+            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = row[ck[t]];
         } else {
             const float *qr = row + h * hd, *kr = qr + C, *vr = qr + 2 * C;
             for (int t = 0; t < hd; t += VL) vstore(qi + t, vload(qr + t)), vstore(vrow + t, vload(vr + t));
@@ -348,11 +352,9 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     if (qkv_cols) { /* gather the head's q, k, v */
         for (int s = 0; s < 3; s++) {
             const int32_t *cols = qkv_cols + (size_t)(s * H + h) * hd;
-            for (int i = 0; i < N; i++) {
-                const float *row = base + (size_t)i * ldq;
-                float *d = ws + ((size_t)s * N + i) * hd;
-                for (int t = 0; t < hd; t++) d[t] = row[cols[t]];
-            }
+            col_runs runs;
+            find_runs(&runs, cols, hd);
+            for (int i = 0; i < N; i++) gather_cols(ws + ((size_t)s * N + i) * hd, base + (size_t)i * ldq, cols, &runs, hd);
         }
         q = ws, k = ws + (size_t)N * hd, v = ws + (size_t)2 * N * hd, ld = hd;
     } else {
@@ -365,10 +367,15 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     for (int i = 0; i < N; i++) ws[i] = K(softmax_row)(att + (size_t)i * N, N, scale);
     octic_sgemm(0, N, hd, N, att, N, v, ld, 0.0f, o, hd);
     float *dst = out + (size_t)b * N * C;
+    col_runs runs = {0};
+    if (out_cols) find_runs(&runs, out_cols + (size_t)h * hd, hd);
     for (int i = 0; i < N; i++) {
         float r = ws[i], *row = dst + (size_t)i * C;
         const float *src = o + (size_t)i * hd;
-        for (int t = 0; t < hd; t++) row[out_cols ? out_cols[h * hd + t] : h * hd + t] = src[t] * r;
+        if (out_cols)
+            scatter_cols(row, src, r, out_cols + (size_t)h * hd, &runs, hd);
+        else
+            for (int t = 0; t < hd; t++) row[h * hd + t] = src[t] * r;
     }
 }
 

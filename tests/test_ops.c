@@ -130,14 +130,25 @@ static int32_t *random_perm(int n, unsigned seed) {
     return p;
 }
 
+/* A random order of blocks of `run` consecutive columns (n a multiple of
+ * run), as an octic head's iso5 columns come. */
+static int32_t *random_block_perm(int n, int run, unsigned seed) {
+    int32_t *b = random_perm(n / run, seed), *p = malloc((size_t)n * sizeof *p);
+    for (int i = 0; i < n; i++) p[i] = b[i / run] * run + i % run;
+    free(b);
+    return p;
+}
+
 START_TEST(test_attention) {
     const struct { int B, N, H, hd; } shapes[] = {{2, 197, 4, 64}, {1, 50, 2, 16}, {3, 5, 1, 8}};
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         int B = shapes[k].B, N = shapes[k].N, H = shapes[k].H, hd = shapes[k].hd, C = H * hd;
         size_t nq = (size_t)B * N * 3 * C, no = (size_t)B * N * C;
         float *qkv = randv(nq, 20 + k, 2.0f), *o1 = calloc(no, sizeof(float)), *o2 = calloc(no, sizeof(float));
-        for (int maps = 0; maps < 2; maps++) {
-            int32_t *qc = maps ? random_perm(3 * C, 7) : NULL, *oc = maps ? random_perm(C, 8) : NULL;
+        for (int maps = 0; maps < 3; maps++) { /* none, any order, runs of consecutive columns */
+            int blk = hd % 8 ? 1 : 8;
+            int32_t *qc = maps == 1 ? random_perm(3 * C, 7) : maps == 2 ? random_block_perm(3 * C, blk, 9) : NULL;
+            int32_t *oc = maps == 1 ? random_perm(C, 8) : maps == 2 ? random_block_perm(C, blk, 10) : NULL;
             for (int run = 0; run < 6; run++) {
                 int threads = 1 + run % 3;
                 octic_cpu_set_threads(threads);
