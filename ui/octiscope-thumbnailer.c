@@ -11,20 +11,35 @@ static void cached_free(OctiscopeThumb *c) {
     g_free(c);
 }
 
+/* Requests wait in one queue that a few workers drain (a request costs a
+ * lock, not a task and a thread wake-up: a grid binds ~200 cells at once);
+ * finished ones are handed to the main loop in batches, a few milliseconds
+ * of callbacks at a time. */
 struct _OctiscopeThumbnailer {
     GObject parent_instance;
     int max_side;
     guint capacity;
     GHashTable *cache; /* image path -> OctiscopeThumb */
     GQueue order;      /* image paths, most recent last (owned by the table's keys) */
+    GMutex lock;       /* guards the three below */
+    GQueue waiting;    /* jobs not started, oldest first */
+    GQueue finished;   /* jobs done, for the main loop */
+    guint workers;     /* running */
+    guint max_workers;
+    gboolean delivering; /* an idle callback will take the finished jobs */
 };
 
 G_DEFINE_TYPE(OctiscopeThumbnailer, octiscope_thumbnailer, G_TYPE_OBJECT)
+
+static void job_free(gpointer j);
 
 static void finalize(GObject *object) {
     OctiscopeThumbnailer *self = OCTISCOPE_THUMBNAILER(object);
     g_queue_clear(&self->order);
     g_hash_table_unref(self->cache);
+    g_queue_clear_full(&self->waiting, job_free); /* none: workers hold a reference */
+    g_queue_clear_full(&self->finished, job_free);
+    g_mutex_clear(&self->lock);
     G_OBJECT_CLASS(octiscope_thumbnailer_parent_class)->finalize(object);
 }
 
@@ -35,6 +50,8 @@ static void octiscope_thumbnailer_class_init(OctiscopeThumbnailerClass *klass) {
 static void octiscope_thumbnailer_init(OctiscopeThumbnailer *self) {
     self->cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)cached_free);
     g_queue_init(&self->order);
+    g_mutex_init(&self->lock);
+    self->max_workers = (guint)octiscope_background_threads(0, 0);
 }
 
 OctiscopeThumbnailer *octiscope_thumbnailer_new(int max_side, guint capacity) {
@@ -68,23 +85,29 @@ typedef struct {
     int max_side;
     OctiscopeThumbnailFn fn;
     gpointer user;
+    GCancellable *cancellable; /* or NULL */
     /* results */
+    gboolean skipped; /* cancelled before its turn */
     octic_image thumb;
     guint8 *labels; /* thumb.width x thumb.height, or NULL */
     char *error;
 } job;
 
-static void job_free(job *j) {
+static void job_free(gpointer data) {
+    job *j = data;
     g_free(j->image), g_free(j->mask), g_free(j->error), g_free(j->labels);
+    g_clear_object(&j->cancellable);
     octic_image_free(&j->thumb);
     g_free(j);
 }
 
-static void thumb_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
-    octiscope_background_lower_priority(); /* a pool thread of background work only */
-    job *j = data;
-    if (g_cancellable_is_cancelled(cancellable)) { /* scrolled away before its turn */
-        g_task_return_boolean(task, FALSE);
+static gboolean cancelled(const job *j) {
+    return j->cancellable && g_cancellable_is_cancelled(j->cancellable);
+}
+
+static void decode(job *j) {
+    if (cancelled(j)) { /* scrolled away before its turn */
+        j->skipped = TRUE;
         return;
     }
     if (octic_image_thumbnail(j->image, j->max_side, &j->thumb)) {
@@ -100,7 +123,6 @@ static void thumb_thread(GTask *task, gpointer source, gpointer data, GCancellab
             octic_image_free(&m);
         }
     }
-    g_task_return_boolean(task, TRUE);
 }
 
 static const OctiscopeThumb *remember(OctiscopeThumbnailer *self, const char *path, job *j) {
@@ -124,13 +146,44 @@ static const OctiscopeThumb *remember(OctiscopeThumbnailer *self, const char *pa
     return c;
 }
 
-static void thumb_done(GObject *source, GAsyncResult *res, gpointer user_data) {
+/* Main loop: the finished jobs' callbacks, for at most a few milliseconds
+ * (then the next frame may come first). */
+static gboolean deliver(gpointer data) {
+    OctiscopeThumbnailer *self = data;
+    gint64 end = g_get_monotonic_time() + 4000;
+    for (;;) {
+        g_mutex_lock(&self->lock);
+        job *j = g_queue_pop_head(&self->finished);
+        if (!j) self->delivering = FALSE;
+        g_mutex_unlock(&self->lock);
+        if (!j) return G_SOURCE_REMOVE;
+        if (!j->skipped) {
+            const OctiscopeThumb *t = j->error ? NULL : remember(self, j->image, j);
+            if (!cancelled(j)) j->fn(t, j->error, j->user);
+        }
+        job_free(j);
+        if (g_get_monotonic_time() > end) return G_SOURCE_CONTINUE;
+    }
+}
+
+static void worker_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
     OctiscopeThumbnailer *self = OCTISCOPE_THUMBNAILER(source);
-    job *j = g_task_get_task_data(G_TASK(res));
-    GCancellable *cancellable = g_task_get_cancellable(G_TASK(res));
-    if (!g_task_propagate_boolean(G_TASK(res), NULL)) return;
-    const OctiscopeThumb *t = j->error ? NULL : remember(self, j->image, j);
-    if (!cancellable || !g_cancellable_is_cancelled(cancellable)) j->fn(t, j->error, j->user);
+    for (;;) {
+        g_mutex_lock(&self->lock);
+        job *j = g_queue_pop_head(&self->waiting);
+        if (!j) self->workers--;
+        g_mutex_unlock(&self->lock);
+        if (!j) break;
+        decode(j);
+        g_mutex_lock(&self->lock);
+        g_queue_push_tail(&self->finished, j);
+        gboolean wake = !self->delivering;
+        self->delivering = TRUE;
+        g_mutex_unlock(&self->lock);
+        if (wake) g_idle_add_full(G_PRIORITY_DEFAULT_IDLE, deliver, g_object_ref(self), g_object_unref);
+    }
+    g_task_return_boolean(task, TRUE);
 }
 
 void octiscope_thumbnailer_request(OctiscopeThumbnailer *self, const char *image, const char *mask,
@@ -147,8 +200,15 @@ void octiscope_thumbnailer_request(OctiscopeThumbnailer *self, const char *image
     j->max_side = self->max_side;
     j->fn = fn;
     j->user = user;
-    GTask *task = g_task_new(self, cancellable, thumb_done, NULL);
-    g_task_set_task_data(task, j, (GDestroyNotify)job_free);
-    g_task_run_in_thread(task, thumb_thread);
-    g_object_unref(task);
+    j->cancellable = cancellable ? g_object_ref(cancellable) : NULL;
+    g_mutex_lock(&self->lock);
+    g_queue_push_tail(&self->waiting, j);
+    gboolean start = self->workers < self->max_workers;
+    if (start) self->workers++;
+    g_mutex_unlock(&self->lock);
+    if (start) {
+        GTask *task = g_task_new(self, NULL, NULL, NULL); /* holds the thumbnailer while it works */
+        g_task_run_in_thread(task, worker_thread);
+        g_object_unref(task);
+    }
 }
