@@ -51,10 +51,22 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
     }
 }
 
+static void close_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
+    octiscope_background_lower_priority(); /* a pool thread of background work only */
+    octic_dataset_close(data);
+}
+
 static void finalize(GObject *object) {
     OctiscopeDatasetEntry *self = OCTISCOPE_DATASET_ENTRY(object);
     g_free(self->root), g_free(self->title), g_free(self->error), g_free(self->summary);
-    if (self->ds) octic_dataset_close(self->ds);
+    if (self->ds) {
+        /* in a worker: freeing 1.28 M entries is tens of milliseconds, the
+         * last reference often goes on the main loop (the browser's list) */
+        GTask *task = g_task_new(NULL, NULL, NULL, NULL);
+        g_task_set_task_data(task, self->ds, NULL);
+        g_task_run_in_thread(task, close_thread);
+        g_object_unref(task);
+    }
     G_OBJECT_CLASS(octiscope_dataset_entry_parent_class)->finalize(object);
 }
 
