@@ -22,6 +22,10 @@ struct _OctiscopeBrowser {
     GtkPicture *preview;
     OctiscopeThumb preview_thumb;
     GHashTable *bound; /* cells showing an item */
+    GPtrArray *spare;  /* cells of list items gone, for the next ones */
+    guint warming;     /* idle source making spare cells */
+    guint max_columns; /* the template's */
+    guint fitting;     /* idle source fitting max-columns to the width */
     GtkFlowBox *legend;
 
     OctiscopeDatasetStore *store;
@@ -42,7 +46,8 @@ static guint signals[N_SIGNALS];
 
 typedef struct {
     OctiscopeBrowser *browser;
-    GtkListItem *li; /* owns the cell */
+    GtkListItem *li; /* showing the cell, or NULL while spare */
+    GtkWidget *box;  /* a reference of the cell's own */
     GtkPicture *image;
     GtkInscription *name;
     GCancellable *cancellable;
@@ -67,17 +72,20 @@ static void cell_free(cell *c) {
  * asked for: gtk_widget_set_tooltip_text() at each bind asks the display
  * server where the pointer is (a round trip per cell, most of a jump's time). */
 static gboolean cell_query_tooltip(GtkWidget *widget, int x, int y, gboolean keyboard, GtkTooltip *tooltip, cell *c) {
-    OctiscopeDatasetItem *item = gtk_list_item_get_item(c->li);
+    OctiscopeDatasetItem *item = c->li ? gtk_list_item_get_item(c->li) : NULL;
     if (!item) return FALSE;
     gtk_tooltip_set_text(tooltip, c->error ? c->error : octiscope_dataset_item_get_image(item));
     return TRUE;
 }
 
-static void setup_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBrowser *self) {
+/* The widgets of a cell; GTK 4.8's grid makes and drops list items by the
+ * hundred when a list grows or shrinks, their cells are kept for the next. */
+#define SPARE_CELLS 256
+
+static cell *cell_new(OctiscopeBrowser *self) {
     cell *c = g_new0(cell, 1);
     c->browser = self;
-    c->li = li;
-    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
+    GtkWidget *box = c->box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 4);
     gtk_widget_add_css_class(box, "browser-cell");
     c->image = GTK_PICTURE(gtk_picture_new());
     gtk_widget_set_size_request(GTK_WIDGET(c->image), CELL, CELL);
@@ -94,8 +102,45 @@ static void setup_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBr
     gtk_widget_add_css_class(GTK_WIDGET(c->name), "caption");
     gtk_box_append(GTK_BOX(box), GTK_WIDGET(c->image));
     gtk_box_append(GTK_BOX(box), GTK_WIDGET(c->name));
-    gtk_list_item_set_child(li, box);
-    g_object_set_data_full(G_OBJECT(li), "cell", c, (GDestroyNotify)cell_free);
+    g_object_ref_sink(box);
+    return c;
+}
+
+static void cell_destroy(cell *c) {
+    g_clear_object(&c->box);
+    cell_free(c);
+}
+
+static void setup_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBrowser *self) {
+    cell *c = self->spare->len ? g_ptr_array_steal_index_fast(self->spare, self->spare->len - 1) : cell_new(self);
+    c->li = li;
+    gtk_list_item_set_child(li, c->box);
+    g_object_set_data_full(G_OBJECT(li), "cell", c, (GDestroyNotify)cell_destroy);
+}
+
+/* Makes the cells a grid keeps (max-columns x 30 rows in GTK 4.8) a few at a
+ * time while the main loop is idle, so that showing a large list for the
+ * first time does not make them all in one frame. */
+static gboolean warm_cells(gpointer data) {
+    OctiscopeBrowser *self = data;
+    guint want = MIN(gtk_grid_view_get_max_columns(self->grid), 8) * 30;
+    for (int i = 0; i < 8 && self->spare->len < MIN(want, SPARE_CELLS); i++) g_ptr_array_add(self->spare, cell_new(self));
+    if (self->spare->len < MIN(want, SPARE_CELLS)) return G_SOURCE_CONTINUE;
+    self->warming = 0;
+    return G_SOURCE_REMOVE;
+}
+
+static void teardown_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBrowser *self) {
+    cell *c = g_object_steal_data(G_OBJECT(li), "cell");
+    if (!c) return;
+    if (self->spare->len >= SPARE_CELLS) {
+        cell_destroy(c);
+        return;
+    }
+    if (gtk_list_item_get_child(li)) gtk_list_item_set_child(li, NULL);
+    if (gtk_widget_get_parent(c->box)) gtk_widget_unparent(c->box);
+    c->li = NULL;
+    g_ptr_array_add(self->spare, c);
 }
 
 static void cell_show(cell *c) {
@@ -135,6 +180,24 @@ static void unbind_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeB
     cell_clear_thumb(c);
     g_clear_pointer(&c->error, g_free);
     gtk_picture_set_paintable(c->image, NULL);
+}
+
+/* GTK 4.8's grid keeps max-columns x 30 rows of cells, bound and laid out,
+ * whatever the number of columns that fits: max-columns follows the width
+ * (a column is at least CELL wide, so no column that fits is lost). */
+static gboolean fit_columns(gpointer data) {
+    OctiscopeBrowser *self = data;
+    self->fitting = 0;
+    GtkAdjustment *h = gtk_scrollable_get_hadjustment(GTK_SCROLLABLE(self->grid));
+    double width = h ? gtk_adjustment_get_page_size(h) : 0;
+    if (width <= 0) return G_SOURCE_REMOVE;
+    guint fit = CLAMP((guint)(width / CELL), gtk_grid_view_get_min_columns(self->grid), self->max_columns);
+    if (fit != gtk_grid_view_get_max_columns(self->grid)) gtk_grid_view_set_max_columns(self->grid, fit);
+    return G_SOURCE_REMOVE;
+}
+
+static void on_width(GtkAdjustment *h, GParamSpec *pspec, OctiscopeBrowser *self) {
+    if (!self->fitting) self->fitting = g_idle_add(fit_columns, self); /* not during the allocation */
 }
 
 /* ---- the selected item -------------------------------------------------------------- */
@@ -448,11 +511,14 @@ static void on_inspect_clicked(GtkButton *button, OctiscopeBrowser *self) {
 
 static void finalize(GObject *object) {
     g_hash_table_unref(OCTISCOPE_BROWSER(object)->bound);
+    g_ptr_array_unref(OCTISCOPE_BROWSER(object)->spare);
     G_OBJECT_CLASS(octiscope_browser_parent_class)->finalize(object);
 }
 
 static void dispose(GObject *object) {
     OctiscopeBrowser *self = OCTISCOPE_BROWSER(object);
+    g_clear_handle_id(&self->warming, g_source_remove);
+    g_clear_handle_id(&self->fitting, g_source_remove);
     if (self->preview_cancellable) g_cancellable_cancel(self->preview_cancellable);
     g_clear_object(&self->preview_cancellable);
     if (self->entry) g_signal_handlers_disconnect_by_func(self->entry, on_entry_state, self);
@@ -506,9 +572,15 @@ static void octiscope_browser_init(OctiscopeBrowser *self) {
     g_signal_connect(factory, "setup", G_CALLBACK(setup_cell), self);
     g_signal_connect(factory, "bind", G_CALLBACK(bind_cell), self);
     g_signal_connect(factory, "unbind", G_CALLBACK(unbind_cell), self);
+    g_signal_connect(factory, "teardown", G_CALLBACK(teardown_cell), self);
     gtk_grid_view_set_factory(self->grid, factory);
     g_object_unref(factory);
     self->bound = g_hash_table_new(NULL, NULL);
+    self->spare = g_ptr_array_new_with_free_func((GDestroyNotify)cell_destroy);
+    self->warming = g_idle_add_full(G_PRIORITY_LOW, warm_cells, self, NULL);
+    self->max_columns = gtk_grid_view_get_max_columns(self->grid);
+    GtkAdjustment *h = gtk_scrollable_get_hadjustment(GTK_SCROLLABLE(self->grid));
+    if (h) g_signal_connect_object(h, "notify::page-size", G_CALLBACK(on_width), self, 0);
     g_signal_connect(self->opacity, "value-changed", G_CALLBACK(on_opacity), self);
     g_signal_connect(self->dataset_dd, "notify::selected", G_CALLBACK(on_dataset), self);
     g_signal_connect(self->split_dd, "notify::selected", G_CALLBACK(on_split), self);
