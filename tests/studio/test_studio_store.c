@@ -163,6 +163,18 @@ static gboolean datasets_open(GListModel *list) {
     return TRUE;
 }
 
+/* During a replacement the new list is in front of the old one. */
+static guint replacing_new, replacing_old, replacings;
+static void on_replacing(OctiscopeDatasetModel *m, gpointer data) {
+    const char **first = data; /* the new list's first image, the old one's */
+    ck_assert_uint_eq(g_list_model_get_n_items(G_LIST_MODEL(m)), replacing_new + replacing_old);
+    g_autoptr(OctiscopeDatasetItem) a = g_list_model_get_item(G_LIST_MODEL(m), 0);
+    g_autoptr(OctiscopeDatasetItem) b = g_list_model_get_item(G_LIST_MODEL(m), replacing_new);
+    ck_assert_str_eq(octiscope_dataset_item_get_image(a), first[0]);
+    ck_assert_str_eq(octiscope_dataset_item_get_image(b), first[1]);
+    replacings++;
+}
+
 static void wait_filtered(OctiscopeDatasetModel *m) {
     gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
     while (octiscope_dataset_model_is_filtering(m) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE);
@@ -225,6 +237,26 @@ START_TEST(datasets_and_items) {
     wait_filtered(items);
     ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(items)), 0);
     ck_assert_int_eq(octiscope_dataset_model_get_total(items), 4);
+
+    // another split in the same list: the new items come in front of the old ones, then the old ones go
+    octiscope_dataset_model_set_filter(items, -1, NULL); /* every item again, at once */
+    ck_assert(!octiscope_dataset_model_is_filtering(items));
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(items)), 4);
+    int val = octic_dataset_find_split(ds, "val");
+    octic_dataset_item val0, train0;
+    ck_assert(octic_dataset_get_item(ds, val, 0, &val0) == OCTIC_OK);
+    ck_assert(octic_dataset_get_item(ds, train, 0, &train0) == OCTIC_OK);
+    const char *firsts[2] = {val0.image, train0.image};
+    replacing_new = (guint)octic_dataset_item_count(ds, val), replacing_old = 4, replacings = 0;
+    g_signal_connect(items, "replacing", G_CALLBACK(on_replacing), firsts);
+    octiscope_dataset_model_set_split(items, imagenet, val);
+    ck_assert_uint_eq(replacings, 1);
+    ck_assert_uint_eq(g_list_model_get_n_items(G_LIST_MODEL(items)), replacing_new);
+    ck_assert_uint_eq(octiscope_dataset_model_get_total(items), replacing_new);
+    ck_assert_int_eq(octiscope_dataset_model_get_split(items), val);
+    ck_assert(g_list_model_get_item(G_LIST_MODEL(items), replacing_new) == NULL);
+    g_autoptr(OctiscopeDatasetItem) v0 = g_list_model_get_item(G_LIST_MODEL(items), 0);
+    ck_assert_str_eq(octiscope_dataset_item_get_image(v0), val0.image);
     g_object_unref(items);
 
     // VOC items carry their masks
