@@ -242,9 +242,14 @@ static void fast_copy(const octic_backend *be, float *dst, const float *src, siz
     PARALLEL_SPLIT(n, 1, i0, i1, memmove(dst + i0, src + i0, (size_t)(i1 - i0) * sizeof(float)));
 }
 
-/* Every thread takes its share of the rows through a one-thread product:
- * no barrier inside the product, and a row's result never depends on the
- * thread count. */
+/* Columns of the output (rows of the weight) per share of a dense product. */
+#define LINEAR_COLS 64
+
+/* Every thread takes a share of the output columns (the weight's rows)
+ * through a one-thread product over all M rows: each thread packs only its
+ * share of the weight, where a share of the rows would have every thread pack
+ * all of it (16 MB for a ViT-L fc1), and there is no barrier inside the
+ * product. */
 static void fast_linear(const octic_backend *be, float *out, int ldo, const float *in, int ldi, const float *w,
                         const float *bias, int M, int N, int K) {
     (void)be;
@@ -255,17 +260,21 @@ static void fast_linear(const octic_backend *be, float *out, int ldo, const floa
         octic_sgemm(1, M, N, K, in, ldi, w, K, bias ? 1.0f : 0.0f, out, ldo);
         return;
     }
-    PARALLEL_SPLIT(M, (long)N * K / 8 + 1, r0, r1, {
-        float *y = out + (size_t)r0 * ldo;
+    int blocks = (N + LINEAR_COLS - 1) / LINEAR_COLS;
+    PARALLEL_SPLIT(blocks, (long)M * LINEAR_COLS * K / 8 + 1, b0, b1, {
+        int c0 = (int)b0 * LINEAR_COLS, c1 = b1 * LINEAR_COLS < N ? (int)b1 * LINEAR_COLS : N;
         if (bias)
-            for (long i = r0; i < r1; i++) memcpy(out + (size_t)i * ldo, bias, (size_t)N * sizeof(float));
-        octic_sgemm(1, (int)(r1 - r0), N, K, in + (size_t)r0 * ldi, ldi, w, K, bias ? 1.0f : 0.0f, y, ldo);
+            for (int i = 0; i < M; i++)
+                memcpy(out + (size_t)i * ldo + c0, bias + c0, (size_t)(c1 - c0) * sizeof(float));
+        octic_sgemm(1, M, c1 - c0, K, in, ldi, w + (size_t)c0 * K, K, bias ? 1.0f : 0.0f, out + c0, ldo);
     });
 }
 
 /* The six products of a LinearD8 are narrow (K = ci or 2ci, N = co or 2co):
- * instead of spreading each over the threads, every thread runs all six on
- * its own share of the rows, each product on its calling thread. */
+ * instead of spreading each over the threads, they are tasks taken in turn
+ * by the threads, each a one-thread product over all rows (over a share of
+ * the rows when there are more threads than a third of the tasks): E's two
+ * (four times the work of the others) first, so two threads end together. */
 static void fast_linear_d8(const octic_backend *be, float *out, const float *in, const float *const w[5],
                            const float *bias, int M, int ci, int co) {
     int ldi = 8 * ci, ldo = 8 * co;
@@ -277,18 +286,26 @@ static void fast_linear_d8(const octic_backend *be, float *out, const float *in,
                         2 * ci);
         return;
     }
-    PARALLEL_SPLIT(M, 12L * ci * co / 8 + 1, r0, r1, {
-        int m = (int)(r1 - r0);
+    int nt = octic_cpu_threads();
+    long most = 12L * M * ci * co / 8 / PARALLEL_MIN_WORK;
+    if (nt > most) nt = most > 1 ? (int)most : 1;
+    int chunks = (nt + 2) / 3, tasks = 6 * chunks;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (int t = 0; t < tasks; t++) {
+        int p = t / chunks, k = t % chunks; /* product p: E row 0, E row 1, A1, A2, B1, B2 */
+        int r0 = (int)((long)M * k / chunks), r1 = (int)((long)M * (k + 1) / chunks);
         const float *x = in + (size_t)r0 * ldi;
         float *y = out + (size_t)r0 * ldo;
-        if (bias)
-            for (int i = 0; i < m; i++) memcpy(y + (size_t)i * ldo, bias, (size_t)co * sizeof(float));
-        for (int q = 0; q < 4; q++)
-            octic_sgemm(1, m, co, ci, x + q * ci, ldi, w[q], ci, q == 0 && bias ? 1.0f : 0.0f, y + q * co, ldo);
-        for (int row = 0; row < 2; row++)
-            octic_sgemm(1, m, 2 * co, 2 * ci, x + (4 + 2 * row) * ci, ldi, w[4], 2 * ci, 0.0f, y + (4 + 2 * row) * co,
-                        ldo);
-    });
+        if (p < 2) {
+            octic_sgemm(1, r1 - r0, 2 * co, 2 * ci, x + (4 + 2 * p) * ci, ldi, w[4], 2 * ci, 0.0f,
+                        y + (4 + 2 * p) * co, ldo);
+        } else {
+            int q = p - 2;
+            if (q == 0 && bias)
+                for (int i = 0; i < r1 - r0; i++) memcpy(y + (size_t)i * ldo, bias, (size_t)co * sizeof(float));
+            octic_sgemm(1, r1 - r0, co, ci, x + q * ci, ldi, w[q], ci, q == 0 && bias ? 1.0f : 0.0f, y + q * co, ldo);
+        }
+    }
 }
 
 static void fast_im2col(const octic_backend *be, float *patches, const float *images, int B, int S, int p) {
