@@ -30,11 +30,7 @@
 #include "dataset_internal.h"
 #include "npy_records.h"
 
-typedef struct {
-    char *id, *name;
-} label_row;
-
-static void free_labels(label_row *rows, size_t n) {
+void ds_free_labels(ds_label_row *rows, size_t n) {
     for (size_t i = 0; i < n; i++) {
         free(rows[i].id);
         free(rows[i].name);
@@ -45,17 +41,12 @@ static void free_labels(label_row *rows, size_t n) {
 /* labels.txt as Python's csv.reader reads it (excel dialect: ',' between
  * fields, '"' quotes, "" inside quotes for a quote). Blank lines are
  * skipped; every other row must have two fields. */
-static octic_status read_labels(const char *path, label_row **out, size_t *nout) {
+octic_status ds_parse_labels(const char *text, size_t len, const char *path, ds_label_row **out, size_t *nout) {
     *out = NULL;
     *nout = 0;
-    size_t len;
-    char *text = ds_read_text(path, &len);
-    if (!text) return OCTIC_ERR_IO;
-    if (memchr(text, '\0', len) || octic_utf8_length(text) < 0) {
-        free(text);
+    if (memchr(text, '\0', len) || octic_utf8_length(text) < 0)
         return octic_fail(OCTIC_ERR_FORMAT, "%s: not UTF-8 text", path);
-    }
-    label_row *rows = NULL;
+    ds_label_row *rows = NULL;
     size_t n = 0, cap = 0;
     char *field = malloc(len + 1);
     char *fields[2] = {NULL, NULL};
@@ -124,7 +115,7 @@ static octic_status read_labels(const char *path, label_row **out, size_t *nout)
             } else {
                 if (n == cap) {
                     cap = cap ? 2 * cap : 1024;
-                    label_row *p = realloc(rows, cap * sizeof *p);
+                    ds_label_row *p = realloc(rows, cap * sizeof *p);
                     if (!p) st = OCTIC_ERR_NOMEM;
                     else rows = p;
                 }
@@ -145,15 +136,25 @@ static octic_status read_labels(const char *path, label_row **out, size_t *nout)
     free(fields[0]);
     free(fields[1]);
     free(field);
-    free(text);
     if (st) {
         if (st == OCTIC_ERR_NOMEM) octic_fail(st, "%s: out of memory", path);
-        free_labels(rows, n);
+        ds_free_labels(rows, n);
         return st;
     }
     *out = rows;
     *nout = n;
     return OCTIC_OK;
+}
+
+static octic_status read_labels(const char *path, ds_label_row **out, size_t *nout) {
+    *out = NULL;
+    *nout = 0;
+    size_t len;
+    char *text = ds_read_text(path, &len);
+    if (!text) return OCTIC_ERR_IO;
+    octic_status st = ds_parse_labels(text, len, path, out, nout);
+    free(text);
+    return st;
 }
 
 /* ---- one split's entries, in memory ---- */
@@ -237,7 +238,7 @@ static const char *base_name(const char *path) {
 }
 
 /* _dump_entries for train or val: ImageFolder over <root>/<split>. */
-static octic_status build_entries(octic_dataset *ds, const char *root, const char *split, const label_row *labels,
+static octic_status build_entries(octic_dataset *ds, const char *root, const char *split, const ds_label_row *labels,
                                   size_t nlabels, entries *es) {
     memset(es, 0, sizeof *es);
     char *dir = ds_join(root, split);
@@ -579,7 +580,7 @@ octic_status ds_open_imagenet(octic_dataset *ds, const char *root, const octic_d
         return octic_fail(OCTIC_ERR_NOMEM, "out of memory");
     }
     ds->extra_dir = ds_string(ds, extra);
-    label_row *labels = NULL;
+    ds_label_row *labels = NULL;
     size_t nlabels = 0;
     int labels_read = 0;
     octic_status st = OCTIC_OK;
@@ -733,7 +734,7 @@ octic_status ds_open_imagenet(octic_dataset *ds, const char *root, const octic_d
         free(cn);
         free(ci);
     }
-    free_labels(labels, nlabels);
+    ds_free_labels(labels, nlabels);
     free(labels_path);
     free(extra);
     if (st == OCTIC_ERR_NOMEM && !octic_last_error()[0]) octic_fail(st, "%s: out of memory", root);

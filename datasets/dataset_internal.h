@@ -70,6 +70,25 @@ int ds_walk(const char *dir, char ***paths, size_t *n);
 /* Reads a whole text file (NUL-terminated). NULL with an error set. */
 char *ds_read_text(const char *path, size_t *len);
 
+/* The parsers of the layouts' text files, over memory (the readers above
+ * them read the file; tests/fuzz/fuzz_dataset_text.c calls them directly).
+ * `path` names the file in messages only. */
+typedef struct {
+    char *id, *name;
+} ds_label_row;
+/* ImageNet's labels.txt: text[0..len), with text[len] == '\0'. Rows
+ * malloc'd (ds_free_labels), or an error set naming path. */
+octic_status ds_parse_labels(const char *text, size_t len, const char *path, ds_label_row **rows, size_t *n);
+void ds_free_labels(ds_label_row *rows, size_t n);
+/* ADE20K's objectInfo150.csv or .txt, NUL-terminated, cut up in place:
+ * names[1..150] set (malloc'd; a name given again replaces the first). */
+octic_status ds_parse_object_info(char *text, const char *path, char **names);
+/* A VOC split list (`rel` under `voc`, read from `list`), NUL-terminated,
+ * cut up in place: each listed id with its image and mask is added to
+ * split `sp`; bad ids and missing files are problems. */
+octic_status ds_parse_voc_list(octic_dataset *ds, int sp, const char *voc, const char *list, const char *rel,
+                               char *text);
+
 /* The layouts: each fills ds (splits, classes, problems) from `root`, the
  * folder where it was detected. */
 octic_status ds_open_imagenet(octic_dataset *ds, const char *root, const octic_dataset_options *opts);

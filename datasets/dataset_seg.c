@@ -66,14 +66,11 @@ static int split_fields(char *line, char sep, char **fields, int max) {
 }
 
 /* objectInfo150.csv ("Idx,Ratio,Train,Val,[Stuff,]Name") or .txt (the same
- * columns separated by tabs). names[1..150] are filled; 0 if the file is
- * not there, 1 when read, -1 on an error (set). */
-static int read_object_info(const char *path, char **names) {
-    if (!ds_is_file(path)) return 0;
-    char *text = ds_read_text(path, NULL);
-    if (!text) return -1;
+ * columns separated by tabs). names[1..150] are filled. */
+octic_status ds_parse_object_info(char *text, const char *path, char **names) {
     char *save = NULL;
-    int name_col = -1, idx_col = -1, row = 0, line_no = 0, rc = 1;
+    int name_col = -1, idx_col = -1, row = 0, line_no = 0;
+    octic_status st = OCTIC_OK;
     char sep = strchr(text, '\t') ? '\t' : ',';
     for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         line_no++;
@@ -90,16 +87,14 @@ static int read_object_info(const char *path, char **names) {
                 if (strcasecmp(f[i], "Idx") == 0) idx_col = i;
             }
             if (name_col < 0) {
-                rc = -1;
-                octic_fail(OCTIC_ERR_FORMAT, "%s: line 1: expected a header with a 'Name' column (Idx, Ratio, Train, Val, Name)", path);
+                st = octic_fail(OCTIC_ERR_FORMAT, "%s: line 1: expected a header with a 'Name' column (Idx, Ratio, Train, Val, Name)", path);
                 break;
             }
             continue;
         }
         row++;
         if (n <= name_col) {
-            rc = -1;
-            octic_fail(OCTIC_ERR_FORMAT, "%s: line %d has %d fields: expected %d", path, line_no, n, name_col + 1);
+            st = octic_fail(OCTIC_ERR_FORMAT, "%s: line %d has %d fields: expected %d", path, line_no, n, name_col + 1);
             break;
         }
         long idx = row;
@@ -109,20 +104,28 @@ static int read_object_info(const char *path, char **names) {
             if (*end || end == f[idx_col]) idx = -1;
         }
         if (idx < 1 || idx > ADE_CLASSES) {
-            rc = -1;
-            octic_fail(OCTIC_ERR_FORMAT, "%s: line %d: class index '%s': expected 1..%d", path, line_no,
-                       idx_col >= 0 && idx_col < n ? f[idx_col] : "?", ADE_CLASSES);
+            st = octic_fail(OCTIC_ERR_FORMAT, "%s: line %d: class index '%s': expected 1..%d", path, line_no,
+                            idx_col >= 0 && idx_col < n ? f[idx_col] : "?", ADE_CLASSES);
             break;
         }
         free(names[idx]);
         if (!(names[idx] = strdup(f[name_col]))) {
-            rc = -1;
-            octic_fail(OCTIC_ERR_NOMEM, "out of memory");
+            st = octic_fail(OCTIC_ERR_NOMEM, "out of memory");
             break;
         }
     }
+    return st;
+}
+
+/* names[1..150] from objectInfo150 at `path`: 0 if the file is not there,
+ * 1 when read, -1 on an error (set). */
+static int read_object_info(const char *path, char **names) {
+    if (!ds_is_file(path)) return 0;
+    char *text = ds_read_text(path, NULL);
+    if (!text) return -1;
+    octic_status st = ds_parse_object_info(text, path, names);
     free(text);
-    return rc;
+    return st ? -1 : 1;
 }
 
 static octic_status ade_classes(octic_dataset *ds, const char *ade, const char *given) {
@@ -268,40 +271,47 @@ octic_status ds_open_voc(octic_dataset *ds, const char *voc) {
             return OCTIC_ERR_IO;
         }
         int sp = ds_add_split(ds, splits[s]);
-        int line_no = 0;
-        for (char *line = text, *next; !st && line; line = next) {
-            /* Line by line, blank ones counted, so that problems name the right line. */
-            next = strchr(line, '\n');
-            if (next) *next++ = '\0';
-            line_no++;
-            /* One id per line; spaces around it (and "\r") are not part of it. */
-            while (*line == ' ' || *line == '\t') line++;
-            size_t len = strlen(line);
-            while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t')) line[--len] = '\0';
-            if (len == 0) continue;
-            if (strchr(line, '/') || strcmp(line, "..") == 0 || strcmp(line, ".") == 0 || len > 255) {
-                char where[1100];
-                snprintf(where, sizeof where, "%s:%d", list, line_no);
-                if (ds_problem(ds, where, "skipped: '%.80s' is not an image id", line) < 0) st = OCTIC_ERR_NOMEM;
-                continue;
-            }
-            char img_rel[300], mask_rel[300];
-            snprintf(img_rel, sizeof img_rel, "JPEGImages/%s.jpg", line);
-            snprintf(mask_rel, sizeof mask_rel, "SegmentationClass/%s.png", line);
-            char *img = ds_join(voc, img_rel), *mask = ds_join(voc, mask_rel);
-            if (!img || !mask) st = OCTIC_ERR_NOMEM;
-            else if (!ds_is_file(img)) {
-                if (ds_problem(ds, img, "skipped: listed in %s but the image is missing", rel) < 0) st = OCTIC_ERR_NOMEM;
-            } else if (!ds_is_file(mask)) {
-                if (ds_problem(ds, mask, "skipped: listed in %s but the mask is missing", rel) < 0) st = OCTIC_ERR_NOMEM;
-            } else {
-                st = ds_add_item(ds, sp, img, mask, -1);
-            }
-            free(img);
-            free(mask);
-        }
+        st = ds_parse_voc_list(ds, sp, voc, list, rel, text);
         free(text);
         free(list);
+    }
+    return st;
+}
+
+octic_status ds_parse_voc_list(octic_dataset *ds, int sp, const char *voc, const char *list, const char *rel,
+                               char *text) {
+    octic_status st = OCTIC_OK;
+    int line_no = 0;
+    for (char *line = text, *next; !st && line; line = next) {
+        /* Line by line, blank ones counted, so that problems name the right line. */
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        line_no++;
+        /* One id per line; spaces around it (and "\r") are not part of it. */
+        while (*line == ' ' || *line == '\t') line++;
+        size_t len = strlen(line);
+        while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t')) line[--len] = '\0';
+        if (len == 0) continue;
+        if (strchr(line, '/') || strcmp(line, "..") == 0 || strcmp(line, ".") == 0 || len > 255) {
+            char where[1100];
+            snprintf(where, sizeof where, "%s:%d", list, line_no);
+            if (ds_problem(ds, where, "skipped: '%.80s' is not an image id", line) < 0) st = OCTIC_ERR_NOMEM;
+            continue;
+        }
+        char img_rel[300], mask_rel[300];
+        snprintf(img_rel, sizeof img_rel, "JPEGImages/%s.jpg", line);
+        snprintf(mask_rel, sizeof mask_rel, "SegmentationClass/%s.png", line);
+        char *img = ds_join(voc, img_rel), *mask = ds_join(voc, mask_rel);
+        if (!img || !mask) st = OCTIC_ERR_NOMEM;
+        else if (!ds_is_file(img)) {
+            if (ds_problem(ds, img, "skipped: listed in %s but the image is missing", rel) < 0) st = OCTIC_ERR_NOMEM;
+        } else if (!ds_is_file(mask)) {
+            if (ds_problem(ds, mask, "skipped: listed in %s but the mask is missing", rel) < 0) st = OCTIC_ERR_NOMEM;
+        } else {
+            st = ds_add_item(ds, sp, img, mask, -1);
+        }
+        free(img);
+        free(mask);
     }
     return st;
 }
