@@ -5,17 +5,18 @@
 #
 #   tests/fuzz/run-fuzzers.sh [seconds-per-target] [target ...]
 #
-# Defaults: 60 s; fuzz_pth fuzz_safetensors fuzz_npy fuzz_image fuzz_npyrec. Crashes, leaks and
+# Defaults: 60 s; fuzz_pth fuzz_safetensors fuzz_npy fuzz_image fuzz_npyrec
+# fuzz_dataset_text. Crashes, leaks and
 # timeouts are written to build-fuzz/fuzz-artifacts/ and make the script
 # fail. Corpora grow in build-fuzz/fuzz-corpus/<target>/ across runs.
 set -eu
 
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
-targets=${*:-fuzz_pth fuzz_safetensors fuzz_npy fuzz_image fuzz_npyrec}
+targets=${*:-fuzz_pth fuzz_safetensors fuzz_npy fuzz_image fuzz_npyrec fuzz_dataset_text}
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build="$root/build-fuzz"
+build="${FUZZ_BUILD:-$root/build-fuzz}" # another build folder: FUZZ_BUILD=/path
 cd "$root"
 
 if [ ! -f "$build/build.ninja" ]; then
@@ -44,6 +45,11 @@ seed fuzz_npy "$fx"/*.npy "$root"/tests/golden/deit_hybrid_p16/input.npy
 seed fuzz_image "$fx"/images/small*.jpg "$fx"/images/small*.png "$fx"/images/mask_*.png \
     "$fx"/images/truncated.jpg "$fx"/images/horse_mask.png
 seed fuzz_npyrec "$fx"/datasets/records/*.npy "$fx"/datasets/imagenet-tree/extra/*.npy
+# the data sets' text files: labels.txt (demo and fixtures), the demo's VOC
+# split lists, objectInfo150 .csv/.txt and a VOC list with every kind of line
+demo="$root/resources/demo/data"
+seed fuzz_dataset_text "$demo"/imagenet/labels.txt "$fx"/datasets/*/labels.txt \
+    "$demo"/voc/VOCdevkit/VOC2012/ImageSets/Segmentation/*.txt "$root"/tests/fuzz/seeds/*
 
 # A safetensors seed converted from a golden checkpoint, when the CLI is built.
 if [ -x "$root/build/app/octic" ] && [ ! -f "$build/fuzz-corpus/fuzz_safetensors/seed-golden" ]; then
