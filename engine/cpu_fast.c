@@ -371,9 +371,10 @@ static void fast_residual(const octic_backend *be, float *x, const float *y, con
     PARALLEL_SPLIT(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, gamma, r0, r1, C));
 }
 
-/* Attention: one head of one image per task, spread over the threads, each
- * with its own scratch; q, k, v read from the standard layout or, for octic
- * blocks, gathered from iso5 through the column maps. Two ways:
+/* Attention: one head of one image per task, taken in turn by the threads (a
+ * core slowed by a neighbour takes fewer), each with its own scratch; q, k, v
+ * read from the standard layout or, for octic blocks, gathered from iso5
+ * through the column maps. Two ways:
  * - BLAS: the head's scores (N x N, in the core's L2 at ViT lengths), the
  *   softmax, the product with v, through octic_sgemm on the calling thread;
  * - tiles: k transposed into panels of 32 keys, then the queries in tiles of
@@ -415,7 +416,7 @@ static void fast_attention(const octic_backend *be, float *out, const float *qkv
     long most = tasks * (long)N * (N + 4 * hd) / PARALLEL_MIN_WORK;
     if (nt > most) nt = most > 1 ? (int)most : 1;
     if (nt > tasks) nt = (int)tasks;
-#pragma omp parallel for num_threads(nt) schedule(static)
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (long task = 0; task < tasks; task++) {
         float *ws = scratch + (size_t)thread_id() * per;
         if (tiled)
