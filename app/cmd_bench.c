@@ -275,10 +275,10 @@ static void print_json_result(const bench_result *r, int batch, double sgemm) {
     printf("\"arch\": ");
     cli_json_string(stdout, r->arch->name);
     printf(", \"seconds_per_batch\": %.6f, \"ms_per_image\": %.3f, \"images_per_second\": %.4f, "
-           "\"gmacs_per_image\": %.4f, \"effective_gflops\": %.2f, ",
+           "\"gmacs_per_image\": %.4f, \"effective_gflops\": %.4f, ",
            r->seconds, 1e3 * r->seconds / batch, images_per_second(r, batch), r->macs_per_image / 1e9, eff);
-    if (sgemm > 0) printf("\"ratio_to_sgemm\": %.4f, ", eff / sgemm);
-    if (r->paired > 0) printf("\"paired_ratio_to_sgemm\": %.4f, ", r->paired);
+    if (sgemm > 0) printf("\"ratio_to_sgemm\": %.6f, ", eff / sgemm);
+    if (r->paired > 0) printf("\"paired_ratio_to_sgemm\": %.6f, ", r->paired);
     printf("\"best_seconds_per_batch\": %.6f, \"best_effective_gflops\": %.2f, ", r->best,
            2.0 * r->macs_per_image * batch / r->best / 1e9);
     if (r->device_peak_mb > 0) printf("\"peak_device_mb\": %.1f, ", r->device_peak_mb);
@@ -395,12 +395,12 @@ int cmd_bench(int argc, char **argv) {
         printf("{\"batch\": %d, \"size\": %d, \"threads\": %d, \"runs\": %d, \"blas\": \"%s\", \"backend\": \"%s\", ",
                batch, size, threads, runs, octic_blas_name(), be->name);
         printf("\"precision\": \"%s\", ", precision == OCTIC_BFLOAT16 ? "bfloat16" : "float32");
-        if (sgemm > 0) printf("\"sgemm_gflops\": %.2f, ", sgemm);
+        if (sgemm > 0) printf("\"sgemm_gflops\": %.4f, ", sgemm);
         print_json_result(&res, batch, sgemm);
         if (compare) {
             printf(", \"compare\": {");
             print_json_result(&cmp, batch, sgemm);
-            printf("}, \"time_ratio\": %.4f", time_ratio);
+            printf("}, \"time_ratio\": %.6f", time_ratio);
         }
         printf(", \"peak_rss_mb\": %.1f}\n", rss);
         return CLI_OK;
