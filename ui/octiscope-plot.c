@@ -56,7 +56,9 @@ static void draw(OctiscopePlot *self, cairo_t *cr, int width, int height) {
         pango_layout_get_pixel_size(layout, &w, NULL);
         legend_w = MAX(legend_w, w + 18);
     }
-    double left = 46, right = width - legend_w - 10, top = 8, bottom = height - 34;
+    /* bars carry their value above them: room for a line of text over the tallest */
+    double left = 46, right = width - legend_w - 10, top = self->kind == OCTISCOPE_PLOT_BARS ? 22 : 8,
+           bottom = height - 34;
     if (right - left < 60 || bottom - top < 40 || self->nx == 0) {
         g_object_unref(layout);
         return;
