@@ -149,6 +149,8 @@ static int thread_id(void) {
 #define QB 6       /* query rows per attention tile */
 #define KPANEL 32  /* keys per panel of the transposed k */
 #define PB 4       /* query rows per product with v (4 x 4 vectors of accumulators) */
+#define PREFETCH_ROWS 4 /* attention: rows of q, k, v (and of the output) asked for ahead of use */
+#define PREFETCH_ROWS 4 /* rows of q, k, v asked for ahead of use */
 #define R_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
 #define PB_CASES(X) X(1) X(2) X(3) X(4)
 
@@ -184,6 +186,24 @@ static inline void gather_cols(float *d, const float *row, const int32_t *cols, 
     }
     for (int j = 0; j < r->n; j++) memcpy(d + r->at[j], row + r->col[j], (size_t)r->len[j] * sizeof(float));
 }
+
+/* Asks for the cache lines of the runs of row (to write them when
+ * `write`): an attention head's rows lie a page or more apart, which the
+ * hardware prefetcher does not follow. */
+static inline void prefetch_runs(const float *row, const col_runs *r, int write) {
+    for (int j = 0; j < r->n; j++) {
+        uintptr_t p = (uintptr_t)(row + r->col[j]) & ~(uintptr_t)63, end = (uintptr_t)(row + r->col[j] + r->len[j]);
+        for (; p < end; p += 64) {
+            if (write)
+                __builtin_prefetch((const void *)p, 1);
+            else
+                __builtin_prefetch((const void *)p, 0);
+        }
+    }
+}
+
+/* The one run of a head's slice in the standard layout. */
+static void slice_run(col_runs *r, int col, int len) { r->n = 1, r->at[0] = 0, r->col[0] = col, r->len[0] = len; }
 
 /* row[cols[t]] = s[t] * f for t < n */
 static inline void scatter_cols(float *row, const float *s, float f, const int32_t *cols, const col_runs *r, int n) {

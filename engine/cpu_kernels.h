@@ -296,46 +296,47 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
     const float *base = qkv + (size_t)b * N * ldq;
     float *q = ws, *v = q + (size_t)N * hd, *kp = v + (size_t)N * hd, *S = kp + (size_t)Np * hd;
     float *O = S + (size_t)QB * Np;
-    /* gather q, v (N, hd) and k into panels (Np/KPANEL, hd, KPANEL), zero past N */
-    const int32_t *cq = qkv_cols ? qkv_cols + (size_t)h * hd : NULL;
-    const int32_t *ck = qkv_cols ? qkv_cols + (size_t)(H + h) * hd : NULL;
-    const int32_t *cv = qkv_cols ? qkv_cols + (size_t)(2 * H + h) * hd : NULL;
-    col_runs rq = {0}, rv = {0};
-    if (qkv_cols) find_runs(&rq, cq, hd), find_runs(&rv, cv, hd);
+    /* gather q, v (N, hd) and k into panels (Np/KPANEL, hd, KPANEL), zero
+     * past N: the head's slices of the standard layout or its runs of iso5
+     * columns (octic), rows a few ahead asked for */
+    col_runs runs[3], ro;
+    const int32_t *cols[3] = {NULL, NULL, NULL}, *ocols = out_cols ? out_cols + (size_t)h * hd : NULL;
+    for (int s = 0; s < 3; s++) {
+        if (qkv_cols)
+            cols[s] = qkv_cols + (size_t)(s * H + h) * hd, find_runs(&runs[s], cols[s], hd);
+        else
+            slice_run(&runs[s], s * C + h * hd, hd);
+    }
+    if (ocols)
+        find_runs(&ro, ocols, hd);
+    else
+        slice_run(&ro, h * hd, hd);
     for (int i = 0; i < N; i++) {
         const float *row = base + (size_t)i * ldq;
-        float *qi = q + (size_t)i * hd, *vrow = v + (size_t)i * hd;
         float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
-        if (qkv_cols) {
-            gather_cols(qi, row, cq, &rq, hd);
-            gather_cols(vrow, row, cv, &rv, hd);
-            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = row[ck[t]];
-        } else {
-            const float *qr = row + h * hd, *kr = qr + C, *vr = qr + 2 * C;
-            for (int t = 0; t < hd; t += VL) vstore(qi + t, vload(qr + t)), vstore(vrow + t, vload(vr + t));
-            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = kr[t];
-        }
+        if (i + PREFETCH_ROWS < N)
+            for (int s = 0; s < 3; s++) prefetch_runs(row + (size_t)PREFETCH_ROWS * ldq, &runs[s], 0);
+        gather_cols(q + (size_t)i * hd, row, cols[0], &runs[0], hd);
+        gather_cols(v + (size_t)i * hd, row, cols[2], &runs[2], hd);
+        if (runs[1].n)
+            for (int j = 0; j < runs[1].n; j++)
+                for (int t = 0; t < runs[1].len[j]; t++) kpi[(runs[1].at[j] + t) * KPANEL] = row[runs[1].col[j] + t];
+        else
+            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = row[cols[1][t]];
     }
     for (int i = N; i < Np; i++) {
         float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
         for (int t = 0; t < hd; t++) kpi[t * KPANEL] = 0.0f;
     }
     float inv[QB];
+    float *dst = out + (size_t)b * N * C;
     for (int i0 = 0; i0 < N; i0 += QB) {
         int R = N - i0 < QB ? N - i0 : QB;
+        for (int r = 0; r < R; r++) prefetch_runs(dst + (size_t)(i0 + r) * C, &ro, 1); /* written after the tile */
         K(scores_any)(S, q + (size_t)i0 * hd, kp, R, hd, Np);
         for (int r = 0; r < R; r++) inv[r] = K(softmax_row)(S + (size_t)r * Np, N, scale);
         K(pv_any)(O, S, v, inv, R, N, Np, hd);
-        for (int r = 0; r < R; r++) {
-            float *dst = out + ((size_t)b * N + i0 + r) * C;
-            const float *o = O + (size_t)r * hd;
-            if (out_cols) {
-                const int32_t *co = out_cols + (size_t)h * hd;
-                for (int t = 0; t < hd; t++) dst[co[t]] = o[t];
-            } else {
-                for (int t = 0; t < hd; t += VL) vstore(dst + (size_t)h * hd + t, vload(o + t));
-            }
-        }
+        for (int r = 0; r < R; r++) scatter_cols(dst + (size_t)(i0 + r) * C, O + (size_t)r * hd, 1.0f, ocols, &ro, hd);
     }
 }
 
@@ -346,36 +347,37 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     int C = H * hd, ldq = 3 * C;
     float scale = 1.0f / sqrtf((float)hd);
     const float *base = qkv + (size_t)b * N * ldq;
-    const float *q, *k, *v;
-    int ld;
-    float *o = ws + (size_t)3 * N * hd, *att = o + (size_t)N * hd;
-    if (qkv_cols) { /* gather the head's q, k, v */
-        for (int s = 0; s < 3; s++) {
-            const int32_t *cols = qkv_cols + (size_t)(s * H + h) * hd;
-            col_runs runs;
-            find_runs(&runs, cols, hd);
-            for (int i = 0; i < N; i++) gather_cols(ws + ((size_t)s * N + i) * hd, base + (size_t)i * ldq, cols, &runs, hd);
-        }
-        q = ws, k = ws + (size_t)N * hd, v = ws + (size_t)2 * N * hd, ld = hd;
-    } else {
-        q = base + (size_t)h * hd, k = q + C, v = q + 2 * C, ld = ldq;
-    }
-    octic_sgemm(1, N, N, hd, q, ld, k, ld, 0.0f, att, N);
-    /* the softmax numerators; the rows of the output, not the N x N
-     * probabilities, are divided by their sums: 1 / sum_i goes to ws[i]
-     * (the gathered q, or unused, once the scores exist) */
-    for (int i = 0; i < N; i++) ws[i] = K(softmax_row)(att + (size_t)i * N, N, scale);
-    octic_sgemm(0, N, hd, N, att, N, v, ld, 0.0f, o, hd);
-    float *dst = out + (size_t)b * N * C;
-    col_runs runs = {0};
-    if (out_cols) find_runs(&runs, out_cols + (size_t)h * hd, hd);
-    for (int i = 0; i < N; i++) {
-        float r = ws[i], *row = dst + (size_t)i * C;
-        const float *src = o + (size_t)i * hd;
-        if (out_cols)
-            scatter_cols(row, src, r, out_cols + (size_t)h * hd, &runs, hd);
+    float *q = ws, *k = q + (size_t)N * hd, *v = k + (size_t)N * hd, *o = v + (size_t)N * hd, *att = o + (size_t)N * hd;
+    /* the head's q, k, v gathered into rows of hd: its slices of the
+     * standard layout, or its runs of iso5 columns (octic) */
+    col_runs runs[3], ro;
+    const int32_t *cols[3] = {NULL, NULL, NULL}, *ocols = out_cols ? out_cols + (size_t)h * hd : NULL;
+    for (int s = 0; s < 3; s++) {
+        if (qkv_cols)
+            cols[s] = qkv_cols + (size_t)(s * H + h) * hd, find_runs(&runs[s], cols[s], hd);
         else
-            for (int t = 0; t < hd; t++) row[h * hd + t] = src[t] * r;
+            slice_run(&runs[s], s * C + h * hd, hd);
+    }
+    if (ocols)
+        find_runs(&ro, ocols, hd);
+    else
+        slice_run(&ro, h * hd, hd);
+    for (int i = 0; i < N; i++) {
+        const float *row = base + (size_t)i * ldq;
+        if (i + PREFETCH_ROWS < N)
+            for (int s = 0; s < 3; s++) prefetch_runs(row + (size_t)PREFETCH_ROWS * ldq, &runs[s], 0);
+        for (int s = 0; s < 3; s++) gather_cols(ws + ((size_t)s * N + i) * hd, row, cols[s], &runs[s], hd);
+    }
+    octic_sgemm(1, N, N, hd, q, hd, k, hd, 0.0f, att, N);
+    /* the softmax numerators; the rows of the output, not the N x N
+     * probabilities, are divided by their sums: 1 / sum_i goes to q[i]
+     * (no longer needed once the scores exist) */
+    for (int i = 0; i < N; i++) q[i] = K(softmax_row)(att + (size_t)i * N, N, scale);
+    octic_sgemm(0, N, hd, N, att, N, v, hd, 0.0f, o, hd);
+    float *dst = out + (size_t)b * N * C;
+    for (int i = 0; i < N; i++) {
+        if (i + PREFETCH_ROWS < N) prefetch_runs(dst + (size_t)(i + PREFETCH_ROWS) * C, &ro, 1);
+        scatter_cols(dst + (size_t)i * C, o + (size_t)i * hd, q[i], ocols, &ro, hd);
     }
 }
 
