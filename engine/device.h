@@ -48,7 +48,8 @@ void octic_device_reset_peak(const octic_backend *be);
  * nothing): also set as octic_last_error(). Waits for the queued work. */
 octic_status octic_device_status(const octic_backend *be);
 
-/* ---- implemented by kernels/ when the CUDA backend is built ------------- */
+/* ---- implemented by kernels/ when the CUDA backend is built: the module
+ * liboctic_cuda.so, which device.c opens at the first request for CUDA ------ */
 
 /* The CUDA backend (float32 or bfloat16 variant), or NULL with the reason in
  * err (no device, no driver, a driver too old for the kernels). */
