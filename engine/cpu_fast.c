@@ -205,6 +205,36 @@ static inline void prefetch_runs(const float *row, const col_runs *r, int write)
 /* The one run of a head's slice in the standard layout. */
 static void slice_run(col_runs *r, int col, int len) { r->n = 1, r->at[0] = 0, r->col[0] = col, r->len[0] = len; }
 
+/* Where an attention head's q, k, v (s = 0, 1, 2) and output columns lie:
+ * its slices of the standard layout, or its runs of iso5 columns through
+ * the column maps (octic); cols and out_cols are the maps' rows or NULL. */
+typedef struct {
+    col_runs runs[3], out;
+    const int32_t *cols[3], *out_cols;
+} head_columns;
+
+static void find_head_columns(head_columns *hc, const int32_t *qkv_cols, const int32_t *out_cols, int h, int H,
+                              int hd) {
+    int C = H * hd;
+    for (int s = 0; s < 3; s++) {
+        hc->cols[s] = qkv_cols ? qkv_cols + (size_t)(s * H + h) * hd : NULL;
+        if (qkv_cols)
+            find_runs(&hc->runs[s], hc->cols[s], hd);
+        else
+            slice_run(&hc->runs[s], s * C + h * hd, hd);
+    }
+    hc->out_cols = out_cols ? out_cols + (size_t)h * hd : NULL;
+    if (out_cols)
+        find_runs(&hc->out, hc->out_cols, hd);
+    else
+        slice_run(&hc->out, h * hd, hd);
+}
+
+/* Asks for the head's q, k, v columns of a row to be read. */
+static inline void prefetch_head_row(const float *row, const head_columns *hc) {
+    for (int s = 0; s < 3; s++) prefetch_runs(row, &hc->runs[s], 0);
+}
+
 /* row[cols[t]] = s[t] * f for t < n */
 static inline void scatter_cols(float *row, const float *s, float f, const int32_t *cols, const col_runs *r, int n) {
     if (!r->n) {

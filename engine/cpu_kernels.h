@@ -299,30 +299,20 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
     /* gather q, v (N, hd) and k into panels (Np/KPANEL, hd, KPANEL), zero
      * past N: the head's slices of the standard layout or its runs of iso5
      * columns (octic), rows a few ahead asked for */
-    col_runs runs[3], ro;
-    const int32_t *cols[3] = {NULL, NULL, NULL}, *ocols = out_cols ? out_cols + (size_t)h * hd : NULL;
-    for (int s = 0; s < 3; s++) {
-        if (qkv_cols)
-            cols[s] = qkv_cols + (size_t)(s * H + h) * hd, find_runs(&runs[s], cols[s], hd);
-        else
-            slice_run(&runs[s], s * C + h * hd, hd);
-    }
-    if (ocols)
-        find_runs(&ro, ocols, hd);
-    else
-        slice_run(&ro, h * hd, hd);
+    head_columns hc;
+    find_head_columns(&hc, qkv_cols, out_cols, h, H, hd);
     for (int i = 0; i < N; i++) {
         const float *row = base + (size_t)i * ldq;
         float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
-        if (i + PREFETCH_ROWS < N)
-            for (int s = 0; s < 3; s++) prefetch_runs(row + (size_t)PREFETCH_ROWS * ldq, &runs[s], 0);
-        gather_cols(q + (size_t)i * hd, row, cols[0], &runs[0], hd);
-        gather_cols(v + (size_t)i * hd, row, cols[2], &runs[2], hd);
-        if (runs[1].n)
-            for (int j = 0; j < runs[1].n; j++)
-                for (int t = 0; t < runs[1].len[j]; t++) kpi[(runs[1].at[j] + t) * KPANEL] = row[runs[1].col[j] + t];
+        if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
+        gather_cols(q + (size_t)i * hd, row, hc.cols[0], &hc.runs[0], hd);
+        gather_cols(v + (size_t)i * hd, row, hc.cols[2], &hc.runs[2], hd);
+        const col_runs *rk = &hc.runs[1];
+        if (rk->n)
+            for (int j = 0; j < rk->n; j++)
+                for (int t = 0; t < rk->len[j]; t++) kpi[(rk->at[j] + t) * KPANEL] = row[rk->col[j] + t];
         else
-            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = row[cols[1][t]];
+            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = row[hc.cols[1][t]];
     }
     for (int i = N; i < Np; i++) {
         float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
@@ -332,11 +322,11 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
     float *dst = out + (size_t)b * N * C;
     for (int i0 = 0; i0 < N; i0 += QB) {
         int R = N - i0 < QB ? N - i0 : QB;
-        for (int r = 0; r < R; r++) prefetch_runs(dst + (size_t)(i0 + r) * C, &ro, 1); /* written after the tile */
+        for (int r = 0; r < R; r++) prefetch_runs(dst + (size_t)(i0 + r) * C, &hc.out, 1); /* written after the tile */
         K(scores_any)(S, q + (size_t)i0 * hd, kp, R, hd, Np);
         for (int r = 0; r < R; r++) inv[r] = K(softmax_row)(S + (size_t)r * Np, N, scale);
         K(pv_any)(O, S, v, inv, R, N, Np, hd);
-        for (int r = 0; r < R; r++) scatter_cols(dst + (size_t)(i0 + r) * C, O + (size_t)r * hd, 1.0f, ocols, &ro, hd);
+        for (int r = 0; r < R; r++) scatter_cols(dst + (size_t)(i0 + r) * C, O + (size_t)r * hd, 1.0f, hc.out_cols, &hc.out, hd);
     }
 }
 
@@ -350,23 +340,12 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     float *q = ws, *k = q + (size_t)N * hd, *v = k + (size_t)N * hd, *o = v + (size_t)N * hd, *att = o + (size_t)N * hd;
     /* the head's q, k, v gathered into rows of hd: its slices of the
      * standard layout, or its runs of iso5 columns (octic) */
-    col_runs runs[3], ro;
-    const int32_t *cols[3] = {NULL, NULL, NULL}, *ocols = out_cols ? out_cols + (size_t)h * hd : NULL;
-    for (int s = 0; s < 3; s++) {
-        if (qkv_cols)
-            cols[s] = qkv_cols + (size_t)(s * H + h) * hd, find_runs(&runs[s], cols[s], hd);
-        else
-            slice_run(&runs[s], s * C + h * hd, hd);
-    }
-    if (ocols)
-        find_runs(&ro, ocols, hd);
-    else
-        slice_run(&ro, h * hd, hd);
+    head_columns hc;
+    find_head_columns(&hc, qkv_cols, out_cols, h, H, hd);
     for (int i = 0; i < N; i++) {
         const float *row = base + (size_t)i * ldq;
-        if (i + PREFETCH_ROWS < N)
-            for (int s = 0; s < 3; s++) prefetch_runs(row + (size_t)PREFETCH_ROWS * ldq, &runs[s], 0);
-        for (int s = 0; s < 3; s++) gather_cols(ws + ((size_t)s * N + i) * hd, row, cols[s], &runs[s], hd);
+        if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
+        for (int s = 0; s < 3; s++) gather_cols(ws + ((size_t)s * N + i) * hd, row, hc.cols[s], &hc.runs[s], hd);
     }
     octic_sgemm(1, N, N, hd, q, hd, k, hd, 0.0f, att, N);
     /* the softmax numerators; the rows of the output, not the N x N
@@ -376,8 +355,8 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     octic_sgemm(0, N, hd, N, att, N, v, hd, 0.0f, o, hd);
     float *dst = out + (size_t)b * N * C;
     for (int i = 0; i < N; i++) {
-        if (i + PREFETCH_ROWS < N) prefetch_runs(dst + (size_t)(i + PREFETCH_ROWS) * C, &ro, 1);
-        scatter_cols(dst + (size_t)i * C, o + (size_t)i * hd, q[i], ocols, &ro, hd);
+        if (i + PREFETCH_ROWS < N) prefetch_runs(dst + (size_t)(i + PREFETCH_ROWS) * C, &hc.out, 1);
+        scatter_cols(dst + (size_t)i * C, o + (size_t)i * hd, q[i], hc.out_cols, &hc.out, hd);
     }
 }
 
