@@ -295,7 +295,9 @@ octic_status ds_parse_voc_list(octic_dataset *ds, int sp, const char *voc, const
         if (strchr(line, '/') || strcmp(line, "..") == 0 || strcmp(line, ".") == 0 || len > 255) {
             char where[1100];
             snprintf(where, sizeof where, "%s:%d", list, line_no);
-            if (ds_problem(ds, where, "skipped: '%.80s' is not an image id", line) < 0) st = OCTIC_ERR_NOMEM;
+            int shown = len > 80 ? 80 : (int)len; /* at most 80 bytes, not cutting a UTF-8 sequence */
+            while (shown > 0 && shown < (int)len && ((unsigned char)line[shown] & 0xC0) == 0x80) shown--;
+            if (ds_problem(ds, where, "skipped: '%.*s' is not an image id", shown, line) < 0) st = OCTIC_ERR_NOMEM;
             continue;
         }
         char img_rel[300], mask_rel[300];

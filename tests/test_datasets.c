@@ -661,7 +661,11 @@ START_TEST(voc_split_lists) {
     write_mask(pathf("%s/SegmentationClass/a.png", voc), 451, 300, PNG_COLOR_TYPE_PALETTE, 21);
     write_mask(pathf("%s/SegmentationClass/b.png", voc), 451, 300, PNG_COLOR_TYPE_PALETTE, 21);
     /* the list's order, not the folder's; blank lines and CRLF are fine */
-    write_text(pathf("%s/ImageSets/Segmentation/train.txt", voc), "b\r\n\n a \nnomask\nmissing\n../../etc\n");
+    /* line 7: a long id with a '/' whose 80th and 81st bytes are one UTF-8
+     * character: the message shows the 79 bytes before it, not half of it */
+    write_text(pathf("%s/ImageSets/Segmentation/train.txt", voc),
+               "b\r\n\n a \nnomask\nmissing\n../../etc\n"
+               "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\xc3\xa9/x\n");
     octic_dataset *ds = open_ok(pathf("%s/v", tmp), NULL);
     ck_assert_int_eq(octic_dataset_split_count(ds), 1);
     ck_assert_uint_eq(octic_dataset_item_count(ds, 0), 2);
@@ -671,6 +675,10 @@ START_TEST(voc_split_lists) {
     assert_problem(ds, pathf("%s/SegmentationClass/nomask.png", voc), "the mask is missing");
     assert_problem(ds, pathf("%s/JPEGImages/missing.jpg", voc), "the image is missing");
     assert_problem(ds, pathf("%s/ImageSets/Segmentation/train.txt:6", voc), "not an image id");
+    const char *cut = problem_for(ds, pathf("%s/ImageSets/Segmentation/train.txt:7", voc));
+    ck_assert_ptr_nonnull(cut);
+    ck_assert_msg(strstr(cut, "aaa' is not an image id") != NULL, "reason: %s", cut);
+    ck_assert_int_ge(octic_utf8_length(cut), 0);
     octic_dataset_close(ds);
 }
 END_TEST
