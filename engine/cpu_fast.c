@@ -70,37 +70,7 @@ INLINE void vstore_part(float *p, vf v, int n) {
 }
 
 /* The isotypic <-> regular butterflies of octic_math.h on vectors. */
-INLINE void vto_regular(vf reg[8], const vf x[8]) {
-    const float s = (float)OCTIC_SQRT2_OVER_4;
-    vf a = x[0] + x[1], b = x[0] - x[1], c = x[2] + x[3], d = x[2] - x[3];
-    vf e = x[4] + x[5], f = x[4] - x[5], g = x[6] + x[7], h = x[6] - x[7];
-    vf apc = a + c, amc = a - c, bpd = b + d, bmd = b - d;
-    vf eph = e + h, emh = e - h, fpg = f + g, fmg = f - g;
-    reg[0] = s * (apc + eph);
-    reg[1] = s * (amc + fmg);
-    reg[2] = s * (apc - eph);
-    reg[3] = s * (amc - fmg);
-    reg[4] = s * (bpd - fpg);
-    reg[5] = s * (bmd - emh);
-    reg[6] = s * (bpd + fpg);
-    reg[7] = s * (bmd + emh);
-}
-
-INLINE void vto_isotypic(vf x[8], const vf r[8]) {
-    const float s = (float)OCTIC_SQRT2_OVER_4;
-    vf a = r[0] + r[1], b = r[0] - r[1], c = r[2] + r[3], d = r[2] - r[3];
-    vf e = r[4] + r[5], f = r[4] - r[5], g = r[6] + r[7], h = r[6] - r[7];
-    vf apc = a + c, cma = c - a, bpd = b + d, bmd = b - d;
-    vf epg = e + g, gme = g - e, fph = f + h, fmh = f - h;
-    x[0] = s * (apc + epg);
-    x[1] = s * (apc - epg);
-    x[2] = s * (bpd + fph);
-    x[3] = s * (bpd - fph);
-    x[4] = s * (gme - cma);
-    x[5] = s * (bmd + fmh);
-    x[6] = s * (bmd - fmh);
-    x[7] = s * (gme + cma);
-}
+OCTIC_DEFINE_BUTTERFLIES(INLINE, vf, vto_regular, vto_isotypic)
 
 /* ------------------------------------------------------------------------ */
 /* Threads                                                                   */

@@ -20,39 +20,44 @@
 
 static inline OCTIC_HD float octic_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752440f)); }
 
-/* iso = (x0..x7) = (A1, A2, B1, B2, E11, E21, E12, E22) -> the 8 regular
- * channels. The butterfly of the reference, scaled by sqrt(2)/4: orthogonal. */
-static inline OCTIC_HD void octic_isotypic_to_regular(float reg[8], const float x[8]) {
-    const float s = (float)OCTIC_SQRT2_OVER_4;
-    float a = x[0] + x[1], b = x[0] - x[1], c = x[2] + x[3], d = x[2] - x[3];
-    float e = x[4] + x[5], f = x[4] - x[5], g = x[6] + x[7], h = x[6] - x[7];
-    float apc = a + c, amc = a - c, bpd = b + d, bmd = b - d;
-    float eph = e + h, emh = e - h, fpg = f + g, fmg = f - g;
-    reg[0] = s * (apc + eph);
-    reg[1] = s * (amc + fmg);
-    reg[2] = s * (apc - eph);
-    reg[3] = s * (amc - fmg);
-    reg[4] = s * (bpd - fpg);
-    reg[5] = s * (bmd - emh);
-    reg[6] = s * (bpd + fpg);
-    reg[7] = s * (bmd + emh);
-}
+/* iso = (x0..x7) = (A1, A2, B1, B2, E11, E21, E12, E22) <-> the 8 regular
+ * channels. The butterfly of the reference, scaled by sqrt(2)/4: orthogonal.
+ * Written once for any element type T with + - and a float factor (float
+ * here; the CPU engine's vectors in cpu_fast.c): QUAL to_regular(T reg[8],
+ * const T x[8]) and QUAL to_isotypic(T x[8], const T r[8]). */
+#define OCTIC_DEFINE_BUTTERFLIES(QUAL, T, to_regular, to_isotypic)                          \
+    QUAL void to_regular(T reg[8], const T x[8]) {                                          \
+        const float s = (float)OCTIC_SQRT2_OVER_4;                                          \
+        T a = x[0] + x[1], b = x[0] - x[1], c = x[2] + x[3], d = x[2] - x[3];               \
+        T e = x[4] + x[5], f = x[4] - x[5], g = x[6] + x[7], h = x[6] - x[7];               \
+        T apc = a + c, amc = a - c, bpd = b + d, bmd = b - d;                               \
+        T eph = e + h, emh = e - h, fpg = f + g, fmg = f - g;                               \
+        reg[0] = s * (apc + eph);                                                           \
+        reg[1] = s * (amc + fmg);                                                           \
+        reg[2] = s * (apc - eph);                                                           \
+        reg[3] = s * (amc - fmg);                                                           \
+        reg[4] = s * (bpd - fpg);                                                           \
+        reg[5] = s * (bmd - emh);                                                           \
+        reg[6] = s * (bpd + fpg);                                                           \
+        reg[7] = s * (bmd + emh);                                                           \
+    }                                                                                       \
+    QUAL void to_isotypic(T x[8], const T r[8]) {                                           \
+        const float s = (float)OCTIC_SQRT2_OVER_4;                                          \
+        T a = r[0] + r[1], b = r[0] - r[1], c = r[2] + r[3], d = r[2] - r[3];               \
+        T e = r[4] + r[5], f = r[4] - r[5], g = r[6] + r[7], h = r[6] - r[7];               \
+        T apc = a + c, cma = c - a, bpd = b + d, bmd = b - d;                               \
+        T epg = e + g, gme = g - e, fph = f + h, fmh = f - h;                               \
+        x[0] = s * (apc + epg);                                                             \
+        x[1] = s * (apc - epg);                                                             \
+        x[2] = s * (bpd + fph);                                                             \
+        x[3] = s * (bpd - fph);                                                             \
+        x[4] = s * (gme - cma);                                                             \
+        x[5] = s * (bmd + fmh);                                                             \
+        x[6] = s * (bmd - fmh);                                                             \
+        x[7] = s * (gme + cma);                                                             \
+    }
 
-static inline OCTIC_HD void octic_regular_to_isotypic(float x[8], const float r[8]) {
-    const float s = (float)OCTIC_SQRT2_OVER_4;
-    float a = r[0] + r[1], b = r[0] - r[1], c = r[2] + r[3], d = r[2] - r[3];
-    float e = r[4] + r[5], f = r[4] - r[5], g = r[6] + r[7], h = r[6] - r[7];
-    float apc = a + c, cma = c - a, bpd = b + d, bmd = b - d;
-    float epg = e + g, gme = g - e, fph = f + h, fmh = f - h;
-    x[0] = s * (apc + epg);
-    x[1] = s * (apc - epg);
-    x[2] = s * (bpd + fph);
-    x[3] = s * (bpd - fph);
-    x[4] = s * (gme - cma);
-    x[5] = s * (bmd + fmh);
-    x[6] = s * (bmd - fmh);
-    x[7] = s * (gme + cma);
-}
+OCTIC_DEFINE_BUTTERFLIES(static inline OCTIC_HD, float, octic_isotypic_to_regular, octic_regular_to_isotypic)
 
 /* Output width of an invariant map on C channels. */
 static inline OCTIC_HD int octic_invop_width(octic_invop kind, int C) {
