@@ -122,4 +122,8 @@ int octic_cpu_threads(void);
  * suits the linked BLAS. */
 void octic_cpu_set_attention_tiles(int mode);
 
+/* Tests: 1 runs the CPU backend's portable kernels even where the processor
+ * has AVX-512 (so that both are checked on one machine), 0 chooses again. */
+void octic_cpu_set_portable(int on);
+
 #endif

@@ -12,9 +12,14 @@
  *   sum and normalization each run as one pass over rows that stay in cache.
  * - exp and erf are polynomials (relative error below 2e-7) instead of libm's
  *   calls; means and variances accumulate in float vectors instead of double.
+ * - Products: dense ones through the BLAS (oneDNN's sgemm), a share of the
+ *   output columns per thread; the narrowest ones of a LinearD8 (the four
+ *   one-dimensional irreps, 1/8 of the width in and out) on a register-tiled
+ *   kernel of our own, which runs them faster than the BLAS does.
  *
  * Each op is checked against the reference op by op (tests/test_ops.c). */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,11 +123,14 @@ static int thread_id(void) {
 
 #define QB 6       /* query rows per attention tile */
 #define KPANEL 32  /* keys per panel of the transposed k */
-#define PB 4       /* query rows per product with v (4 x 4 vectors of accumulators) */
+#define PB 6       /* query rows per product with v (6 x 4 vectors of accumulators) */
 #define PREFETCH_ROWS 4 /* attention: rows of q, k, v (and of the output) asked for ahead of use */
-#define PREFETCH_ROWS 4 /* rows of q, k, v asked for ahead of use */
 #define R_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
-#define PB_CASES(X) X(1) X(2) X(3) X(4)
+#define GR 6       /* rows per tile of a narrow product */
+#define GP 64      /* weight columns per panel of a narrow product (4 vectors) */
+#define GR_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
+#define GP_CASES(X) X(1) X(2) X(3) X(4)
+#define PB_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
 
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
@@ -233,11 +241,15 @@ static inline void scatter_cols(float *row, const float *s, float f, const int32
 #include "cpu_kernels.h"
 #undef K
 
+static int force_portable;
+
+void octic_cpu_set_portable(int on) { force_portable = on != 0; }
+
 #ifdef HAVE_AVX512_KERNELS
 static int use_avx512(void) {
     static int cached = -1;
     if (cached < 0) cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
-    return cached;
+    return cached && !force_portable;
 }
 #define KERNEL(name) (use_avx512() ? name##_avx512 : name##_portable)
 #else
@@ -290,11 +302,81 @@ static void fast_linear(const octic_backend *be, float *out, int ldo, const floa
     });
 }
 
+/* The narrow products' weights packed into panels: wp[p][k][j] =
+ * w[p + j][k] for panels of GP columns (the last one narrower), in a buffer
+ * of the calling thread, kept for its next products (freed when the thread
+ * ends). Packing costs 1/M of the product. */
+static pthread_key_t pack_key;
+static pthread_once_t pack_once = PTHREAD_ONCE_INIT;
+typedef struct {
+    float *p;
+    size_t cap;
+} pack_buffer;
+
+static void pack_buffer_free(void *b) {
+    free(((pack_buffer *)b)->p);
+    free(b);
+}
+
+static int pack_key_ok;
+
+static void pack_key_make(void) { pack_key_ok = pthread_key_create(&pack_key, pack_buffer_free) == 0; }
+
+/* The calling thread's buffer of at least n floats, NULL when out of memory. */
+static float *pack_space(size_t n) {
+    pthread_once(&pack_once, pack_key_make);
+    if (!pack_key_ok) return NULL;
+    pack_buffer *b = pthread_getspecific(pack_key);
+    if (!b) {
+        if (!(b = calloc(1, sizeof *b))) return NULL;
+        if (pthread_setspecific(pack_key, b)) {
+            free(b);
+            return NULL;
+        }
+    }
+    if (b->cap < n) {
+        float *p = aligned_alloc(64, (n * sizeof(float) + 63) & ~(size_t)63);
+        if (!p) return NULL;
+        free(b->p);
+        b->p = p, b->cap = n;
+    }
+    return b->p;
+}
+
+static void pack_panels(float *wp, const float *w, int N, int Kd) {
+    // w: (N, Kd) -> wp: panels of GP columns, each (Kd, width)
+    for (int p = 0; p < N; p += GP) {
+        int n = N - p < GP ? N - p : GP;
+        float *d = wp + (size_t)p * Kd;
+        for (int j = 0; j < n; j++)
+            for (int k = 0; k < Kd; k++) d[(size_t)k * n + j] = w[(size_t)(p + j) * Kd + k];
+    }
+}
+
+/* out[M, N] (ldo) = in[M, Kd] (ldi) @ w[N, Kd]^T + bias on the calling
+ * thread: oneDNN's sgemm runs these shapes (Kd or N an eighth of the
+ * width: 128 for ViT-L) at ~60-75% of its speed on square ones, the panel
+ * kernel at ~90-110%. N not a multiple of VL, or no memory to pack: sgemm. */
+static void narrow_product(float *out, int ldo, const float *in, int ldi, const float *w, const float *bias, int M,
+                           int N, int Kd) {
+    float *wp = N % VL == 0 ? pack_space((size_t)N * Kd) : NULL;
+    if (!wp) {
+        if (bias)
+            for (int i = 0; i < M; i++) memcpy(out + (size_t)i * ldo, bias, (size_t)N * sizeof(float));
+        octic_sgemm(1, M, N, Kd, in, ldi, w, Kd, bias ? 1.0f : 0.0f, out, ldo);
+        return;
+    }
+    pack_panels(wp, w, N, Kd);
+    KERNEL(gemm_narrow)(out, ldo, in, ldi, wp, bias, M, N, Kd);
+}
+
 /* The six products of a LinearD8 are narrow (K = ci or 2ci, N = co or 2co):
  * instead of spreading each over the threads, they are tasks taken in turn
  * by the threads, each a one-thread product over all rows (over a share of
  * the rows when there are more threads than a third of the tasks): E's two
- * (four times the work of the others) first, so two threads end together. */
+ * (four times the work of the others, through the BLAS) first, so two
+ * threads end together, then the one-dimensional irreps' on the panel
+ * kernel. */
 static void fast_linear_d8(const octic_backend *be, float *out, const float *in, const float *const w[5],
                            const float *bias, int M, int ci, int co) {
     int ldi = 8 * ci, ldo = 8 * co;
@@ -321,9 +403,7 @@ static void fast_linear_d8(const octic_backend *be, float *out, const float *in,
                         y + (4 + 2 * p) * co, ldo);
         } else {
             int q = p - 2;
-            if (q == 0 && bias)
-                for (int i = 0; i < r1 - r0; i++) memcpy(y + (size_t)i * ldo, bias, (size_t)co * sizeof(float));
-            octic_sgemm(1, r1 - r0, co, ci, x + q * ci, ldi, w[q], ci, q == 0 && bias ? 1.0f : 0.0f, y + q * co, ldo);
+            narrow_product(y + q * co, ldo, x + q * ci, ldi, w[q], q == 0 ? bias : NULL, r1 - r0, co, ci);
         }
     }
 }
@@ -408,16 +488,17 @@ static size_t attention_per_thread(int N, int hd) {
     return ((tiled > blas ? tiled : blas) + 15) & ~(size_t)15;
 }
 
-/* -1: tiles where the BLAS cannot run inside our threads (OpenBLAS); with
- * oneDNN the per-head BLAS products measured faster (about 10 against 12 ms
- * for ViT-L's 64 heads of a batch of 4 on one thread). */
+/* -1: tiles (head widths a multiple of the vector width), else the BLAS.
+ * With oneDNN the tiles measured faster than the per-head BLAS products
+ * once their softmax kept to whole vectors (ViT-L shapes, batch 4, 2
+ * threads: ~5.9 against ~8 ms for a block's 64 heads). */
 static int attention_tiles_mode = -1;
 
 void octic_cpu_set_attention_tiles(int mode) { attention_tiles_mode = mode < 0 ? -1 : mode > 0; }
 
 static int attention_tiled(int hd) {
     if (hd % VL) return 0;
-    return attention_tiles_mode < 0 ? !octic_blas_nests() : attention_tiles_mode;
+    return attention_tiles_mode < 0 ? 1 : attention_tiles_mode;
 }
 
 static int attention_threads(int hd) { return attention_tiled(hd) || octic_blas_nests() ? octic_cpu_threads() : 1; }

@@ -11,14 +11,33 @@ INLINE vf K(vset)(float a) { return (vf)_mm512_set1_ps(a); }
 INLINE vf K(vset)(float a) { return (vf){0} + a; }
 #endif
 
+/* The first n < VL floats at p (the rest `fill`), stored back; the sum and
+ * the largest of a vector's lanes. AVX-512: masked loads and stores (lanes
+ * past n are not touched) and shuffle trees instead of a loop per lane. */
+#ifdef __AVX512F__
+INLINE vf K(load_part)(const float *p, int n, float fill) {
+    return (vf)_mm512_mask_loadu_ps(_mm512_set1_ps(fill), (__mmask16)((1u << n) - 1), p);
+}
+INLINE void K(store_part)(float *p, vf v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v); }
+INLINE float K(hsum)(vf v) { return _mm512_reduce_add_ps((__m512)v); }
+INLINE float K(hmax)(vf v) { return _mm512_reduce_max_ps((__m512)v); }
+#else
+INLINE vf K(load_part)(const float *p, int n, float fill) { return vload_part(p, n, fill); }
+INLINE void K(store_part)(float *p, vf v, int n) { vstore_part(p, v, n); }
+INLINE float K(hsum)(vf v) { return vsum(v); }
+INLINE float K(hmax)(vf v) { return vmaxlane(v); }
+#endif
+
 /* e^x: x = k ln2 + r, |r| <= ln2/2, e^r by its Taylor polynomial of degree 7
- * (truncation below 6e-9), then scaled by 2^k. */
+ * (truncation below 6e-9), then scaled by 2^k. Below -87, e^-87 (1.6e-38):
+ * no result is subnormal, which would cost a microcode assist each (a
+ * softmax or an erfc that small adds nothing a float can hold). */
 INLINE vf K(vexp)(vf x) {
 #ifdef __AVX512F__
-    x = vmax(x, K(vset)(-104.0f)); /* e^x is 0 in float below */
+    x = vmax(x, K(vset)(-87.0f));
     vf k = (vf)_mm512_roundscale_ps((__m512)(x * 1.44269504088896341f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 #else
-    x = vmin(vmax(x, K(vset)(-87.0f)), K(vset)(88.0f)); /* where 2^k is a normal float */
+    x = vmin(vmax(x, K(vset)(-87.0f)), K(vset)(88.0f)); /* 2^k a normal float */
     const float round = 12582912.0f;                     /* 1.5 * 2^23: adding it rounds to an integer */
     vf k = x * 1.44269504088896341f + round;
     k = k - round;
@@ -80,8 +99,8 @@ INLINE float K(row_sum)(const float *x, int n) {
     vf s = K(vset)(0.0f);
     int i = 0;
     for (; i + VL <= n; i += VL) s += vload(x + i);
-    if (i < n) s += vload_part(x + i, n - i, 0.0f);
-    return vsum(s);
+    if (i < n) s += K(load_part)(x + i, n - i, 0.0f);
+    return K(hsum)(s);
 }
 
 /* Sum of (x - mean)^2 over x[0..n). */
@@ -93,10 +112,10 @@ INLINE float K(row_sqdev)(const float *x, int n, float mean) {
         s += d * d;
     }
     if (i < n) {
-        vf d = vload_part(x + i, n - i, mean) - m;
+        vf d = K(load_part)(x + i, n - i, mean) - m;
         s += d * d;
     }
-    return vsum(s);
+    return K(hsum)(s);
 }
 
 /* y[i] = (x[i] - mean) * rstd * w[i] + b[i] for i < n. */
@@ -169,7 +188,7 @@ static void K(add_rows_range)(float *x, const float *pos, long r0, long r1, int 
 static void K(gelu_range)(float *x, long i0, long i1) {
     long i = i0;
     for (; i + VL <= i1; i += VL) vstore(x + i, K(vgelu)(vload(x + i)));
-    if (i < i1) vstore_part(x + i, K(vgelu)(vload_part(x + i, (int)(i1 - i), 0.0f)), (int)(i1 - i));
+    if (i < i1) K(store_part)(x + i, K(vgelu)(K(load_part)(x + i, (int)(i1 - i), 0.0f)), (int)(i1 - i));
 }
 
 static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {
@@ -182,7 +201,7 @@ static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {
         for (int i = 0; i < c; i += VL) {
             int n = c - i < VL ? c - i : VL;
             vf iso[8], reg[8];
-            for (int k = 0; k < 8; k++) iso[k] = n == VL ? vload(t + off[k] + i) : vload_part(t + off[k] + i, n, 0.0f);
+            for (int k = 0; k < 8; k++) iso[k] = n == VL ? vload(t + off[k] + i) : K(load_part)(t + off[k] + i, n, 0.0f);
             vto_regular(reg, iso);
             for (int k = 0; k < 8; k++) reg[k] = K(vgelu)(reg[k]);
             vto_isotypic(iso, reg);
@@ -190,7 +209,64 @@ static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {
                 if (n == VL)
                     vstore(t + off[k] + i, iso[k]);
                 else
-                    vstore_part(t + off[k] + i, iso[k], n);
+                    K(store_part)(t + off[k] + i, iso[k], n);
+            }
+        }
+    }
+}
+
+/* ---- narrow products ------------------------------------------------------ */
+
+/* out[r][0 .. NV*VL) = bias + sum_k in[r][k] wp[k][..] for r < R rows: R x NV
+ * vectors of accumulators, a weight panel row loaded and a value of each
+ * input row broadcast per k. */
+INLINE void K(gemm_tile)(float *out, int ldo, const float *in, int ldi, const float *wp, const float *bias, const int R,
+                         const int NV, int Kd) {
+    vf acc[GR][GP / VL];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < NV; c++) acc[r][c] = bias ? vload(bias + c * VL) : K(vset)(0.0f);
+    for (int k = 0; k < Kd; k++) {
+        vf b[GP / VL];
+        for (int c = 0; c < NV; c++) b[c] = vload(wp + (size_t)k * NV * VL + c * VL);
+        for (int r = 0; r < R; r++) {
+            vf a = K(vset)(in[(size_t)r * ldi + k]);
+            for (int c = 0; c < NV; c++) acc[r][c] += a * b[c];
+        }
+    }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < NV; c++) vstore(out + (size_t)r * ldo + c * VL, acc[r][c]);
+}
+
+INLINE void K(gemm_tile_nv)(float *out, int ldo, const float *in, int ldi, const float *wp, const float *bias,
+                            const int R, int NV, int Kd) {
+    switch (NV) {
+#define GT(n)                                                   \
+    case n:                                                     \
+        K(gemm_tile)(out, ldo, in, ldi, wp, bias, R, n, Kd); \
+        break;
+        GP_CASES(GT)
+#undef GT
+    }
+}
+
+/* out[M, N] (row stride ldo) = in[M, Kd] (row stride ldi) @ w^T + bias, w
+ * packed by pack_panels; N a multiple of VL. Rows in tiles of GR, each tile
+ * against every panel while its rows stay in L1. */
+static void K(gemm_narrow)(float *out, int ldo, const float *in, int ldi, const float *wp, const float *bias, int M,
+                           int N, int Kd) {
+    for (int m = 0; m < M; m += GR) {
+        int R = M - m < GR ? M - m : GR;
+        for (int p = 0; p < N; p += GP) {
+            int NV = (N - p < GP ? N - p : GP) / VL;
+            float *o = out + (size_t)m * ldo + p;
+            const float *x = in + (size_t)m * ldi, *wpp = wp + (size_t)p * Kd, *bp = bias ? bias + p : NULL;
+            switch (R) {
+#define GR_CASE(n)                                            \
+    case n:                                                   \
+        K(gemm_tile_nv)(o, ldo, x, ldi, wpp, bp, n, NV, Kd); \
+        break;
+                GR_CASES(GR_CASE)
+#undef GR_CASE
             }
         }
     }
@@ -201,8 +277,8 @@ INLINE float K(softmax_row)(float *row, int n, float scale) {
     vf m = K(vset)(-INFINITY);
     int i = 0;
     for (; i + VL <= n; i += VL) m = vmax(m, vload(row + i));
-    float mx = vmaxlane(m);
-    for (; i < n; i++) mx = row[i] > mx ? row[i] : mx;
+    if (i < n) m = vmax(m, K(load_part)(row + i, n - i, -INFINITY));
+    float mx = K(hmax)(m);
     vf sc = K(vset)(scale), off = K(vset)(mx * scale), sum = K(vset)(0.0f);
     for (i = 0; i + VL <= n; i += VL) {
         vf e = K(vexp)(vload(row + i) * sc - off);
@@ -210,33 +286,36 @@ INLINE float K(softmax_row)(float *row, int n, float scale) {
         sum += e;
     }
     if (i < n) {
-        vf e = K(vexp)(vload_part(row + i, n - i, mx) * sc - off);
-        vstore_part(row + i, e, n - i);
-        for (int j = 0; j < n - i; j++) sum[j] += e[j];
+        vf e = K(vexp)(K(load_part)(row + i, n - i, -INFINITY) * sc - off); /* e^-87 past n: below sum's last bit */
+        K(store_part)(row + i, e, n - i);
+        sum += e;
     }
-    return 1.0f / vsum(sum);
+    return 1.0f / K(hsum)(sum);
 }
 
-/* S[r][j] = q[r] . k[j] for r < R rows of q (hd each), every key panel of kp
- * (panel p: hd x KPANEL, keys p*KPANEL..). */
-INLINE void K(scores_tile)(float *S, const float *q, const float *kp, const int R, int hd, int Np) {
-    for (int j = 0; j < Np; j += KPANEL) {
-        const float *panel = kp + (size_t)j * hd;
-        vf acc[QB][2];
-        for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = K(vset)(0.0f);
-        for (int t = 0; t < hd; t++) {
-            vf k0 = vload(panel + t * KPANEL), k1 = vload(panel + t * KPANEL + VL);
-            for (int r = 0; r < R; r++) {
-                vf qb = K(vset)(q[r * hd + t]);
-                acc[r][0] += qb * k0;
-                acc[r][1] += qb * k1;
-            }
-        }
+/* S[r][j] = q[r] . k[j] for r < R rows of q (hd each) and the NV * VL keys
+ * of the panel at kp (hd x KPANEL). */
+INLINE void K(scores_panel)(float *S, const float *q, const float *panel, const int R, const int NV, int hd, int Np) {
+    vf acc[QB][2];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < NV; c++) acc[r][c] = K(vset)(0.0f);
+    for (int t = 0; t < hd; t++) {
+        vf k0 = vload(panel + t * KPANEL), k1 = NV > 1 ? vload(panel + t * KPANEL + VL) : k0;
         for (int r = 0; r < R; r++) {
-            vstore(S + (size_t)r * Np + j, acc[r][0]);
-            vstore(S + (size_t)r * Np + j + VL, acc[r][1]);
+            vf qb = K(vset)(q[r * hd + t]);
+            acc[r][0] += qb * k0;
+            if (NV > 1) acc[r][1] += qb * k1;
         }
     }
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < NV; c++) vstore(S + (size_t)r * Np + c * VL, acc[r][c]);
+}
+
+/* S[r][j] for every key j < N (rounded up to VL) of the panels kp. */
+INLINE void K(scores_tile)(float *S, const float *q, const float *kp, const int R, int hd, int N, int Np) {
+    int j = 0;
+    for (; j + KPANEL <= round_up(N, VL); j += KPANEL) K(scores_panel)(S + j, q, kp + (size_t)j * hd, R, 2, hd, Np);
+    if (j < N) K(scores_panel)(S + j, q, kp + (size_t)j * hd, R, 1, hd, Np);
 }
 
 /* O[r][d0 .. d0 + NV*VL) = inv[r] * sum_j P[r][j] v[j][d0 ..] for r < R. */
@@ -258,11 +337,11 @@ INLINE void K(pv_tile)(float *O, const float *P, const float *v, const float *in
 }
 
 /* The kernels with R and NV known to the compiler (registers, unrolled). */
-INLINE void K(scores_any)(float *S, const float *q, const float *kp, int R, int hd, int Np) {
+INLINE void K(scores_any)(float *S, const float *q, const float *kp, int R, int hd, int N, int Np) {
     switch (R) {
 #define SC(n)                                  \
     case n:                                    \
-        K(scores_tile)(S, q, kp, n, hd, Np);      \
+        K(scores_tile)(S, q, kp, n, hd, N, Np);      \
         break;
         R_CASES(SC)
 #undef SC
@@ -323,7 +402,7 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
     for (int i0 = 0; i0 < N; i0 += QB) {
         int R = N - i0 < QB ? N - i0 : QB;
         for (int r = 0; r < R; r++) prefetch_runs(dst + (size_t)(i0 + r) * C, &hc.out, 1); /* written after the tile */
-        K(scores_any)(S, q + (size_t)i0 * hd, kp, R, hd, Np);
+        K(scores_any)(S, q + (size_t)i0 * hd, kp, R, hd, N, Np);
         for (int r = 0; r < R; r++) inv[r] = K(softmax_row)(S + (size_t)r * Np, N, scale);
         K(pv_any)(O, S, v, inv, R, N, Np, hd);
         for (int r = 0; r < R; r++) scatter_cols(dst + (size_t)(i0 + r) * C, O + (size_t)r * hd, 1.0f, hc.out_cols, &hc.out, hd);

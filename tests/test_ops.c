@@ -179,8 +179,9 @@ START_TEST(test_linear_and_layout_ops) {
         ref()->linear(ref(), o2, N, in, K + 5, w, withbias ? bias : NULL, M, N, K);
         CHECK_CLOSE("linear", o1, o2, (size_t)M * N, 1e-6);
     }
-    /* LinearD8: published-like widths (in 1024 -> out 3072) and small ones, 1-3 threads */
-    const struct { int M, ci, co; } l8[] = {{394, 128, 384}, {37, 5, 3}};
+    /* LinearD8: published-like widths (in 1024 -> out 3072; ViT-H's 1280 -> 640), widths whose
+     * last weight panel is narrower (48 = 3 vectors) and small ones, 1-3 threads */
+    const struct { int M, ci, co; } l8[] = {{394, 128, 384}, {50, 160, 80}, {23, 40, 48}, {37, 5, 3}};
     for (size_t k = 0; k < sizeof l8 / sizeof l8[0]; k++) {
         int m = l8[k].M, ci = l8[k].ci, co = l8[k].co;
         float *x = randv((size_t)m * 8 * ci, 50 + k, 1.0f), *b8 = randv(co, 51, 1.0f);
@@ -362,6 +363,9 @@ START_TEST(test_model_random_matches_tensor_set) {
 }
 END_TEST
 
+static void portable_on(void) { octic_cpu_set_portable(1); }
+static void portable_off(void) { octic_cpu_set_portable(0); }
+
 static Suite *ops_suite(void) {
     Suite *s = suite_create("ops");
     TCase *tc = tcase_create("fast-vs-reference");
@@ -372,6 +376,16 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_linear_and_layout_ops);
     tcase_add_test(tc, test_model_fast_vs_reference);
     suite_add_tcase(s, tc);
+    /* the same with the portable kernels (the AVX-512 ones above where the
+     * processor has them) */
+    TCase *tp = tcase_create("portable-vs-reference");
+    tcase_set_timeout(tp, 600);
+    tcase_add_checked_fixture(tp, portable_on, portable_off);
+    tcase_add_test(tp, test_layernorms);
+    tcase_add_test(tp, test_gelus);
+    tcase_add_test(tp, test_attention);
+    tcase_add_test(tp, test_linear_and_layout_ops);
+    suite_add_tcase(s, tp);
     TCase *th = tcase_create("threads");
     tcase_set_timeout(th, 600);
     tcase_add_test(th, test_thread_count_invariance);
