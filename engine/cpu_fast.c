@@ -156,15 +156,6 @@ static void find_runs(col_runs *r, const int32_t *cols, int n) {
     }
 }
 
-/* d[t] = row[cols[t]] for t < n */
-static inline void gather_cols(float *d, const float *row, const int32_t *cols, const col_runs *r, int n) {
-    if (!r->n) {
-        for (int t = 0; t < n; t++) d[t] = row[cols[t]];
-        return;
-    }
-    for (int j = 0; j < r->n; j++) memcpy(d + r->at[j], row + r->col[j], (size_t)r->len[j] * sizeof(float));
-}
-
 /* Asks for the cache lines of the runs of row (to write them when
  * `write`): an attention head's rows lie a page or more apart, which the
  * hardware prefetcher does not follow. */
@@ -211,19 +202,6 @@ static void find_head_columns(head_columns *hc, const int32_t *qkv_cols, const i
 /* Asks for the head's q, k, v columns of a row to be read. */
 static inline void prefetch_head_row(const float *row, const head_columns *hc) {
     for (int s = 0; s < 3; s++) prefetch_runs(row, &hc->runs[s], 0);
-}
-
-/* row[cols[t]] = s[t] * f for t < n */
-static inline void scatter_cols(float *row, const float *s, float f, const int32_t *cols, const col_runs *r, int n) {
-    if (!r->n) {
-        for (int t = 0; t < n; t++) row[cols[t]] = s[t] * f;
-        return;
-    }
-    for (int j = 0; j < r->n; j++) {
-        float *d = row + r->col[j];
-        const float *x = s + r->at[j];
-        for (int t = 0; t < r->len[j]; t++) d[t] = x[t] * f;
-    }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)

@@ -215,6 +215,35 @@ static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {
     }
 }
 
+/* ---- attention heads' columns ------------------------------------------- */
+
+/* d[0..n) = s[0..n) * f: whole vectors, then the tail through a mask (an
+ * octic head's runs are 8 or 16 columns at ViT-L widths: no call to memcpy). */
+INLINE void K(copy_run)(float *d, const float *s, int n, float f) {
+    vf fv = K(vset)(f);
+    int i = 0;
+    for (; i + VL <= n; i += VL) vstore(d + i, vload(s + i) * fv);
+    if (i < n) K(store_part)(d + i, K(load_part)(s + i, n - i, 0.0f) * fv, n - i);
+}
+
+/* d[t] = row[cols[t]] for t < n, run by run where the columns come in runs */
+INLINE void K(gather_cols)(float *d, const float *row, const int32_t *cols, const col_runs *r, int n) {
+    if (!r->n) {
+        for (int t = 0; t < n; t++) d[t] = row[cols[t]];
+        return;
+    }
+    for (int j = 0; j < r->n; j++) K(copy_run)(d + r->at[j], row + r->col[j], r->len[j], 1.0f);
+}
+
+/* row[cols[t]] = s[t] * f for t < n */
+INLINE void K(scatter_cols)(float *row, const float *s, float f, const int32_t *cols, const col_runs *r, int n) {
+    if (!r->n) {
+        for (int t = 0; t < n; t++) row[cols[t]] = s[t] * f;
+        return;
+    }
+    for (int j = 0; j < r->n; j++) K(copy_run)(row + r->col[j], s + r->at[j], r->len[j], f);
+}
+
 /* ---- narrow products ------------------------------------------------------ */
 
 /* out[r][0 .. NV*VL) = bias + sum_k in[r][k] wp[k][..] for r < R rows: R x NV
@@ -384,8 +413,8 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
         const float *row = base + (size_t)i * ldq;
         float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
         if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
-        gather_cols(q + (size_t)i * hd, row, hc.cols[0], &hc.runs[0], hd);
-        gather_cols(v + (size_t)i * hd, row, hc.cols[2], &hc.runs[2], hd);
+        K(gather_cols)(q + (size_t)i * hd, row, hc.cols[0], &hc.runs[0], hd);
+        K(gather_cols)(v + (size_t)i * hd, row, hc.cols[2], &hc.runs[2], hd);
         const col_runs *rk = &hc.runs[1];
         if (rk->n)
             for (int j = 0; j < rk->n; j++)
@@ -405,7 +434,7 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
         K(scores_any)(S, q + (size_t)i0 * hd, kp, R, hd, N, Np);
         for (int r = 0; r < R; r++) inv[r] = K(softmax_row)(S + (size_t)r * Np, N, scale);
         K(pv_any)(O, S, v, inv, R, N, Np, hd);
-        for (int r = 0; r < R; r++) scatter_cols(dst + (size_t)(i0 + r) * C, O + (size_t)r * hd, 1.0f, hc.out_cols, &hc.out, hd);
+        for (int r = 0; r < R; r++) K(scatter_cols)(dst + (size_t)(i0 + r) * C, O + (size_t)r * hd, 1.0f, hc.out_cols, &hc.out, hd);
     }
 }
 
@@ -424,7 +453,7 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     for (int i = 0; i < N; i++) {
         const float *row = base + (size_t)i * ldq;
         if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
-        for (int s = 0; s < 3; s++) gather_cols(ws + ((size_t)s * N + i) * hd, row, hc.cols[s], &hc.runs[s], hd);
+        for (int s = 0; s < 3; s++) K(gather_cols)(ws + ((size_t)s * N + i) * hd, row, hc.cols[s], &hc.runs[s], hd);
     }
     octic_sgemm(1, N, N, hd, q, hd, k, hd, 0.0f, att, N);
     /* the softmax numerators; the rows of the output, not the N x N
@@ -435,7 +464,7 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     float *dst = out + (size_t)b * N * C;
     for (int i = 0; i < N; i++) {
         if (i + PREFETCH_ROWS < N) prefetch_runs(dst + (size_t)(i + PREFETCH_ROWS) * C, &hc.out, 1);
-        scatter_cols(dst + (size_t)i * C, o + (size_t)i * hd, q[i], hc.out_cols, &hc.out, hd);
+        K(scatter_cols)(dst + (size_t)i * C, o + (size_t)i * hd, q[i], hc.out_cols, &hc.out, hd);
     }
 }
 
