@@ -1,9 +1,12 @@
 /* The fast CPU backend: the ops of backend.h with the math of the reference
  * (cpu_backend.c) up to float rounding, made fast.
  *
- * - Threads: every op splits its rows (attention: its heads) over the
- *   engine's threads (OpenMP, the runtime oneDNN's sgemm runs on, so the two
- *   never oversubscribe the cores; see blas.c).
+ * - Threads: every op cuts its rows (attention: its heads; a LinearD8: its
+ *   six products) into shares the engine's threads take in turn, so that a
+ *   core slowed by a neighbour takes fewer; dense products give each thread
+ *   one share of the output columns (one BLAS call each). OpenMP is the
+ *   runtime oneDNN's sgemm runs on, so the two never oversubscribe the cores
+ *   (see blas.c).
  * - Vectors: the hot loops are written on 16-float vectors (GCC vector
  *   extensions) and compiled twice, for AVX-512 and for the portable
  *   baseline, the processor choosing at run time (target_clones).
@@ -100,17 +103,49 @@ static int thread_id(void) {
  * touched): small models' ops run on the calling thread alone. */
 #define PARALLEL_MIN_WORK 32768L
 
-/* Runs the body on every thread with [r0, r1) its share of n items of
- * `work` floats each (one thread when the whole is small). A share does not
- * change what an item computes, so results do not depend on the thread
- * count. */
+/* The threads for n items of `work` floats each: every one, fewer when
+ * the whole is small. */
+#define PARALLEL_THREADS(nt_, n_, work)                                                   \
+    int nt_ = octic_cpu_threads();                                                        \
+    do {                                                                                  \
+        long most_ = (n_) * (long)(work) / PARALLEL_MIN_WORK;                             \
+        if (most_ < nt_) nt_ = most_ > 1 ? (int)most_ : 1;                                \
+        if (nt_ > (n_)) nt_ = (n_) > 1 ? (int)(n_) : 1;                                   \
+    } while (0)
+
+/* Shares of an op's rows per thread, taken in turn: a core slowed by a
+ * neighbour (a shared machine) takes fewer instead of holding the others
+ * at the end of the op. */
+#define SHARES_PER_THREAD 8
+
+/* Runs the body for [r0, r1) over shares of n items of `work` floats each,
+ * taken in turn by the threads (on the calling thread alone when the whole
+ * is small). A share does not change what an item computes, so results do
+ * not depend on the thread count. */
+#define PARALLEL_SHARES(n, work, r0, r1, ...)                                              \
+    do {                                                                                  \
+        long n_ = (long)(n);                                                              \
+        PARALLEL_THREADS(nt_, n_, work);                                                  \
+        long k_ = nt_ > 1 ? (long)nt_ * SHARES_PER_THREAD : 1;                            \
+        if (k_ > n_) k_ = n_;                                                             \
+        if (k_ <= 1) {                                                                    \
+            long r0 = 0, r1 = n_;                                                         \
+            __VA_ARGS__;                                                                  \
+        } else {                                                                          \
+            _Pragma("omp parallel for num_threads(nt_) schedule(dynamic, 1)")              \
+            for (long s_ = 0; s_ < k_; s_++) {                                            \
+                long r0 = n_ * s_ / k_, r1 = n_ * (s_ + 1) / k_;                          \
+                __VA_ARGS__;                                                              \
+            }                                                                             \
+        }                                                                                 \
+    } while (0)
+
+/* Runs the body on every thread with [r0, r1) its one share of n items
+ * (products: one BLAS call per thread). */
 #define PARALLEL_SPLIT(n, work, r0, r1, ...)                                               \
     do {                                                                                  \
         long n_ = (long)(n);                                                              \
-        long most_ = n_ * (long)(work) / PARALLEL_MIN_WORK;                               \
-        int nt_ = octic_cpu_threads();                                                    \
-        if (most_ < nt_) nt_ = most_ > 1 ? (int)most_ : 1;                                \
-        if (nt_ > n_) nt_ = n_ > 1 ? (int)n_ : 1;                                         \
+        PARALLEL_THREADS(nt_, n_, work);                                                  \
         _Pragma("omp parallel num_threads(nt_)") {                                        \
             int t_ = thread_id(), k_ = thread_count();                                    \
             long r0 = n_ * t_ / k_, r1 = n_ * (t_ + 1) / k_;                              \
@@ -249,7 +284,7 @@ static void fast_free(const octic_backend *be, float *p) { (void)be, free(p); }
 static void fast_copy(const octic_backend *be, float *dst, const float *src, size_t n) {
     (void)be;
     if (!n) return;
-    PARALLEL_SPLIT(n, 1, i0, i1, memmove(dst + i0, src + i0, (size_t)(i1 - i0) * sizeof(float)));
+    PARALLEL_SHARES(n, 1, i0, i1, memmove(dst + i0, src + i0, (size_t)(i1 - i0) * sizeof(float)));
 }
 
 /* Columns of the output (rows of the weight) per share of a dense product. */
@@ -390,7 +425,7 @@ static void fast_im2col(const octic_backend *be, float *patches, const float *im
     (void)be;
     // images: (B, 3, S, S) -> patches: (B, n*n, 3*p*p) with n = S/p
     int n = S / p;
-    PARALLEL_SPLIT((long)B * n, (long)n * 3 * p * p, r0, r1, for (long bi = r0; bi < r1; bi++) {
+    PARALLEL_SHARES((long)B * n, (long)n * 3 * p * p, r0, r1, for (long bi = r0; bi < r1; bi++) {
         int b = (int)(bi / n), i = (int)(bi % n);
         for (int j = 0; j < n; j++) {
             float *row = patches + (((size_t)b * n + i) * n + j) * 3 * p * p;
@@ -407,33 +442,33 @@ static void fast_layernorm(const octic_backend *be, float *out, const float *in,
                            int rows, int C, float eps) {
     (void)be;
     /* in is only read: layernorm_rows writes x only when it adds y */
-    PARALLEL_SPLIT(rows, 3 * C, r0, r1, KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, w, b, r0, r1, C, eps));
+    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, w, b, r0, r1, C, eps));
 }
 
 static void fast_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma, float *out,
                                     const float *w, const float *b, int rows, int C, float eps) {
     (void)be;
-    PARALLEL_SPLIT(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, gamma, w, b, r0, r1, C, eps));
+    PARALLEL_SHARES(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, gamma, w, b, r0, r1, C, eps));
 }
 
 static void fast_layernorm_d8(const octic_backend *be, float *out, const float *in, const float *scale,
                               const float *shift, int rows, int C, float eps) {
     (void)be;
-    PARALLEL_SPLIT(rows, 3 * C, r0, r1, KERNEL(layernorm_d8_rows)(out, (float *)in, NULL, NULL, scale, shift, r0, r1, C, eps));
+    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(layernorm_d8_rows)(out, (float *)in, NULL, NULL, scale, shift, r0, r1, C, eps));
 }
 
 static void fast_residual_layernorm_d8(const octic_backend *be, float *x, const float *y, const float *gamma,
                                        float *out, const float *scale, const float *shift, int rows, int C,
                                        float eps) {
     (void)be;
-    PARALLEL_SPLIT(rows, 5 * C, r0, r1, KERNEL(layernorm_d8_rows)(out, x, y, gamma, scale, shift, r0, r1, C, eps));
+    PARALLEL_SHARES(rows, 5 * C, r0, r1, KERNEL(layernorm_d8_rows)(out, x, y, gamma, scale, shift, r0, r1, C, eps));
 }
 
 static void fast_gelu(const octic_backend *be, float *x, size_t n) {
     (void)be;
     /* shares are whole vectors, so that every element takes the same path */
     long nv = (long)((n + VL - 1) / VL);
-    PARALLEL_SPLIT(nv, 4 * VL, v0, v1, {
+    PARALLEL_SHARES(nv, 4 * VL, v0, v1, {
         long i1 = v1 * VL < (long)n ? v1 * VL : (long)n;
         KERNEL(gelu_range)(x, v0 * VL, i1);
     });
@@ -441,12 +476,12 @@ static void fast_gelu(const octic_backend *be, float *x, size_t n) {
 
 static void fast_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
     (void)be;
-    PARALLEL_SPLIT(rows, 4 * C, r0, r1, KERNEL(gelu_d8_rows)(x, r0, r1, C));
+    PARALLEL_SHARES(rows, 4 * C, r0, r1, KERNEL(gelu_d8_rows)(x, r0, r1, C));
 }
 
 static void fast_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
     (void)be;
-    PARALLEL_SPLIT(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, gamma, r0, r1, C));
+    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, gamma, r0, r1, C));
 }
 
 /* Attention: one head of one image per task, taken in turn by the threads (a
@@ -508,7 +543,7 @@ static void fast_attention(const octic_backend *be, float *out, const float *qkv
 static void fast_permute_cols(const octic_backend *be, float *out, const float *in, int rows, int ncols, int ldi,
                               const int32_t *idx) {
     (void)be;
-    PARALLEL_SPLIT(rows, 2 * ncols, r0, r1, for (long r = r0; r < r1; r++) {
+    PARALLEL_SHARES(rows, 2 * ncols, r0, r1, for (long r = r0; r < r1; r++) {
         const float *x = in + (size_t)r * ldi;
         float *y = out + (size_t)r * ncols;
         for (int j = 0; j < ncols; j++) y[j] = x[idx[j]];
@@ -526,7 +561,7 @@ static void fast_free_index(const octic_backend *be, int32_t *idx) { (void)be, f
 
 static void fast_add_rows(const octic_backend *be, float *x, const float *pos, int B, int T, int t0, int npos, int C) {
     (void)be;
-    PARALLEL_SPLIT((long)B * npos, 3 * C, r0, r1, KERNEL(add_rows_range)(x, pos, r0, r1, T, t0, npos, C));
+    PARALLEL_SHARES((long)B * npos, 3 * C, r0, r1, KERNEL(add_rows_range)(x, pos, r0, r1, T, t0, npos, C));
 }
 
 static void fast_set_rows(const octic_backend *be, float *dst, const float *src, int B, int T, int t0, int nsrc,
@@ -544,7 +579,7 @@ static void fast_get_rows(const octic_backend *be, float *dst, const float *src,
 static void fast_invariant(const octic_backend *be, float *out, const float *in, int rows, int C, octic_invop kind) {
     (void)be;
     int c = C / 8, width = octic_invop_width(kind, C);
-    PARALLEL_SPLIT(rows, C + width, r0, r1, for (long r = r0; r < r1; r++)
+    PARALLEL_SHARES(rows, C + width, r0, r1, for (long r = r0; r < r1; r++)
                        octic_invariant_row(out + (size_t)r * width, in + (size_t)r * C, c, kind));
 }
 
