@@ -157,7 +157,8 @@ static int thread_id(void) {
 /* Kernels: compiled for AVX-512 and for the baseline, chosen at run time    */
 
 #define QB 6       /* query rows per attention tile */
-#define KPANEL 32  /* keys per panel of the transposed k */
+#define KPANEL 64  /* keys per panel of the transposed k (4 vectors) */
+#define KPANEL_TAIL_CASES(X) X(1) X(2) X(3)
 #define PB 6       /* query rows per product with v (6 x 4 vectors of accumulators) */
 #define PREFETCH_ROWS 4 /* attention: rows of q, k, v (and of the output) asked for ahead of use */
 #define R_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
@@ -490,7 +491,7 @@ static void fast_residual(const octic_backend *be, float *x, const float *y, con
  * through the column maps. Two ways:
  * - BLAS: the head's scores (N x N, in the core's L2 at ViT lengths), the
  *   softmax, the product with v, through octic_sgemm on the calling thread;
- * - tiles: k transposed into panels of 32 keys, then the queries in tiles of
+ * - tiles: k transposed into panels of 64 keys, then the queries in tiles of
  *   QB rows: their scores against every key (QB x N, in L1), the softmax and
  *   the product with v on register-blocked kernels, nothing materialized.
  * Head widths that are not a multiple of the vector width take the BLAS way. */

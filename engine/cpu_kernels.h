@@ -323,17 +323,18 @@ INLINE float K(softmax_row)(float *row, int n, float scale) {
 }
 
 /* S[r][j] = q[r] . k[j] for r < R rows of q (hd each) and the NV * VL keys
- * of the panel at kp (hd x KPANEL). */
+ * of the panel at kp (hd x KPANEL): per element of the head, NV vectors of
+ * keys loaded and R values of q broadcast. */
 INLINE void K(scores_panel)(float *S, const float *q, const float *panel, const int R, const int NV, int hd, int Np) {
-    vf acc[QB][2];
+    vf acc[QB][KPANEL / VL];
     for (int r = 0; r < R; r++)
         for (int c = 0; c < NV; c++) acc[r][c] = K(vset)(0.0f);
     for (int t = 0; t < hd; t++) {
-        vf k0 = vload(panel + t * KPANEL), k1 = NV > 1 ? vload(panel + t * KPANEL + VL) : k0;
+        vf k[KPANEL / VL];
+        for (int c = 0; c < NV; c++) k[c] = vload(panel + t * KPANEL + c * VL);
         for (int r = 0; r < R; r++) {
             vf qb = K(vset)(q[r * hd + t]);
-            acc[r][0] += qb * k0;
-            if (NV > 1) acc[r][1] += qb * k1;
+            for (int c = 0; c < NV; c++) acc[r][c] += qb * k[c];
         }
     }
     for (int r = 0; r < R; r++)
@@ -342,9 +343,16 @@ INLINE void K(scores_panel)(float *S, const float *q, const float *panel, const 
 
 /* S[r][j] for every key j < N (rounded up to VL) of the panels kp. */
 INLINE void K(scores_tile)(float *S, const float *q, const float *kp, const int R, int hd, int N, int Np) {
-    int j = 0;
-    for (; j + KPANEL <= round_up(N, VL); j += KPANEL) K(scores_panel)(S + j, q, kp + (size_t)j * hd, R, 2, hd, Np);
-    if (j < N) K(scores_panel)(S + j, q, kp + (size_t)j * hd, R, 1, hd, Np);
+    int j = 0, Nv = round_up(N, VL);
+    for (; j + KPANEL <= Nv; j += KPANEL) K(scores_panel)(S + j, q, kp + (size_t)j * hd, R, KPANEL / VL, hd, Np);
+    switch ((Nv - j) / VL) {
+#define SP(n)                                                               \
+    case n:                                                                 \
+        K(scores_panel)(S + j, q, kp + (size_t)j * hd, R, n, hd, Np); \
+        break;
+        KPANEL_TAIL_CASES(SP)
+#undef SP
+    }
 }
 
 /* O[r][d0 .. d0 + NV*VL) = inv[r] * sum_j P[r][j] v[j][d0 ..] for r < R. */
@@ -422,7 +430,7 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
         else
             for (int t = 0; t < hd; t++) kpi[t * KPANEL] = row[hc.cols[1][t]];
     }
-    for (int i = N; i < Np; i++) {
+    for (int i = N; i < round_up(N, VL); i++) { /* keys the last panel's vectors reach */
         float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
         for (int t = 0; t < hd; t++) kpi[t * KPANEL] = 0.0f;
     }
