@@ -368,9 +368,10 @@ static void pack_panels(float *wp, const float *w, int N, int Kd) {
 }
 
 /* out[M, N] (ldo) = in[M, Kd] (ldi) @ w[N, Kd]^T + bias on the calling
- * thread: oneDNN's sgemm runs these shapes (Kd or N an eighth of the
- * width: 128 for ViT-L) at ~60-75% of its speed on square ones, the panel
- * kernel at ~90-110%. N not a multiple of VL, or no memory to pack: sgemm. */
+ * thread: oneDNN's sgemm runs these shapes (Kd or N an eighth of the width:
+ * 128 for ViT-L, in the strides of a LinearD8) at ~45-65% of its one-thread
+ * speed on square ones, the panel kernel at ~75-105%. N not a multiple of
+ * VL, or no memory to pack: sgemm. */
 static void narrow_product(float *out, int ldo, const float *in, int ldi, const float *w, const float *bias, int M,
                            int N, int Kd) {
     float *wp = N % VL == 0 ? pack_space((size_t)N * Kd) : NULL;
