@@ -118,8 +118,8 @@ int octic_cpu_set_threads(int n);
 int octic_cpu_threads(void);
 
 /* How the CPU backend's attention runs (tests, benchmarks): 1 in tiles on
- * its own kernels, 0 through per-head BLAS products, -1 (default) whichever
- * suits the linked BLAS. */
+ * its own kernels, 0 through per-head BLAS products, -1 (default) in tiles
+ * where the head width is a multiple of 16, else through the BLAS. */
 void octic_cpu_set_attention_tiles(int mode);
 
 /* Tests: 1 runs the CPU backend's portable kernels even where the processor
