@@ -23,13 +23,6 @@ static const octic_backend *ref(void) { return octic_cpu_reference_backend(); }
 
 /* ---- host <-> device ------------------------------------------------------ */
 
-static float *randv(size_t n, unsigned seed, float scale) {
-    float *x = malloc((n ? n : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(x);
-    fill_random(x, n, seed, scale);
-    return x;
-}
-
 static float *to_dev(const octic_backend *be, const float *x, size_t n) {
     float *d = be->alloc(be, n ? n : 1);
     ck_assert_ptr_nonnull(d);
@@ -70,19 +63,6 @@ static unsigned rng = 12345u;
 static int pick(int lo, int hi) {
     rng = rng * 1103515245u + 12345u;
     return lo + (int)((rng >> 8) % (unsigned)(hi - lo + 1));
-}
-
-static int32_t *random_perm(int n, unsigned seed) {
-    int32_t *p = malloc((size_t)n * sizeof *p);
-    for (int i = 0; i < n; i++) p[i] = i;
-    unsigned s = seed;
-    for (int i = n - 1; i > 0; i--) {
-        s = s * 1103515245u + 12345u;
-        int j = (int)((s >> 8) % (unsigned)(i + 1));
-        int32_t t = p[i];
-        p[i] = p[j], p[j] = t;
-    }
-    return p;
 }
 
 /* ---- op by op ---------------------------------------------------------------- */

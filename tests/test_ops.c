@@ -14,13 +14,6 @@
 static const octic_backend *fast(void) { return octic_cpu_backend(); }
 static const octic_backend *ref(void) { return octic_cpu_reference_backend(); }
 
-static float *randv(size_t n, unsigned seed, float scale) {
-    float *x = malloc((n ? n : 1) * sizeof(float));
-    ck_assert_ptr_nonnull(x);
-    fill_random(x, n, seed, scale);
-    return x;
-}
-
 static float *dup(const float *x, size_t n) {
     float *y = malloc((n ? n : 1) * sizeof(float));
     ck_assert_ptr_nonnull(y);
@@ -115,20 +108,6 @@ START_TEST(test_gelus) {
     }
 }
 END_TEST
-
-/* A random permutation of 0..n-1. */
-static int32_t *random_perm(int n, unsigned seed) {
-    int32_t *p = malloc((size_t)n * sizeof *p);
-    for (int i = 0; i < n; i++) p[i] = i;
-    unsigned s = seed;
-    for (int i = n - 1; i > 0; i--) {
-        s = s * 1103515245u + 12345u;
-        int j = (int)((s >> 8) % (unsigned)(i + 1));
-        int32_t t = p[i];
-        p[i] = p[j], p[j] = t;
-    }
-    return p;
-}
 
 /* A random order of blocks of `run` consecutive columns (n a multiple of
  * run), as an octic head's iso5 columns come. */

@@ -68,3 +68,24 @@ void fill_random(float *x, size_t n, unsigned seed, float scale) {
         x[i] = (float)(scale * (u1 + u2 - 1.0));
     }
 }
+
+float *randv(size_t n, unsigned seed, float scale) {
+    float *x = malloc((n ? n : 1) * sizeof(float));
+    ck_assert_ptr_nonnull(x);
+    fill_random(x, n, seed, scale);
+    return x;
+}
+
+int32_t *random_perm(int n, unsigned seed) {
+    int32_t *p = malloc((size_t)n * sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    for (int i = 0; i < n; i++) p[i] = i;
+    unsigned s = seed;
+    for (int i = n - 1; i > 0; i--) {
+        s = s * 1103515245u + 12345u;
+        int j = (int)((s >> 8) % (unsigned)(i + 1));
+        int32_t t = p[i];
+        p[i] = p[j], p[j] = t;
+    }
+    return p;
+}

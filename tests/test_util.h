@@ -3,6 +3,7 @@
 #define OCTIC_TEST_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "checkpoint.h"
 
@@ -18,5 +19,9 @@ float max_abs_diff(const float *a, const float *b, size_t n);
 double rel_error(const float *a, const float *b, size_t n);
 /* Deterministic normal-ish values in [-scale, scale] from a seed. */
 void fill_random(float *x, size_t n, unsigned seed, float scale);
+/* n such values in a new allocation (at least one float; aborts the test when out of memory). */
+float *randv(size_t n, unsigned seed, float scale);
+/* A deterministic random permutation of 0..n-1 from a seed, malloc'd. */
+int32_t *random_perm(int n, unsigned seed);
 
 #endif
