@@ -87,6 +87,17 @@ struct octic_backend {
                                   float *out, const float *scale, const float *shift, int rows, int C,
                                   float eps);
 
+    /* Optional, NULL where a backend has none (the forward pass then leaves the biases to the
+     * products): the ops that follow a dense product, with that product's bias[C] (may be NULL)
+     * added first, so that the product (linear with bias NULL) does not write it into its output
+     * and read it back. gelu_bias: x[rows, C] = GELU(x + bias); residual_bias: x += gamma * (y +
+     * bias); residual_bias_layernorm: that, then out = LayerNorm(x; w, b, eps). */
+    void (*gelu_bias)(const octic_backend *be, float *x, const float *bias, int rows, int C);
+    void (*residual_bias)(const octic_backend *be, float *x, const float *y, const float *bias,
+                          const float *gamma, int rows, int C);
+    void (*residual_bias_layernorm)(const octic_backend *be, float *x, const float *y, const float *bias,
+                                    const float *gamma, float *out, const float *w, const float *b, int rows,
+                                    int C, float eps);
     /* x[b, t0 + n, :] += pos[n, :] for every b < B, n < npos; x is [B, T, C] */
     void (*add_rows)(const octic_backend *be, float *x, const float *pos, int B, int T, int t0,
                      int npos, int C);

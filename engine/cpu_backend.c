@@ -224,6 +224,36 @@ static void cpu_residual(const octic_backend *be, float *x, const float *y, cons
     }
 }
 
+static void cpu_gelu_bias(const octic_backend *be, float *x, const float *bias, int rows, int C) {
+    (void)be;
+    // x: (rows, C); bias: (C) or NULL
+    for (int r = 0; r < rows; r++) {
+        float *a = x + (size_t)r * C;
+        for (int i = 0; i < C; i++) a[i] = octic_gelu(bias ? a[i] + bias[i] : a[i]);
+    }
+}
+
+static void cpu_residual_bias(const octic_backend *be, float *x, const float *y, const float *bias,
+                              const float *gamma, int rows, int C) {
+    (void)be;
+    // x, y: (rows, C); bias, gamma: (C) or NULL
+    for (int r = 0; r < rows; r++) {
+        float *a = x + (size_t)r * C;
+        const float *d = y + (size_t)r * C;
+        for (int i = 0; i < C; i++) {
+            float v = bias ? d[i] + bias[i] : d[i];
+            a[i] += gamma ? gamma[i] * v : v;
+        }
+    }
+}
+
+static void cpu_residual_bias_layernorm(const octic_backend *be, float *x, const float *y, const float *bias,
+                                        const float *gamma, float *out, const float *w, const float *b, int rows,
+                                        int C, float eps) {
+    cpu_residual_bias(be, x, y, bias, gamma, rows, C);
+    cpu_layernorm(be, out, x, w, b, rows, C, eps);
+}
+
 static void cpu_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma,
                                    float *out, const float *w, const float *b, int rows, int C, float eps) {
     cpu_residual(be, x, y, gamma, rows, C);
@@ -291,6 +321,9 @@ static const octic_backend cpu_reference_backend = {
     .residual = cpu_residual,
     .residual_layernorm = cpu_residual_layernorm,
     .residual_layernorm_d8 = cpu_residual_layernorm_d8,
+    .gelu_bias = cpu_gelu_bias,
+    .residual_bias = cpu_residual_bias,
+    .residual_bias_layernorm = cpu_residual_bias_layernorm,
     .add_rows = cpu_add_rows,
     .set_rows = cpu_set_rows,
     .get_rows = cpu_get_rows,

@@ -444,13 +444,20 @@ static void fast_layernorm(const octic_backend *be, float *out, const float *in,
                            int rows, int C, float eps) {
     (void)be;
     /* in is only read: layernorm_rows writes x only when it adds y */
-    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, w, b, r0, r1, C, eps));
+    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, NULL, w, b, r0, r1, C, eps));
 }
 
 static void fast_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma, float *out,
                                     const float *w, const float *b, int rows, int C, float eps) {
     (void)be;
-    PARALLEL_SHARES(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, gamma, w, b, r0, r1, C, eps));
+    PARALLEL_SHARES(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, NULL, gamma, w, b, r0, r1, C, eps));
+}
+
+static void fast_residual_bias_layernorm(const octic_backend *be, float *x, const float *y, const float *bias,
+                                         const float *gamma, float *out, const float *w, const float *b, int rows,
+                                         int C, float eps) {
+    (void)be;
+    PARALLEL_SHARES(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, bias, gamma, w, b, r0, r1, C, eps));
 }
 
 static void fast_layernorm_d8(const octic_backend *be, float *out, const float *in, const float *scale,
@@ -476,6 +483,11 @@ static void fast_gelu(const octic_backend *be, float *x, size_t n) {
     });
 }
 
+static void fast_gelu_bias(const octic_backend *be, float *x, const float *bias, int rows, int C) {
+    (void)be;
+    PARALLEL_SHARES(rows, 4 * C, r0, r1, KERNEL(gelu_bias_rows)(x, bias, r0, r1, C));
+}
+
 static void fast_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
     (void)be;
     PARALLEL_SHARES(rows, 4 * C, r0, r1, KERNEL(gelu_d8_rows)(x, r0, r1, C));
@@ -483,7 +495,13 @@ static void fast_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
 
 static void fast_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
     (void)be;
-    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, gamma, r0, r1, C));
+    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, NULL, gamma, r0, r1, C));
+}
+
+static void fast_residual_bias(const octic_backend *be, float *x, const float *y, const float *bias,
+                               const float *gamma, int rows, int C) {
+    (void)be;
+    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, bias, gamma, r0, r1, C));
 }
 
 /* Attention: one head of one image per task, taken in turn by the threads (a
@@ -609,6 +627,9 @@ static const octic_backend cpu_fast_backend = {
     .residual = fast_residual,
     .residual_layernorm = fast_residual_layernorm,
     .residual_layernorm_d8 = fast_residual_layernorm_d8,
+    .gelu_bias = fast_gelu_bias,
+    .residual_bias = fast_residual_bias,
+    .residual_bias_layernorm = fast_residual_bias_layernorm,
     .add_rows = fast_add_rows,
     .set_rows = fast_set_rows,
     .get_rows = fast_get_rows,

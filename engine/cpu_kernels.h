@@ -126,24 +126,27 @@ INLINE void K(row_affine)(float *y, const float *x, int n, float mean, float rst
     for (; i < n; i++) y[i] = (x[i] - mean) * rstd * w[i] + b[i];
 }
 
-/* x[i] += gamma[i] * y[i] (gamma NULL: 1). */
-INLINE void K(row_residual)(float *x, const float *y, const float *gamma, int n) {
+/* x[i] += gamma[i] * (y[i] + bias[i]) (bias NULL: 0, gamma NULL: 1). */
+INLINE void K(row_residual)(float *x, const float *y, const float *bias, const float *gamma, int n) {
     int i = 0;
-    if (gamma) {
-        for (; i + VL <= n; i += VL) vstore(x + i, vload(x + i) + vload(gamma + i) * vload(y + i));
-        for (; i < n; i++) x[i] += gamma[i] * y[i];
-    } else {
-        for (; i + VL <= n; i += VL) vstore(x + i, vload(x + i) + vload(y + i));
-        for (; i < n; i++) x[i] += y[i];
+    for (; i + VL <= n; i += VL) {
+        vf d = vload(y + i);
+        if (bias) d += vload(bias + i);
+        if (gamma) d = vload(gamma + i) * d;
+        vstore(x + i, vload(x + i) + d);
+    }
+    for (; i < n; i++) {
+        float d = bias ? y[i] + bias[i] : y[i];
+        x[i] += gamma ? gamma[i] * d : d;
     }
 }
 
-static void K(layernorm_rows)(float *out, float *x, const float *y, const float *gamma, const float *w,
-                               const float *b, long r0, long r1, int C, float eps) {
-    // x, out: (rows, C); y: (rows, C) added first (x += gamma * y) when not NULL
+static void K(layernorm_rows)(float *out, float *x, const float *y, const float *bias, const float *gamma,
+                               const float *w, const float *b, long r0, long r1, int C, float eps) {
+    // x, out: (rows, C); y: (rows, C) added first (x += gamma * (y + bias)) when not NULL
     for (long r = r0; r < r1; r++) {
         float *xr = x + (size_t)r * C;
-        if (y) K(row_residual)(xr, y + (size_t)r * C, gamma, C);
+        if (y) K(row_residual)(xr, y + (size_t)r * C, bias, gamma, C);
         float mean = K(row_sum)(xr, C) / C;
         float var = K(row_sqdev)(xr, C, mean) / C;
         K(row_affine)(out + (size_t)r * C, xr, C, mean, 1.0f / sqrtf(var + eps), w, b);
@@ -159,7 +162,7 @@ static void K(layernorm_d8_rows)(float *out, float *x, const float *y, const flo
     const int len[6] = {c, c, c, c, 2 * c, 2 * c};
     for (long r = r0; r < r1; r++) {
         float *xr = x + (size_t)r * C;
-        if (y) K(row_residual)(xr, y + (size_t)r * C, gamma, C);
+        if (y) K(row_residual)(xr, y + (size_t)r * C, NULL, gamma, C);
         float mean[6], var[6];
         for (int s = 0; s < 6; s++) {
             mean[s] = K(row_sum)(xr + start[s], len[s]) / len[s];
@@ -173,15 +176,16 @@ static void K(layernorm_d8_rows)(float *out, float *x, const float *y, const flo
     }
 }
 
-static void K(residual_rows)(float *x, const float *y, const float *gamma, long r0, long r1, int C) {
-    for (long r = r0; r < r1; r++) K(row_residual)(x + (size_t)r * C, y + (size_t)r * C, gamma, C);
+static void K(residual_rows)(float *x, const float *y, const float *bias, const float *gamma, long r0, long r1,
+                             int C) {
+    for (long r = r0; r < r1; r++) K(row_residual)(x + (size_t)r * C, y + (size_t)r * C, bias, gamma, C);
 }
 
 /* x[b, t0 + n, :] += pos[n, :] for the items r = b*npos + n in [r0, r1) */
 static void K(add_rows_range)(float *x, const float *pos, long r0, long r1, int T, int t0, int npos, int C) {
     for (long r = r0; r < r1; r++) {
         long b = r / npos, n = r % npos;
-        K(row_residual)(x + ((size_t)b * T + t0 + n) * C, pos + (size_t)n * C, NULL, C);
+        K(row_residual)(x + ((size_t)b * T + t0 + n) * C, pos + (size_t)n * C, NULL, NULL, C);
     }
 }
 
@@ -189,6 +193,20 @@ static void K(gelu_range)(float *x, long i0, long i1) {
     long i = i0;
     for (; i + VL <= i1; i += VL) vstore(x + i, K(vgelu)(vload(x + i)));
     if (i < i1) K(store_part)(x + i, K(vgelu)(K(load_part)(x + i, (int)(i1 - i), 0.0f)), (int)(i1 - i));
+}
+
+/* x[r][i] = GELU(x[r][i] + bias[i]) for rows r0 <= r < r1 of C values (bias NULL: 0) */
+static void K(gelu_bias_rows)(float *x, const float *bias, long r0, long r1, int C) {
+    for (long r = r0; r < r1; r++) {
+        float *t = x + (size_t)r * C;
+        int i = 0;
+        for (; i + VL <= C; i += VL) vstore(t + i, K(vgelu)(bias ? vload(t + i) + vload(bias + i) : vload(t + i)));
+        if (i < C) {
+            vf v = K(load_part)(t + i, C - i, 0.0f);
+            if (bias) v += K(load_part)(bias + i, C - i, 0.0f);
+            K(store_part)(t + i, K(vgelu)(v), C - i);
+        }
+    }
 }
 
 static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {

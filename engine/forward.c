@@ -303,13 +303,24 @@ static void block_forward(const octic_model *m, const octic_block *b, octic_aren
     OP(prof, be, OCTIC_OP_QKV, mm * 3 * C, be->linear(be, a->qkv, 3 * C, a->h, C, b->qkv_w, b->qkv_b, rows, 3 * C, C));
     OP(prof, be, OCTIC_OP_ATTENTION, 4.0 * rows * T * C,
        be->attention(be, a->att, a->qkv, NULL, NULL, a->scratch, B, T, H, C / H));
-    OP(prof, be, OCTIC_OP_PROJ, mm * C, be->linear(be, a->y, C, a->att, C, b->proj_w, b->proj_b, rows, C, C));
-    OP(prof, be, OCTIC_OP_NORM, ln + 4.0 * rows * C,
-       be->residual_layernorm(be, a->x, a->y, b->ls1, a->h, b->norm2_w, b->norm2_b, rows, C, 1e-6f));
-    OP(prof, be, OCTIC_OP_MLP, mm * Hd, be->linear(be, a->mlp, Hd, a->h, C, b->fc1_w, b->fc1_b, rows, Hd, C));
-    OP(prof, be, OCTIC_OP_GELU, 16.0 * rows * Hd, be->gelu(be, a->mlp, (size_t)rows * Hd));
-    OP(prof, be, OCTIC_OP_MLP, mm * Hd, be->linear(be, a->y, C, a->mlp, Hd, b->fc2_w, b->fc2_b, rows, C, Hd));
-    OP(prof, be, OCTIC_OP_OTHER, 4.0 * rows * C, be->residual(be, a->x, a->y, b->ls2, rows, C));
+    /* A backend with the bias ops adds proj's, fc1's and fc2's biases in the op after each product
+     * (qkv's stays in qkv, which class_attention reads) */
+    int fused = be->gelu_bias && be->residual_bias && be->residual_bias_layernorm;
+    OP(prof, be, OCTIC_OP_PROJ, mm * C,
+       be->linear(be, a->y, C, a->att, C, b->proj_w, fused ? NULL : b->proj_b, rows, C, C));
+    OP(prof, be, OCTIC_OP_NORM, ln + 5.0 * rows * C,
+       fused ? be->residual_bias_layernorm(be, a->x, a->y, b->proj_b, b->ls1, a->h, b->norm2_w, b->norm2_b, rows, C,
+                                           1e-6f)
+             : be->residual_layernorm(be, a->x, a->y, b->ls1, a->h, b->norm2_w, b->norm2_b, rows, C, 1e-6f));
+    OP(prof, be, OCTIC_OP_MLP, mm * Hd,
+       be->linear(be, a->mlp, Hd, a->h, C, b->fc1_w, fused ? NULL : b->fc1_b, rows, Hd, C));
+    OP(prof, be, OCTIC_OP_GELU, 17.0 * rows * Hd,
+       fused ? be->gelu_bias(be, a->mlp, b->fc1_b, rows, Hd) : be->gelu(be, a->mlp, (size_t)rows * Hd));
+    OP(prof, be, OCTIC_OP_MLP, mm * Hd,
+       be->linear(be, a->y, C, a->mlp, Hd, b->fc2_w, fused ? NULL : b->fc2_b, rows, C, Hd));
+    OP(prof, be, OCTIC_OP_OTHER, 5.0 * rows * C,
+       fused ? be->residual_bias(be, a->x, a->y, b->fc2_b, b->ls2, rows, C)
+             : be->residual(be, a->x, a->y, b->ls2, rows, C));
 }
 
 /* attn (B, H, T) = the class token's softmax row per head, from qkv (B*T, 3C)

@@ -73,7 +73,31 @@ START_TEST(test_layernorms) {
             fast()->residual(fast(), x1, y, gam ? g : NULL, rows, C);
             ref()->residual(ref(), x2, y, gam ? g : NULL, rows, C);
             CHECK_CLOSE("residual", x1, x2, n, 1e-6);
-            free(x1), free(x2);
+            /* with the product's bias added first: the reference means residual on y + bias
+             * (the same floats), the fast one agrees with it */
+            float *yb = dup(y, n), *x3 = dup(x, n), *o3 = malloc(n * sizeof(float));
+            for (int r = 0; r < rows; r++)
+                for (int i = 0; i < C; i++) yb[(size_t)r * C + i] += b[i];
+            memcpy(x1, x, n * sizeof(float)), memcpy(x2, x, n * sizeof(float));
+            fast()->residual_bias(fast(), x1, y, b, gam ? g : NULL, rows, C);
+            ref()->residual_bias(ref(), x2, y, b, gam ? g : NULL, rows, C);
+            ref()->residual(ref(), x3, yb, gam ? g : NULL, rows, C);
+            ck_assert_msg(memcmp(x2, x3, n * sizeof(float)) == 0, "residual_bias: reference is not residual on y + bias");
+            CHECK_CLOSE("residual_bias", x1, x2, n, 1e-6);
+            memcpy(x1, x, n * sizeof(float)), memcpy(x2, x, n * sizeof(float)), memcpy(x3, x, n * sizeof(float));
+            fast()->residual_bias_layernorm(fast(), x1, y, b, gam ? g : NULL, o1, w, b, rows, C, 1e-6f);
+            ref()->residual_bias_layernorm(ref(), x2, y, b, gam ? g : NULL, o2, w, b, rows, C, 1e-6f);
+            ref()->residual_layernorm(ref(), x3, yb, gam ? g : NULL, o3, w, b, rows, C, 1e-6f);
+            ck_assert_msg(memcmp(x2, x3, n * sizeof(float)) == 0 && memcmp(o2, o3, n * sizeof(float)) == 0,
+                          "residual_bias_layernorm: reference is not residual_layernorm on y + bias");
+            CHECK_CLOSE("residual_bias_layernorm: x", x1, x2, n, 1e-6);
+            CHECK_CLOSE("residual_bias_layernorm: out", o1, o2, n, 2e-5);
+            /* no bias: the plain ops */
+            memcpy(x1, x, n * sizeof(float)), memcpy(x2, x, n * sizeof(float));
+            fast()->residual_bias(fast(), x1, y, NULL, gam ? g : NULL, rows, C);
+            ref()->residual(ref(), x2, y, gam ? g : NULL, rows, C);
+            CHECK_CLOSE("residual_bias without a bias", x1, x2, n, 1e-6);
+            free(x1), free(x2), free(x3), free(yb), free(o3);
         }
         free(x), free(y), free(w), free(b), free(g), free(o1), free(o2);
     }
@@ -105,6 +129,26 @@ START_TEST(test_gelus) {
         ref()->gelu_d8(ref(), h2, rows, C);
         CHECK_CLOSE("gelu_d8", h1, h2, m, 2e-6);
         free(h), free(h1), free(h2);
+    }
+    /* GELU after a product's bias: rows of whole vectors and with tails */
+    static const int gelu_widths[] = {4096, 160, 37, 5};
+    for (size_t k = 0; k < sizeof gelu_widths / sizeof gelu_widths[0]; k++) {
+        int C = gelu_widths[k], rows = 3 + (int)k * 5;
+        size_t m = (size_t)rows * C;
+        float *h = randv(m, 20 + k, 4.0f), *bias = randv((size_t)C, 30 + k, 1.0f);
+        float *h1 = dup(h, m), *h2 = dup(h, m), *h3 = dup(h, m);
+        fast()->gelu_bias(fast(), h1, bias, rows, C);
+        ref()->gelu_bias(ref(), h2, bias, rows, C);
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < C; i++) h3[(size_t)r * C + i] += bias[i];
+        ref()->gelu(ref(), h3, m);
+        ck_assert_msg(memcmp(h2, h3, m * sizeof(float)) == 0, "gelu_bias: reference is not gelu of x + bias");
+        CHECK_CLOSE("gelu_bias", h1, h2, m, 1e-6);
+        memcpy(h1, h, m * sizeof(float)), memcpy(h2, h, m * sizeof(float));
+        fast()->gelu_bias(fast(), h1, NULL, rows, C);
+        ref()->gelu(ref(), h2, m);
+        CHECK_CLOSE("gelu_bias without a bias", h1, h2, m, 1e-6);
+        free(h), free(bias), free(h1), free(h2), free(h3);
     }
 }
 END_TEST
@@ -262,6 +306,36 @@ START_TEST(test_model_fast_vs_reference) {
 }
 END_TEST
 
+START_TEST(test_bias_ops_optional) {
+    /* A backend without the bias ops (the CUDA one) gets the biases in its
+     * products: the same outputs as the fast backend, which adds them in the
+     * ops after the products. */
+    octic_backend plain = *fast();
+    plain.gelu_bias = NULL, plain.residual_bias = NULL, plain.residual_bias_layernorm = NULL;
+    for (int k = 0; k < 2; k++) {
+        octic_config cfg = small_hybrid();
+        if (k == 1) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
+        octic_model *mf, *mp;
+        ck_assert(octic_model_random(&cfg, 6, NULL, &mf) == OCTIC_OK);
+        ck_assert(octic_model_random(&cfg, 6, &plain, &mp) == OCTIC_OK);
+        int B = 2, S = 128, T = octic_model_tokens(mf, S), C = cfg.dim;
+        float *img = randv((size_t)B * 3 * S * S, 42, 1.0f);
+        size_t np = (size_t)B * T * C, nl = (size_t)B * cfg.classes;
+        float *l1 = malloc(nl * sizeof(float)), *l2 = malloc(nl * sizeof(float));
+        float *p1 = malloc(np * sizeof(float)), *p2 = malloc(np * sizeof(float));
+        run_model(mf, img, B, S, l1, p1);
+        run_model(mp, img, B, S, l2, p2);
+        ck_assert_msg(rel_error(p1, p2, np) < 1e-6, "%s: tokens with and without the bias ops differ by %g",
+                      k ? "standard" : "hybrid", rel_error(p1, p2, np));
+        ck_assert_msg(max_abs_diff(l1, l2, nl) < 1e-5, "%s: logits with and without the bias ops differ by %g",
+                      k ? "standard" : "hybrid", (double)max_abs_diff(l1, l2, nl));
+        free(img), free(l1), free(l2), free(p1), free(p2);
+        octic_model_free(mf);
+        octic_model_free(mp);
+    }
+}
+END_TEST
+
 START_TEST(test_thread_count_invariance) {
     /* the same forward pass on 1, 2 and 3 threads (3: more than this kind of
      * machine has cores): outputs agree to 1e-5 */
@@ -356,6 +430,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_attention);
     tcase_add_test(tc, test_linear_and_layout_ops);
     tcase_add_test(tc, test_model_fast_vs_reference);
+    tcase_add_test(tc, test_bias_ops_optional);
     suite_add_tcase(s, tc);
     /* the same with the portable kernels (the AVX-512 ones above where the
      * processor has them) */
