@@ -444,7 +444,8 @@ static void fast_layernorm(const octic_backend *be, float *out, const float *in,
                            int rows, int C, float eps) {
     (void)be;
     /* in is only read: layernorm_rows writes x only when it adds y */
-    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, NULL, w, b, r0, r1, C, eps));
+    PARALLEL_SHARES(rows, 3 * C, r0, r1,
+                    KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, NULL, w, b, r0, r1, C, eps));
 }
 
 static void fast_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma, float *out,
