@@ -517,7 +517,7 @@ static void fast_residual_bias(const octic_backend *be, float *x, const float *y
  * Head widths that are not a multiple of the vector width take the BLAS way. */
 static size_t attention_per_thread(int N, int hd) {
     size_t Np = (size_t)round_up(N, KPANEL);
-    size_t tiled = (size_t)2 * N * hd + Np * hd + QB * Np + (size_t)QB * hd;
+    size_t tiled = (size_t)2 * N * hd + Np * hd + QB * Np + (size_t)(QB + VL) * hd;
     size_t blas = (size_t)4 * N * hd + (size_t)N * N;
     return ((tiled > blas ? tiled : blas) + 15) & ~(size_t)15;
 }

@@ -423,34 +423,67 @@ INLINE void K(pv_any)(float *O, const float *P, const float *v, const float *inv
     }
 }
 
+/* kpi[t * KPANEL + r] = rows[r][t] for r < VL, t < hd (hd a multiple of VL):
+ * VL keys of a panel from their rows, in 16 x 16 blocks transposed in
+ * registers (AVX-512: unpack, then shuffles of pairs, then of 128-bit
+ * lanes twice), one store per column. */
+INLINE void K(transpose_keys)(float *kpi, const float *rows, int hd) {
+#ifdef __AVX512F__
+    for (int c0 = 0; c0 < hd; c0 += 16) {
+        __m512 r[16], t[16];
+        for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(rows + (size_t)i * hd + c0);
+        for (int i = 0; i < 16; i += 2) {
+            t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+            t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+        }
+        for (int i = 0; i < 16; i += 4) {
+            r[i] = _mm512_shuffle_ps(t[i], t[i + 2], 0x44);
+            r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], 0xEE);
+            r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+            r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+        }
+        for (int i = 0; i < 16; i += 8)
+            for (int j = 0; j < 4; j++) {
+                t[i + j] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0x88);
+                t[i + j + 4] = _mm512_shuffle_f32x4(r[i + j], r[i + j + 4], 0xDD);
+            }
+        for (int j = 0; j < 8; j++) {
+            r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+            r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xDD);
+        }
+        for (int i = 0; i < 16; i++) _mm512_storeu_ps(kpi + (size_t)(c0 + i) * KPANEL, r[i]);
+    }
+#else
+    for (int r = 0; r < VL; r++)
+        for (int t = 0; t < hd; t++) kpi[(size_t)t * KPANEL + r] = rows[(size_t)r * hd + t];
+#endif
+}
+
 static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t *qkv_cols, const int32_t *out_cols,
                                      float *ws, int b, int h, int N, int H, int hd) {
     int C = H * hd, ldq = 3 * C, Np = round_up(N, KPANEL);
     float scale = 1.0f / sqrtf((float)hd);
     const float *base = qkv + (size_t)b * N * ldq;
     float *q = ws, *v = q + (size_t)N * hd, *kp = v + (size_t)N * hd, *S = kp + (size_t)Np * hd;
-    float *O = S + (size_t)QB * Np;
+    float *O = S + (size_t)QB * Np, *kt = O + (size_t)QB * hd;
     /* gather q, v (N, hd) and k into panels (Np/KPANEL, hd, KPANEL), zero
-     * past N: the head's slices of the standard layout or its runs of iso5
-     * columns (octic), rows a few ahead asked for */
+     * past N up to a whole vector: the head's slices of the standard layout
+     * or its runs of iso5 columns (octic), rows a few ahead asked for; k's
+     * rows VL at a time into kt, then transposed into their panel */
     head_columns hc;
     find_head_columns(&hc, qkv_cols, out_cols, h, H, hd);
-    for (int i = 0; i < N; i++) {
-        const float *row = base + (size_t)i * ldq;
-        float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
-        if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
-        K(gather_cols)(q + (size_t)i * hd, row, hc.cols[0], &hc.runs[0], hd);
-        K(gather_cols)(v + (size_t)i * hd, row, hc.cols[2], &hc.runs[2], hd);
-        const col_runs *rk = &hc.runs[1];
-        if (rk->n)
-            for (int j = 0; j < rk->n; j++)
-                for (int t = 0; t < rk->len[j]; t++) kpi[(rk->at[j] + t) * KPANEL] = row[rk->col[j] + t];
-        else
-            for (int t = 0; t < hd; t++) kpi[t * KPANEL] = row[hc.cols[1][t]];
-    }
-    for (int i = N; i < round_up(N, VL); i++) { /* keys the last panel's vectors reach */
-        float *kpi = kp + (size_t)(i / KPANEL) * KPANEL * hd + i % KPANEL;
-        for (int t = 0; t < hd; t++) kpi[t * KPANEL] = 0.0f;
+    for (int i0 = 0; i0 < N; i0 += VL) {
+        int n = N - i0 < VL ? N - i0 : VL;
+        for (int r = 0; r < n; r++) {
+            int i = i0 + r;
+            const float *row = base + (size_t)i * ldq;
+            if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
+            K(gather_cols)(q + (size_t)i * hd, row, hc.cols[0], &hc.runs[0], hd);
+            K(gather_cols)(v + (size_t)i * hd, row, hc.cols[2], &hc.runs[2], hd);
+            K(gather_cols)(kt + (size_t)r * hd, row, hc.cols[1], &hc.runs[1], hd);
+        }
+        if (n < VL) memset(kt + (size_t)n * hd, 0, (size_t)(VL - n) * hd * sizeof(float));
+        K(transpose_keys)(kp + (size_t)(i0 / KPANEL) * KPANEL * hd + i0 % KPANEL, kt, hd);
     }
     float inv[QB];
     float *dst = out + (size_t)b * N * C;
