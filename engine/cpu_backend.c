@@ -212,18 +212,6 @@ static int32_t *cpu_upload_index(const octic_backend *be, const int32_t *idx, si
 
 static void cpu_free_index(const octic_backend *be, int32_t *idx) { (void)be; free(idx); }
 
-static void cpu_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
-    (void)be;
-    for (int r = 0; r < rows; r++) {
-        float *a = x + (size_t)r * C;
-        const float *d = y + (size_t)r * C;
-        if (gamma)
-            for (int i = 0; i < C; i++) a[i] += gamma[i] * d[i];
-        else
-            for (int i = 0; i < C; i++) a[i] += d[i];
-    }
-}
-
 static void cpu_gelu_bias(const octic_backend *be, float *x, const float *bias, int rows, int C) {
     (void)be;
     // x: (rows, C); bias: (C) or NULL
@@ -247,6 +235,10 @@ static void cpu_residual_bias(const octic_backend *be, float *x, const float *y,
     }
 }
 
+static void cpu_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
+    cpu_residual_bias(be, x, y, NULL, gamma, rows, C);
+}
+
 static void cpu_residual_bias_layernorm(const octic_backend *be, float *x, const float *y, const float *bias,
                                         const float *gamma, float *out, const float *w, const float *b, int rows,
                                         int C, float eps) {
@@ -256,8 +248,7 @@ static void cpu_residual_bias_layernorm(const octic_backend *be, float *x, const
 
 static void cpu_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma,
                                    float *out, const float *w, const float *b, int rows, int C, float eps) {
-    cpu_residual(be, x, y, gamma, rows, C);
-    cpu_layernorm(be, out, x, w, b, rows, C, eps);
+    cpu_residual_bias_layernorm(be, x, y, NULL, gamma, out, w, b, rows, C, eps);
 }
 
 static void cpu_residual_layernorm_d8(const octic_backend *be, float *x, const float *y, const float *gamma,

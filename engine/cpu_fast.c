@@ -448,17 +448,16 @@ static void fast_layernorm(const octic_backend *be, float *out, const float *in,
                     KERNEL(layernorm_rows)(out, (float *)in, NULL, NULL, NULL, w, b, r0, r1, C, eps));
 }
 
-static void fast_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma, float *out,
-                                    const float *w, const float *b, int rows, int C, float eps) {
-    (void)be;
-    PARALLEL_SHARES(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, NULL, gamma, w, b, r0, r1, C, eps));
-}
-
 static void fast_residual_bias_layernorm(const octic_backend *be, float *x, const float *y, const float *bias,
                                          const float *gamma, float *out, const float *w, const float *b, int rows,
                                          int C, float eps) {
     (void)be;
     PARALLEL_SHARES(rows, 5 * C, r0, r1, KERNEL(layernorm_rows)(out, x, y, bias, gamma, w, b, r0, r1, C, eps));
+}
+
+static void fast_residual_layernorm(const octic_backend *be, float *x, const float *y, const float *gamma, float *out,
+                                    const float *w, const float *b, int rows, int C, float eps) {
+    fast_residual_bias_layernorm(be, x, y, NULL, gamma, out, w, b, rows, C, eps);
 }
 
 static void fast_layernorm_d8(const octic_backend *be, float *out, const float *in, const float *scale,
@@ -494,15 +493,14 @@ static void fast_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
     PARALLEL_SHARES(rows, 4 * C, r0, r1, KERNEL(gelu_d8_rows)(x, r0, r1, C));
 }
 
-static void fast_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
-    (void)be;
-    PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, NULL, gamma, r0, r1, C));
-}
-
 static void fast_residual_bias(const octic_backend *be, float *x, const float *y, const float *bias,
                                const float *gamma, int rows, int C) {
     (void)be;
     PARALLEL_SHARES(rows, 3 * C, r0, r1, KERNEL(residual_rows)(x, y, bias, gamma, r0, r1, C));
+}
+
+static void fast_residual(const octic_backend *be, float *x, const float *y, const float *gamma, int rows, int C) {
+    fast_residual_bias(be, x, y, NULL, gamma, rows, C);
 }
 
 /* Attention: one head of one image per task, taken in turn by the threads (a
