@@ -165,7 +165,6 @@ static int thread_id(void) {
 #define GR 6       /* rows per tile of a narrow product */
 #define GP 64      /* weight columns per panel of a narrow product (4 vectors) */
 #define GR_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
-#define GP_CASES(X) X(1) X(2) X(3) X(4)
 #define PB_CASES(X) X(1) X(2) X(3) X(4) X(5) X(6)
 
 static int round_up(int n, int m) { return (n + m - 1) / m * m; }

@@ -284,18 +284,6 @@ INLINE void K(gemm_tile)(float *out, int ldo, const float *in, int ldi, const fl
         for (int c = 0; c < NV; c++) vstore(out + (size_t)r * ldo + c * VL, acc[r][c]);
 }
 
-INLINE void K(gemm_tile_nv)(float *out, int ldo, const float *in, int ldi, const float *wp, const float *bias,
-                            const int R, int NV, int Kd) {
-    switch (NV) {
-#define GT(n)                                                   \
-    case n:                                                     \
-        K(gemm_tile)(out, ldo, in, ldi, wp, bias, R, n, Kd); \
-        break;
-        GP_CASES(GT)
-#undef GT
-    }
-}
-
 /* out[M, N] (row stride ldo) = in[M, Kd] (row stride ldi) @ w^T + bias, w
  * packed by pack_panels; N a multiple of VL. Rows in tiles of GR, each tile
  * against every panel while its rows stay in L1. */
@@ -307,13 +295,14 @@ static void K(gemm_narrow)(float *out, int ldo, const float *in, int ldi, const 
             int NV = (N - p < GP ? N - p : GP) / VL;
             float *o = out + (size_t)m * ldo + p;
             const float *x = in + (size_t)m * ldi, *wpp = wp + (size_t)p * Kd, *bp = bias ? bias + p : NULL;
-            switch (R) {
-#define GR_CASE(n)                                            \
-    case n:                                                   \
-        K(gemm_tile_nv)(o, ldo, x, ldi, wpp, bp, n, NV, Kd); \
-        break;
-                GR_CASES(GR_CASE)
-#undef GR_CASE
+            switch (R * 8 + NV) {
+#define GT(n)                                                                     \
+    case n * 8 + 1: K(gemm_tile)(o, ldo, x, ldi, wpp, bp, n, 1, Kd); break; \
+    case n * 8 + 2: K(gemm_tile)(o, ldo, x, ldi, wpp, bp, n, 2, Kd); break; \
+    case n * 8 + 3: K(gemm_tile)(o, ldo, x, ldi, wpp, bp, n, 3, Kd); break; \
+    case n * 8 + 4: K(gemm_tile)(o, ldo, x, ldi, wpp, bp, n, 4, Kd); break;
+                GR_CASES(GT)
+#undef GT
             }
         }
     }
