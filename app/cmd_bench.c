@@ -28,7 +28,9 @@ static const char bench_usage[] =
     "run and after each round of runs; each run is also compared with the faster of the\n"
     "two products around it (the median of these ratios is shown), so that a machine whose\n"
     "speed drifts does not decide the figure. With --compare the two architectures' runs\n"
-    "alternate and the time ratio is the median of the runs' ratios.\n"
+    "alternate and the time ratio is the median of the runs' ratios. Where Linux's\n"
+    "/proc/stat tells, the share of the CPU time that the hypervisor gave to other guests\n"
+    "during the timed runs (steal time) is shown: figures from a busy shared machine are low.\n"
     "\n"
     "options:\n"
     "  --arch NAME      a published architecture ('octic archs' lists them)\n"
@@ -118,6 +120,34 @@ static double sgemm_gflops(void) {
     }
     probe_free(&p);
     return best;
+}
+
+/* The CPU time counters of /proc/stat's first line (all CPUs, in clock
+ * ticks): steal is the time a virtual machine's CPUs were ready to run
+ * but the hypervisor ran other guests. */
+typedef struct {
+    unsigned long long steal, total;
+    int ok;
+} cpu_times;
+
+static cpu_times read_cpu_times(void) {
+    cpu_times c = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f) return c;
+    unsigned long long v[8];
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+               &v[7]) == 8) {
+        for (int i = 0; i < 8; i++) c.total += v[i];
+        c.steal = v[7], c.ok = 1;
+    }
+    fclose(f);
+    return c;
+}
+
+/* Percent of the CPU time between a and b that was stolen, or -1 when unknown. */
+static double steal_percent(cpu_times a, cpu_times b) {
+    if (!a.ok || !b.ok || b.total <= a.total || b.steal < a.steal) return -1.0;
+    return 100.0 * (double)(b.steal - a.steal) / (double)(b.total - a.total);
 }
 
 typedef struct {
@@ -356,11 +386,13 @@ int cmd_bench(int argc, char **argv) {
     if (sgemm > 0 && probe_init(&probe)) probes = malloc((size_t)(runs + 1) * sizeof *probes);
     if (probes) probes[0] = probe_gflops(&probe);
     octic_status st = OCTIC_OK;
+    cpu_times before = read_cpu_times();
     for (int r = 0; r < runs && !st; r++) {
         st = arch_run(&a, be, batch, size, r);
         if (!st && compare) st = arch_run(&b, be, batch, size, r);
         if (probes) probes[r + 1] = probe_gflops(&probe);
     }
+    double steal = steal_percent(before, read_cpu_times());
     double *ratios = compare && !st ? malloc((size_t)runs * sizeof *ratios) : NULL;
     double time_ratio = -1.0;
     if (ratios) {
@@ -402,6 +434,7 @@ int cmd_bench(int argc, char **argv) {
             print_json_result(&cmp, batch, sgemm);
             printf("}, \"time_ratio\": %.6f", time_ratio);
         }
+        if (steal >= 0) printf(", \"steal_percent\": %.2f", steal);
         printf(", \"peak_rss_mb\": %.1f}\n", rss);
         return CLI_OK;
     }
@@ -415,6 +448,10 @@ int cmd_bench(int argc, char **argv) {
         printf("\ntime per image: %s / %s = %.3f (median of the runs' ratios; multiply-adds: %.3f)\n",
                res.arch->name, cmp.arch->name, time_ratio, res.macs_per_image / cmp.macs_per_image);
     }
+    if (steal >= 0)
+        printf("\nsteal time: %.1f%% of the CPU time during the timed runs went to other guests of the\n"
+               "hypervisor (figures taken on a busy shared machine are low)\n",
+               steal);
     printf("\npeak resident memory %.0f MB (weights %.0f MB", rss, res.weights_mb);
     if (compare) printf(" + %.0f MB", cmp.weights_mb);
     printf("; before the sgemm buffers)\n");

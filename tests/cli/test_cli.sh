@@ -376,6 +376,12 @@ if [ -n "$gmacs" ] && within "$eff" "$(awk -v g="$gmacs" -v s="$spb" 'BEGIN { pr
 else
     fail "bench --json: effective GFLOP/s = 2 x multiply-adds x batch / seconds" "eff $eff, gmacs $gmacs, s $spb"
 fi
+steal=$(json_value steal_percent "$tmp/out")
+if [ ! -r /proc/stat ] || { [ -n "$steal" ] && awk -v s="$steal" 'BEGIN { exit !(s >= 0 && s <= 100) }'; }; then
+    pass "bench --json: the steal time of the timed runs, a percentage (where /proc/stat tells)"
+else
+    fail "bench --json: the steal time of the timed runs, a percentage (where /proc/stat tells)" "steal '$steal'"
+fi
 expect_ok "octic bench --json with the sgemm" "$octic" bench --arch hybrid_deit_large_patch16 \
     --compare deit_large_patch16_LS --size 32 --batch 1 --runs 1 --threads 2 --json
 sed 's/"compare": {.*//' "$tmp/out" >"$tmp/first" # the first architecture's object
