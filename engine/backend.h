@@ -98,6 +98,11 @@ struct octic_backend {
     void (*residual_bias_layernorm)(const octic_backend *be, float *x, const float *y, const float *bias,
                                     const float *gamma, float *out, const float *w, const float *b, int rows,
                                     int C, float eps);
+    /* attention_bias: attention on the standard layout (no column maps) of qkv + bias[3*H*hd],
+     * the bias added to q, k and v as they are read, so that the qkv product (linear with bias
+     * NULL) does not write it into its output and read it back. scratch: attention_scratch. */
+    void (*attention_bias)(const octic_backend *be, float *out, const float *qkv, const float *bias,
+                           float *scratch, int B, int N, int H, int hd);
     /* x[b, t0 + n, :] += pos[n, :] for every b < B, n < npos; x is [B, T, C] */
     void (*add_rows)(const octic_backend *be, float *x, const float *pos, int B, int T, int t0,
                      int npos, int C);

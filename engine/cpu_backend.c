@@ -152,10 +152,9 @@ static int qkv_col(const int32_t *cols, int s, int h, int t, int H, int hd) {
     return cols ? cols[j] : j;
 }
 
-static void cpu_attention(const octic_backend *be, float *out, const float *qkv, const int32_t *qkv_cols,
+static void attention_ref(float *out, const float *qkv, const float *bias, const int32_t *qkv_cols,
                           const int32_t *out_cols, float *scratch, int B, int N, int H, int hd) {
-    (void)be;
-    // qkv: (B*N, 3*H*hd) -> out: (B*N, H*hd); per (b, h): softmax(q k^T / sqrt(hd)) v
+    // qkv: (B*N, 3*H*hd), bias: (3*H*hd) or NULL -> out: (B*N, H*hd); per (b, h): softmax(q k^T / sqrt(hd)) v
     // scratch: q, k, v, o (N, hd) gathered for one head, att (N, N)
     float scale = 1.0f / sqrtf((float)hd);
     int ld_qkv = 3 * H * hd, ld_out = H * hd;
@@ -166,8 +165,10 @@ static void cpu_attention(const octic_backend *be, float *out, const float *qkv,
             float *dst[3] = {q, k, v};
             for (int s = 0; s < 3; s++)
                 for (int i = 0; i < N; i++)
-                    for (int t = 0; t < hd; t++)
-                        dst[s][(size_t)i * hd + t] = qkv[((size_t)b * N + i) * ld_qkv + qkv_col(qkv_cols, s, h, t, H, hd)];
+                    for (int t = 0; t < hd; t++) {
+                        int c = qkv_col(qkv_cols, s, h, t, H, hd);
+                        dst[s][(size_t)i * hd + t] = qkv[((size_t)b * N + i) * ld_qkv + c] + (bias ? bias[c] : 0.0f);
+                    }
             octic_sgemm(1, N, N, hd, q, hd, k, hd, 0.0f, att, N);
             for (int i = 0; i < N; i++) {
                 float *row = att + (size_t)i * N;
@@ -191,6 +192,18 @@ static void cpu_attention(const octic_backend *be, float *out, const float *qkv,
                     out[((size_t)b * N + i) * ld_out + (out_cols ? out_cols[j] : j)] = o[(size_t)i * hd + t];
                 }
         }
+}
+
+static void cpu_attention(const octic_backend *be, float *out, const float *qkv, const int32_t *qkv_cols,
+                          const int32_t *out_cols, float *scratch, int B, int N, int H, int hd) {
+    (void)be;
+    attention_ref(out, qkv, NULL, qkv_cols, out_cols, scratch, B, N, H, hd);
+}
+
+static void cpu_attention_bias(const octic_backend *be, float *out, const float *qkv, const float *bias,
+                               float *scratch, int B, int N, int H, int hd) {
+    (void)be;
+    attention_ref(out, qkv, bias, NULL, NULL, scratch, B, N, H, hd);
 }
 
 static void cpu_permute_cols(const octic_backend *be, float *out, const float *in, int rows, int ncols,
@@ -306,6 +319,7 @@ static const octic_backend cpu_reference_backend = {
     .gelu_d8 = cpu_gelu_d8,
     .attention = cpu_attention,
     .attention_scratch = cpu_attention_scratch,
+    .attention_bias = cpu_attention_bias,
     .permute_cols = cpu_permute_cols,
     .upload_index = cpu_upload_index,
     .free_index = cpu_free_index,

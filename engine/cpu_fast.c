@@ -539,9 +539,8 @@ static size_t fast_attention_scratch(const octic_backend *be, int B, int N, int 
     return (size_t)attention_threads(hd) * attention_per_thread(N, hd);
 }
 
-static void fast_attention(const octic_backend *be, float *out, const float *qkv, const int32_t *qkv_cols,
-                           const int32_t *out_cols, float *scratch, int B, int N, int H, int hd) {
-    (void)be;
+static void attention_heads(float *out, const float *qkv, const float *bias, const int32_t *qkv_cols,
+                            const int32_t *out_cols, float *scratch, int B, int N, int H, int hd) {
     int nt = attention_threads(hd), tiled = attention_tiled(hd);
     long tasks = (long)B * H;
     size_t per = attention_per_thread(N, hd);
@@ -552,10 +551,26 @@ static void fast_attention(const octic_backend *be, float *out, const float *qkv
     for (long task = 0; task < tasks; task++) {
         float *ws = scratch + (size_t)thread_id() * per;
         if (tiled)
-            KERNEL(attention_head_tiled)(out, qkv, qkv_cols, out_cols, ws, (int)(task / H), (int)(task % H), N, H, hd);
+            KERNEL(attention_head_tiled)(out, qkv, bias, qkv_cols, out_cols, ws, (int)(task / H), (int)(task % H), N,
+                                         H, hd);
         else
-            KERNEL(attention_head_blas)(out, qkv, qkv_cols, out_cols, ws, (int)(task / H), (int)(task % H), N, H, hd);
+            KERNEL(attention_head_blas)(out, qkv, bias, qkv_cols, out_cols, ws, (int)(task / H), (int)(task % H), N, H,
+                                        hd);
     }
+}
+
+static void fast_attention(const octic_backend *be, float *out, const float *qkv, const int32_t *qkv_cols,
+                           const int32_t *out_cols, float *scratch, int B, int N, int H, int hd) {
+    (void)be;
+    attention_heads(out, qkv, NULL, qkv_cols, out_cols, scratch, B, N, H, hd);
+}
+
+/* qkv's bias added as q, k, v are gathered: the qkv product writes no bias
+ * into its 3C-wide output (one write and one read of it less). */
+static void fast_attention_bias(const octic_backend *be, float *out, const float *qkv, const float *bias,
+                                float *scratch, int B, int N, int H, int hd) {
+    (void)be;
+    attention_heads(out, qkv, bias, NULL, NULL, scratch, B, N, H, hd);
 }
 
 static void fast_permute_cols(const octic_backend *be, float *out, const float *in, int rows, int ncols, int ldi,
@@ -619,6 +634,7 @@ static const octic_backend cpu_fast_backend = {
     .gelu_d8 = fast_gelu_d8,
     .attention = fast_attention,
     .attention_scratch = fast_attention_scratch,
+    .attention_bias = fast_attention_bias,
     .permute_cols = fast_permute_cols,
     .upload_index = fast_upload_index,
     .free_index = fast_free_index,

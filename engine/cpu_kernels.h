@@ -253,6 +253,24 @@ INLINE void K(gather_cols)(float *d, const float *row, const int32_t *cols, cons
     for (int j = 0; j < r->n; j++) K(copy_run)(d + r->at[j], row + r->col[j], r->len[j], 1.0f);
 }
 
+/* d[t] = row[cols[t]] + bias[cols[t]] for t < n (bias NULL: gather_cols) */
+INLINE void K(gather_cols_bias)(float *d, const float *row, const float *bias, const int32_t *cols, const col_runs *r,
+                                int n) {
+    if (!bias) {
+        K(gather_cols)(d, row, cols, r, n);
+    } else if (!r->n) {
+        for (int t = 0; t < n; t++) d[t] = row[cols[t]] + bias[cols[t]];
+    } else {
+        for (int j = 0; j < r->n; j++) {
+            float *dj = d + r->at[j];
+            const float *sj = row + r->col[j], *bj = bias + r->col[j];
+            int i = 0, len = r->len[j];
+            for (; i + VL <= len; i += VL) vstore(dj + i, vload(sj + i) + vload(bj + i));
+            if (i < len) K(store_part)(dj + i, K(load_part)(sj + i, len - i, 0.0f) + K(load_part)(bj + i, len - i, 0.0f), len - i);
+        }
+    }
+}
+
 /* row[cols[t]] = s[t] * f for t < n */
 INLINE void K(scatter_cols)(float *row, const float *s, float f, const int32_t *cols, const col_runs *r, int n) {
     if (!r->n) {
@@ -448,8 +466,8 @@ INLINE void K(transpose_keys)(float *kpi, const float *rows, int hd) {
 #endif
 }
 
-static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t *qkv_cols, const int32_t *out_cols,
-                                     float *ws, int b, int h, int N, int H, int hd) {
+static void K(attention_head_tiled)(float *out, const float *qkv, const float *bias, const int32_t *qkv_cols,
+                                     const int32_t *out_cols, float *ws, int b, int h, int N, int H, int hd) {
     int C = H * hd, ldq = 3 * C, Np = round_up(N, KPANEL);
     float scale = 1.0f / sqrtf((float)hd);
     const float *base = qkv + (size_t)b * N * ldq;
@@ -467,9 +485,9 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
             int i = i0 + r;
             const float *row = base + (size_t)i * ldq;
             if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
-            K(gather_cols)(q + (size_t)i * hd, row, hc.cols[0], &hc.runs[0], hd);
-            K(gather_cols)(v + (size_t)i * hd, row, hc.cols[2], &hc.runs[2], hd);
-            K(gather_cols)(kt + (size_t)r * hd, row, hc.cols[1], &hc.runs[1], hd);
+            K(gather_cols_bias)(q + (size_t)i * hd, row, bias, hc.cols[0], &hc.runs[0], hd);
+            K(gather_cols_bias)(v + (size_t)i * hd, row, bias, hc.cols[2], &hc.runs[2], hd);
+            K(gather_cols_bias)(kt + (size_t)r * hd, row, bias, hc.cols[1], &hc.runs[1], hd);
         }
         if (n < VL) memset(kt + (size_t)n * hd, 0, (size_t)(VL - n) * hd * sizeof(float));
         K(transpose_keys)(kp + (size_t)(i0 / KPANEL) * KPANEL * hd + i0 % KPANEL, kt, hd);
@@ -488,8 +506,8 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const int32_t 
 
 /* Any head width: the scores and the products through the BLAS (on the
  * calling thread inside a parallel region). */
-static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *qkv_cols, const int32_t *out_cols,
-                                    float *ws, int b, int h, int N, int H, int hd) {
+static void K(attention_head_blas)(float *out, const float *qkv, const float *bias, const int32_t *qkv_cols,
+                                    const int32_t *out_cols, float *ws, int b, int h, int N, int H, int hd) {
     int C = H * hd, ldq = 3 * C;
     float scale = 1.0f / sqrtf((float)hd);
     const float *base = qkv + (size_t)b * N * ldq;
@@ -501,7 +519,8 @@ static void K(attention_head_blas)(float *out, const float *qkv, const int32_t *
     for (int i = 0; i < N; i++) {
         const float *row = base + (size_t)i * ldq;
         if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
-        for (int s = 0; s < 3; s++) K(gather_cols)(ws + ((size_t)s * N + i) * hd, row, hc.cols[s], &hc.runs[s], hd);
+        for (int s = 0; s < 3; s++)
+            K(gather_cols_bias)(ws + ((size_t)s * N + i) * hd, row, bias, hc.cols[s], &hc.runs[s], hd);
     }
     octic_sgemm(1, N, N, hd, q, hd, k, hd, 0.0f, att, N);
     /* the softmax numerators; the rows of the output, not the N x N

@@ -294,17 +294,20 @@ static void octic_block_forward(const octic_model *m, const octic_block8 *b, oct
     OP(prof, be, OCTIC_OP_OTHER, 4.0 * rows * C, be->residual(be, a->x, a->y, b->ls2, rows, C));
 }
 
-static void block_forward(const octic_model *m, const octic_block *b, octic_arena *a, int B, int T,
+static void block_forward(const octic_model *m, const octic_block *b, octic_arena *a, int B, int T, int keep_qkv,
                           octic_profile *prof) {
     const octic_backend *be = m->be;
     int C = m->cfg.dim, H = m->cfg.heads, Hd = m->cfg.mlp_hidden, rows = B * T;
     double ln = 2.0 * 5 * rows * (double)C, mm = 2.0 * rows * (double)C;
     OP(prof, be, OCTIC_OP_NORM, ln, be->layernorm(be, a->h, a->x, b->norm1_w, b->norm1_b, rows, C, 1e-6f));
-    OP(prof, be, OCTIC_OP_QKV, mm * 3 * C, be->linear(be, a->qkv, 3 * C, a->h, C, b->qkv_w, b->qkv_b, rows, 3 * C, C));
+    /* A backend with the bias ops adds each product's bias in the op after it: qkv's as the
+     * attention reads q, k, v (unless class_attention reads qkv after the block: keep_qkv) */
+    int qkv_fused = be->attention_bias && !keep_qkv;
+    OP(prof, be, OCTIC_OP_QKV, mm * 3 * C,
+       be->linear(be, a->qkv, 3 * C, a->h, C, b->qkv_w, qkv_fused ? NULL : b->qkv_b, rows, 3 * C, C));
     OP(prof, be, OCTIC_OP_ATTENTION, 4.0 * rows * T * C,
-       be->attention(be, a->att, a->qkv, NULL, NULL, a->scratch, B, T, H, C / H));
-    /* A backend with the bias ops adds proj's, fc1's and fc2's biases in the op after each product
-     * (qkv's stays in qkv, which class_attention reads) */
+       qkv_fused ? be->attention_bias(be, a->att, a->qkv, b->qkv_b, a->scratch, B, T, H, C / H)
+                 : be->attention(be, a->att, a->qkv, NULL, NULL, a->scratch, B, T, H, C / H));
     int fused = be->gelu_bias && be->residual_bias && be->residual_bias_layernorm;
     OP(prof, be, OCTIC_OP_PROJ, mm * C,
        be->linear(be, a->y, C, a->att, C, b->proj_w, fused ? NULL : b->proj_b, rows, C, C));
@@ -431,7 +434,7 @@ octic_status octic_model_forward(octic_model *m, const float *images, int B, int
         if (i < cf->break_layer)
             octic_block_forward(m, &m->oblocks[i], a, B, T, prof);
         else
-            block_forward(m, &m->blocks[i], a, B, T, prof);
+            block_forward(m, &m->blocks[i], a, B, T, o->attn != NULL, prof);
         if (o->attn && (st = class_attention(m, o->attn + (size_t)i * B * cf->heads * T, a->qkv,
                                              i < cf->break_layer ? m->perm_qkv_host : NULL, B, T)))
             return st;

@@ -184,6 +184,20 @@ START_TEST(test_attention) {
                 memset(o1, 0, no * sizeof(float));
                 fast()->attention(fast(), o1, qkv, qc, oc, s1, B, N, H, hd);
                 CHECK_CLOSE(maps ? "attention (column maps)" : "attention", o1, o2, no, 2e-6);
+                if (!maps) {
+                    /* qkv's bias added as q, k, v are read: exactly attention on qkv + bias */
+                    float *bias = randv((size_t)3 * C, 60 + k, 1.0f), *qb = malloc(nq * sizeof(float));
+                    float *o3 = malloc(no * sizeof(float)), *o4 = malloc(no * sizeof(float));
+                    for (size_t i = 0; i < nq; i++) qb[i] = qkv[i] + bias[i % (size_t)(3 * C)];
+                    fast()->attention(fast(), o1, qb, NULL, NULL, s1, B, N, H, hd);
+                    fast()->attention_bias(fast(), o3, qkv, bias, s1, B, N, H, hd);
+                    ck_assert_msg(!memcmp(o1, o3, no * sizeof(float)), "fast attention_bias is not attention on qkv + bias");
+                    ref()->attention(ref(), o2, qb, NULL, NULL, s2, B, N, H, hd);
+                    ref()->attention_bias(ref(), o4, qkv, bias, s2, B, N, H, hd);
+                    ck_assert_msg(!memcmp(o2, o4, no * sizeof(float)), "reference attention_bias is not attention on qkv + bias");
+                    CHECK_CLOSE("attention_bias", o3, o4, no, 2e-6);
+                    free(bias), free(qb), free(o3), free(o4);
+                }
                 free(s1), free(s2);
             }
             free(qc), free(oc);
@@ -312,6 +326,7 @@ START_TEST(test_bias_ops_optional) {
      * ops after the products. */
     octic_backend plain = *fast();
     plain.gelu_bias = NULL, plain.residual_bias = NULL, plain.residual_bias_layernorm = NULL;
+    plain.attention_bias = NULL;
     for (int k = 0; k < 2; k++) {
         octic_config cfg = small_hybrid();
         if (k == 1) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
@@ -332,6 +347,40 @@ START_TEST(test_bias_ops_optional) {
         free(img), free(l1), free(l2), free(p1), free(p2);
         octic_model_free(mf);
         octic_model_free(mp);
+    }
+}
+END_TEST
+
+START_TEST(test_attention_maps) {
+    /* The class token's attention maps read qkv after each block: with
+     * them asked for, the fast backend keeps qkv's bias in its product
+     * (and adds it in the attention otherwise). Maps as those of the
+     * reference backend without attention_bias (qkv's bias always in the
+     * product); tokens as without the maps. */
+    octic_backend plain = *ref();
+    plain.attention_bias = NULL;
+    for (int k = 0; k < 2; k++) {
+        octic_config cfg = small_hybrid();
+        if (k == 1) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
+        octic_model *mf, *mr;
+        ck_assert(octic_model_random(&cfg, 7, NULL, &mf) == OCTIC_OK);
+        ck_assert(octic_model_random(&cfg, 7, &plain, &mr) == OCTIC_OK);
+        int B = 2, S = 128, T = octic_model_tokens(mf, S), C = cfg.dim;
+        float *img = randv((size_t)B * 3 * S * S, 43, 1.0f);
+        size_t np = (size_t)B * T * C, na = (size_t)cfg.depth * B * cfg.heads * T;
+        float *a1 = malloc(na * sizeof(float)), *a2 = malloc(na * sizeof(float));
+        float *p1 = malloc(np * sizeof(float)), *p2 = malloc(np * sizeof(float));
+        octic_outputs o1 = {.attn = a1, .prenorm = p1}, o2 = {.attn = a2};
+        ck_assert_msg(octic_model_forward(mf, img, B, S, &o1) == OCTIC_OK, "%s", octic_last_error());
+        ck_assert_msg(octic_model_forward(mr, img, B, S, &o2) == OCTIC_OK, "%s", octic_last_error());
+        ck_assert_msg(max_abs_diff(a1, a2, na) < 1e-5, "%s: attention maps differ from the reference's by %g",
+                      k ? "standard" : "hybrid", (double)max_abs_diff(a1, a2, na));
+        run_model(mf, img, B, S, NULL, p2);
+        ck_assert_msg(rel_error(p1, p2, np) < 1e-6, "%s: tokens with and without the attention maps differ by %g",
+                      k ? "standard" : "hybrid", rel_error(p1, p2, np));
+        free(img), free(a1), free(a2), free(p1), free(p2);
+        octic_model_free(mf);
+        octic_model_free(mr);
     }
 }
 END_TEST
@@ -431,6 +480,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_linear_and_layout_ops);
     tcase_add_test(tc, test_model_fast_vs_reference);
     tcase_add_test(tc, test_bias_ops_optional);
+    tcase_add_test(tc, test_attention_maps);
     suite_add_tcase(s, tc);
     /* the same with the portable kernels (the AVX-512 ones above where the
      * processor has them) */
