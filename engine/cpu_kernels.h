@@ -235,12 +235,21 @@ static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {
 
 /* ---- attention heads' columns ------------------------------------------- */
 
-/* d[0..n) = s[0..n) * f: whole vectors, then the tail through a mask (an
- * octic head's runs are 8 or 16 columns at ViT-L widths: no call to memcpy). */
+/* d[0..n) = s[0..n) * f: whole vectors, a half vector, then the tail
+ * through a mask (an octic head's runs are 8 or 16 columns at ViT-L widths:
+ * no call to memcpy, no mask). */
 INLINE void K(copy_run)(float *d, const float *s, int n, float f) {
+    typedef float half __attribute__((vector_size(VL / 2 * sizeof(float))));
     vf fv = K(vset)(f);
     int i = 0;
     for (; i + VL <= n; i += VL) vstore(d + i, vload(s + i) * fv);
+    if (i + VL / 2 <= n) {
+        half h;
+        memcpy(&h, s + i, sizeof h);
+        h *= f;
+        memcpy(d + i, &h, sizeof h);
+        i += VL / 2;
+    }
     if (i < n) K(store_part)(d + i, K(load_part)(s + i, n - i, 0.0f) * fv, n - i);
 }
 
