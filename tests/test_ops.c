@@ -320,6 +320,16 @@ START_TEST(test_model_fast_vs_reference) {
 }
 END_TEST
 
+/* The small hybrid (k = 0) or standard (k = 1) model with the same random
+ * weights on the fast backend (*mf) and on `other` (*mo). */
+static octic_config model_pair(int k, uint64_t seed, const octic_backend *other, octic_model **mf, octic_model **mo) {
+    octic_config cfg = small_hybrid();
+    if (k == 1) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
+    ck_assert(octic_model_random(&cfg, seed, NULL, mf) == OCTIC_OK);
+    ck_assert(octic_model_random(&cfg, seed, other, mo) == OCTIC_OK);
+    return cfg;
+}
+
 START_TEST(test_bias_ops_optional) {
     /* A backend without the bias ops (the CUDA one) gets the biases in its
      * products: the same outputs as the fast backend, which adds them in the
@@ -328,11 +338,8 @@ START_TEST(test_bias_ops_optional) {
     plain.gelu_bias = NULL, plain.residual_bias = NULL, plain.residual_bias_layernorm = NULL;
     plain.attention_bias = NULL;
     for (int k = 0; k < 2; k++) {
-        octic_config cfg = small_hybrid();
-        if (k == 1) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
         octic_model *mf, *mp;
-        ck_assert(octic_model_random(&cfg, 6, NULL, &mf) == OCTIC_OK);
-        ck_assert(octic_model_random(&cfg, 6, &plain, &mp) == OCTIC_OK);
+        octic_config cfg = model_pair(k, 6, &plain, &mf, &mp);
         int B = 2, S = 128, T = octic_model_tokens(mf, S), C = cfg.dim;
         float *img = randv((size_t)B * 3 * S * S, 42, 1.0f);
         size_t np = (size_t)B * T * C, nl = (size_t)B * cfg.classes;
@@ -360,11 +367,8 @@ START_TEST(test_attention_maps) {
     octic_backend plain = *ref();
     plain.attention_bias = NULL;
     for (int k = 0; k < 2; k++) {
-        octic_config cfg = small_hybrid();
-        if (k == 1) cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
         octic_model *mf, *mr;
-        ck_assert(octic_model_random(&cfg, 7, NULL, &mf) == OCTIC_OK);
-        ck_assert(octic_model_random(&cfg, 7, &plain, &mr) == OCTIC_OK);
+        octic_config cfg = model_pair(k, 7, &plain, &mf, &mr);
         int B = 2, S = 128, T = octic_model_tokens(mf, S), C = cfg.dim;
         float *img = randv((size_t)B * 3 * S * S, 43, 1.0f);
         size_t np = (size_t)B * T * C, na = (size_t)cfg.depth * B * cfg.heads * T;
