@@ -275,7 +275,9 @@ INLINE void K(gather_cols_bias)(float *d, const float *row, const float *bias, c
             const float *sj = row + r->col[j], *bj = bias + r->col[j];
             int i = 0, len = r->len[j];
             for (; i + VL <= len; i += VL) vstore(dj + i, vload(sj + i) + vload(bj + i));
-            if (i < len) K(store_part)(dj + i, K(load_part)(sj + i, len - i, 0.0f) + K(load_part)(bj + i, len - i, 0.0f), len - i);
+            if (i < len)
+                K(store_part)(dj + i, K(load_part)(sj + i, len - i, 0.0f) + K(load_part)(bj + i, len - i, 0.0f),
+                              len - i);
         }
     }
 }

@@ -191,10 +191,12 @@ START_TEST(test_attention) {
                     for (size_t i = 0; i < nq; i++) qb[i] = qkv[i] + bias[i % (size_t)(3 * C)];
                     fast()->attention(fast(), o1, qb, NULL, NULL, s1, B, N, H, hd);
                     fast()->attention_bias(fast(), o3, qkv, bias, s1, B, N, H, hd);
-                    ck_assert_msg(!memcmp(o1, o3, no * sizeof(float)), "fast attention_bias is not attention on qkv + bias");
+                    ck_assert_msg(!memcmp(o1, o3, no * sizeof(float)),
+                                  "fast attention_bias is not attention on qkv + bias");
                     ref()->attention(ref(), o2, qb, NULL, NULL, s2, B, N, H, hd);
                     ref()->attention_bias(ref(), o4, qkv, bias, s2, B, N, H, hd);
-                    ck_assert_msg(!memcmp(o2, o4, no * sizeof(float)), "reference attention_bias is not attention on qkv + bias");
+                    ck_assert_msg(!memcmp(o2, o4, no * sizeof(float)),
+                                  "reference attention_bias is not attention on qkv + bias");
                     CHECK_CLOSE("attention_bias", o3, o4, no, 2e-6);
                     free(bias), free(qb), free(o3), free(o4);
                 }
