@@ -235,51 +235,44 @@ static void K(gelu_d8_rows)(float *x, long r0, long r1, int C) {
 
 /* ---- attention heads' columns ------------------------------------------- */
 
-/* d[0..n) = s[0..n) * f: whole vectors, a half vector, then the tail
- * through a mask (an octic head's runs are 8 or 16 columns at ViT-L widths:
- * no call to memcpy, no mask). */
-INLINE void K(copy_run)(float *d, const float *s, int n, float f) {
+/* d[0..n) = (s[0..n) + b[0..n)) * f (b NULL: s * f): whole vectors, a half
+ * vector, then the tail through a mask (an octic head's runs are 8 or 16
+ * columns at ViT-L widths: no call to memcpy, no mask). */
+INLINE void K(copy_run)(float *d, const float *s, const float *b, int n, float f) {
     typedef float half __attribute__((vector_size(VL / 2 * sizeof(float))));
     vf fv = K(vset)(f);
     int i = 0;
-    for (; i + VL <= n; i += VL) vstore(d + i, vload(s + i) * fv);
+    for (; i + VL <= n; i += VL) vstore(d + i, (b ? vload(s + i) + vload(b + i) : vload(s + i)) * fv);
     if (i + VL / 2 <= n) {
-        half h;
+        half h, hb;
         memcpy(&h, s + i, sizeof h);
+        if (b) {
+            memcpy(&hb, b + i, sizeof hb);
+            h += hb;
+        }
         h *= f;
         memcpy(d + i, &h, sizeof h);
         i += VL / 2;
     }
-    if (i < n) K(store_part)(d + i, K(load_part)(s + i, n - i, 0.0f) * fv, n - i);
+    if (i < n) {
+        vf v = K(load_part)(s + i, n - i, 0.0f);
+        if (b) v += K(load_part)(b + i, n - i, 0.0f);
+        K(store_part)(d + i, v * fv, n - i);
+    }
 }
 
-/* d[t] = row[cols[t]] for t < n, run by run where the columns come in runs */
-INLINE void K(gather_cols)(float *d, const float *row, const int32_t *cols, const col_runs *r, int n) {
+/* d[t] = row[cols[t]] + bias[cols[t]] for t < n (bias NULL: row[cols[t]]),
+ * run by run where the columns come in runs */
+INLINE void K(gather_cols)(float *d, const float *row, const float *bias, const int32_t *cols, const col_runs *r,
+                           int n) {
     if (!r->n) {
-        for (int t = 0; t < n; t++) d[t] = row[cols[t]];
+        for (int t = 0; t < n; t++) d[t] = bias ? row[cols[t]] + bias[cols[t]] : row[cols[t]];
         return;
     }
-    for (int j = 0; j < r->n; j++) K(copy_run)(d + r->at[j], row + r->col[j], r->len[j], 1.0f);
-}
-
-/* d[t] = row[cols[t]] + bias[cols[t]] for t < n (bias NULL: gather_cols) */
-INLINE void K(gather_cols_bias)(float *d, const float *row, const float *bias, const int32_t *cols, const col_runs *r,
-                                int n) {
-    if (!bias) {
-        K(gather_cols)(d, row, cols, r, n);
-    } else if (!r->n) {
-        for (int t = 0; t < n; t++) d[t] = row[cols[t]] + bias[cols[t]];
-    } else {
-        for (int j = 0; j < r->n; j++) {
-            float *dj = d + r->at[j];
-            const float *sj = row + r->col[j], *bj = bias + r->col[j];
-            int i = 0, len = r->len[j];
-            for (; i + VL <= len; i += VL) vstore(dj + i, vload(sj + i) + vload(bj + i));
-            if (i < len)
-                K(store_part)(dj + i, K(load_part)(sj + i, len - i, 0.0f) + K(load_part)(bj + i, len - i, 0.0f),
-                              len - i);
-        }
-    }
+    if (bias) /* two loops: copy_run inlined with its b known NULL in the second */
+        for (int j = 0; j < r->n; j++) K(copy_run)(d + r->at[j], row + r->col[j], bias + r->col[j], r->len[j], 1.0f);
+    else
+        for (int j = 0; j < r->n; j++) K(copy_run)(d + r->at[j], row + r->col[j], NULL, r->len[j], 1.0f);
 }
 
 /* row[cols[t]] = s[t] * f for t < n */
@@ -288,7 +281,7 @@ INLINE void K(scatter_cols)(float *row, const float *s, float f, const int32_t *
         for (int t = 0; t < n; t++) row[cols[t]] = s[t] * f;
         return;
     }
-    for (int j = 0; j < r->n; j++) K(copy_run)(row + r->col[j], s + r->at[j], r->len[j], f);
+    for (int j = 0; j < r->n; j++) K(copy_run)(row + r->col[j], s + r->at[j], NULL, r->len[j], f);
 }
 
 /* ---- narrow products ------------------------------------------------------ */
@@ -496,9 +489,9 @@ static void K(attention_head_tiled)(float *out, const float *qkv, const float *b
             int i = i0 + r;
             const float *row = base + (size_t)i * ldq;
             if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
-            K(gather_cols_bias)(q + (size_t)i * hd, row, bias, hc.cols[0], &hc.runs[0], hd);
-            K(gather_cols_bias)(v + (size_t)i * hd, row, bias, hc.cols[2], &hc.runs[2], hd);
-            K(gather_cols_bias)(kt + (size_t)r * hd, row, bias, hc.cols[1], &hc.runs[1], hd);
+            K(gather_cols)(q + (size_t)i * hd, row, bias, hc.cols[0], &hc.runs[0], hd);
+            K(gather_cols)(v + (size_t)i * hd, row, bias, hc.cols[2], &hc.runs[2], hd);
+            K(gather_cols)(kt + (size_t)r * hd, row, bias, hc.cols[1], &hc.runs[1], hd);
         }
         if (n < VL) memset(kt + (size_t)n * hd, 0, (size_t)(VL - n) * hd * sizeof(float));
         K(transpose_keys)(kp + (size_t)(i0 / KPANEL) * KPANEL * hd + i0 % KPANEL, kt, hd);
@@ -531,7 +524,7 @@ static void K(attention_head_blas)(float *out, const float *qkv, const float *bi
         const float *row = base + (size_t)i * ldq;
         if (i + PREFETCH_ROWS < N) prefetch_head_row(row + (size_t)PREFETCH_ROWS * ldq, &hc);
         for (int s = 0; s < 3; s++)
-            K(gather_cols_bias)(ws + ((size_t)s * N + i) * hd, row, bias, hc.cols[s], &hc.runs[s], hd);
+            K(gather_cols)(ws + ((size_t)s * N + i) * hd, row, bias, hc.cols[s], &hc.runs[s], hd);
     }
     octic_sgemm(1, N, N, hd, q, hd, k, hd, 0.0f, att, N);
     /* the softmax numerators; the rows of the output, not the N x N
