@@ -11,12 +11,14 @@ INLINE vf K(vset)(float a) { return (vf)_mm512_set1_ps(a); }
 INLINE vf K(vset)(float a) { return (vf){0} + a; }
 #endif
 
-/* The smaller of each lane (AVX-512: one instruction, where GCC makes a
- * compare and a blend of the portable spelling). */
+/* The smaller and the larger of each lane (AVX-512: one instruction, where
+ * GCC makes a compare and a blend of the portable spelling). */
 #ifdef __AVX512F__
 INLINE vf K(vminf)(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
+INLINE vf K(vmaxf)(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
 #else
 INLINE vf K(vminf)(vf a, vf b) { return vmin(a, b); }
+INLINE vf K(vmaxf)(vf a, vf b) { return vmax(a, b); }
 #endif
 
 /* The first n < VL floats at p (the rest `fill`), stored back; the sum and
@@ -342,21 +344,27 @@ static void K(gemm_narrow)(float *out, int ldo, const float *in, int ldi, const 
     }
 }
 
-/* Softmax numerators of row[0..n) scaled by `scale`, in place; returns 1 / their sum. */
+/* Softmax numerators of row[0..n) scaled by `scale`, in place; returns 1 / their sum.
+ * A numerator is at least e^-40 (4e-18; the largest is 1): the product with v
+ * would otherwise make subnormals of a key far below the row's best (a
+ * microcode assist each), for a weight that changes the result by less than
+ * n 4e-18 of its size. */
+#define SOFTMAX_FLOOR -40.0f
 INLINE float K(softmax_row)(float *row, int n, float scale) {
     vf m = K(vset)(-INFINITY);
     int i = 0;
     for (; i + VL <= n; i += VL) m = vmax(m, vload(row + i));
     if (i < n) m = vmax(m, K(load_part)(row + i, n - i, -INFINITY));
     float mx = K(hmax)(m);
-    vf sc = K(vset)(scale), off = K(vset)(mx * scale), sum = K(vset)(0.0f);
+    vf sc = K(vset)(scale), off = K(vset)(mx * scale), sum = K(vset)(0.0f), lo = K(vset)(SOFTMAX_FLOOR);
     for (i = 0; i + VL <= n; i += VL) {
-        vf e = K(vexp)(vload(row + i) * sc - off);
+        vf e = K(vexp)(K(vmaxf)(vload(row + i) * sc - off, lo));
         vstore(row + i, e);
         sum += e;
     }
     if (i < n) {
-        vf e = K(vexp)(K(load_part)(row + i, n - i, -INFINITY) * sc - off); /* e^-87 past n: below sum's last bit */
+        /* e^-40 past n: below sum's last bit */
+        vf e = K(vexp)(K(vmaxf)(K(load_part)(row + i, n - i, -INFINITY) * sc - off, lo));
         K(store_part)(row + i, e, n - i);
         sum += e;
     }

@@ -227,6 +227,40 @@ START_TEST(test_attention) {
 }
 END_TEST
 
+START_TEST(test_attention_spread) {
+    /* The first keys' scores over a hundred below every row's best (as for a
+     * token of large norm) and a small v: those keys weigh next to nothing
+     * and make no subnormal (a microcode assist each) as the products with v
+     * start from them, in tiles and through the BLAS; on one thread, the
+     * calling one, whose flags fetestexcept reads */
+    int B = 1, N = 197, H = 2, hd = 64, C = H * hd;
+    size_t nq = (size_t)B * N * 3 * C, no = (size_t)B * N * C;
+    float *qkv = randv(nq, 70, 1.0f), *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
+    for (int t = 0; t < N; t++)
+        for (int c = 0; c < 3 * C; c++) {
+            float *e = qkv + (size_t)t * 3 * C + c;
+            if (c < C) *e += 4.0f;                  /* q: 4 +- 1 */
+            else if (c < 2 * C && t < 8) *e = -4.0f; /* k of the first 8 keys: score ~ -128 */
+            else if (c >= 2 * C) *e *= 1e-3f;        /* v */
+        }
+    float *s1 = malloc(fast()->attention_scratch(fast(), B, N, H, hd) * sizeof(float));
+    float *s2 = malloc(ref()->attention_scratch(ref(), B, N, H, hd) * sizeof(float));
+    ref()->attention(ref(), o2, qkv, NULL, NULL, s2, B, N, H, hd);
+    octic_cpu_set_threads(1);
+    for (int tiles = 0; tiles < 2; tiles++) {
+        octic_cpu_set_attention_tiles(tiles);
+        feclearexcept(FE_ALL_EXCEPT);
+        fast()->attention(fast(), o1, qkv, NULL, NULL, s1, B, N, H, hd);
+        int underflow = fetestexcept(FE_UNDERFLOW);
+        ck_assert_msg(!underflow, "attention (%s): a step underflowed", tiles ? "tiles" : "BLAS");
+        CHECK_CLOSE("attention with spread scores", o1, o2, no, 2e-6);
+    }
+    octic_cpu_set_attention_tiles(-1);
+    octic_cpu_set_threads(0);
+    free(qkv), free(o1), free(o2), free(s1), free(s2);
+}
+END_TEST
+
 START_TEST(test_linear_and_layout_ops) {
     int M = 301, N = 96, K = 80;
     float *in = randv((size_t)M * (K + 5), 30, 1.0f), *w = randv((size_t)N * K, 31, 0.3f), *bias = randv(N, 32, 1.0f);
@@ -499,6 +533,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_layernorms);
     tcase_add_test(tc, test_gelus);
     tcase_add_test(tc, test_attention);
+    tcase_add_test(tc, test_attention_spread);
     tcase_add_test(tc, test_linear_and_layout_ops);
     tcase_add_test(tc, test_model_fast_vs_reference);
     tcase_add_test(tc, test_bias_ops_optional);
@@ -512,6 +547,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tp, test_layernorms);
     tcase_add_test(tp, test_gelus);
     tcase_add_test(tp, test_attention);
+    tcase_add_test(tp, test_attention_spread);
     tcase_add_test(tp, test_linear_and_layout_ops);
     suite_add_tcase(s, tp);
     TCase *th = tcase_create("threads");
