@@ -118,6 +118,12 @@ struct octic_backend {
 
     /* waits until every op issued so far has finished (for timing); NULL when ops are synchronous */
     void (*synchronize)(const octic_backend *be);
+
+    /* Optional, NULL where not needed: called by the thread that runs a forward pass before its
+     * first op and after its last (the fast CPU backend reads subnormal floats as zero and
+     * flushes subnormal results on every thread meanwhile; see cpu_fast.c). */
+    void (*begin_pass)(const octic_backend *be);
+    void (*end_pass)(const octic_backend *be);
 };
 
 /* The CPU backend (always available): the fast one, threaded, with AVX-512

@@ -398,7 +398,7 @@ static octic_status embed(octic_model *m, octic_arena *a, const float *images, i
     return OCTIC_OK;
 }
 
-octic_status octic_model_forward(octic_model *m, const float *images, int B, int S, const octic_outputs *o) {
+static octic_status forward_pass(octic_model *m, const float *images, int B, int S, const octic_outputs *o) {
     const octic_config *cf = &m->cfg;
     const octic_backend *be = m->be;
     octic_status st = octic_model_check_size(m, S);
@@ -460,4 +460,12 @@ octic_status octic_model_forward(octic_model *m, const float *images, int B, int
         be->download(be, o->patch, a->qkv, (size_t)B * N * C);
     }
     return OCTIC_OK;
+}
+
+octic_status octic_model_forward(octic_model *m, const float *images, int B, int S, const octic_outputs *o) {
+    const octic_backend *be = m->be;
+    if (be->begin_pass) be->begin_pass(be);
+    octic_status st = forward_pass(m, images, B, S, o);
+    if (be->end_pass) be->end_pass(be);
+    return st;
 }

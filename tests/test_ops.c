@@ -382,6 +382,52 @@ static octic_config model_pair(int k, uint64_t seed, const octic_backend *other,
     return cfg;
 }
 
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#define MXCSR_FLUSH 0x8040u /* FTZ and DAZ */
+#define MXCSR_DENORMAL 0x2u /* the flag of an operand read as a subnormal */
+
+START_TEST(test_subnormals_as_zero) {
+    /* During a forward pass the fast backend reads subnormal floats as zero
+     * (a microcode assist each otherwise): a model with every 7th weight
+     * subnormal runs its pass, on one thread so that the caller's MXCSR
+     * flags show what the ops met, without reading one, and the caller gets
+     * its mode back */
+    for (int k = 0; k < 2; k++) {
+        octic_model *mf, *mr;
+        octic_config cfg = model_pair(k, 8, ref(), &mf, &mr);
+        for (size_t i = 0; i < mf->n_weights; i += 7) mf->weights[i] = 1e-40f;
+        int B = 1, S = 128;
+        float *img = randv((size_t)B * 3 * S * S, 44, 1.0f), *l = malloc((size_t)B * cfg.classes * sizeof(float));
+        octic_cpu_set_threads(1);
+        unsigned before = _mm_getcsr();
+        _mm_setcsr(before & ~0x3fu); /* the flags cleared */
+        run_model(mf, img, B, S, l, NULL);
+        unsigned after = _mm_getcsr();
+        octic_cpu_set_threads(0);
+        ck_assert_msg(!(after & MXCSR_DENORMAL), "%s: an op read a subnormal operand", k ? "standard" : "hybrid");
+        ck_assert_msg((after & MXCSR_FLUSH) == (before & MXCSR_FLUSH), "%s: the caller's mode changed (%#x, was %#x)",
+                      k ? "standard" : "hybrid", after & MXCSR_FLUSH, before & MXCSR_FLUSH);
+        free(img), free(l);
+        octic_model_free(mf);
+        octic_model_free(mr);
+    }
+    /* every thread of the team in that mode during a pass, and back after */
+    octic_cpu_set_threads(3);
+    int during = 0, after = 0;
+    fast()->begin_pass(fast());
+#pragma omp parallel num_threads(3) reduction(+ : during)
+    during += (_mm_getcsr() & MXCSR_FLUSH) == MXCSR_FLUSH;
+    fast()->end_pass(fast());
+#pragma omp parallel num_threads(3) reduction(+ : after)
+    after += (_mm_getcsr() & MXCSR_FLUSH) != 0;
+    octic_cpu_set_threads(0);
+    ck_assert_msg(during == 3, "%d of 3 threads read subnormals as zero during a pass", during);
+    ck_assert_msg(after == 0, "%d of 3 threads still read subnormals as zero after the pass", after);
+}
+END_TEST
+#endif
+
 START_TEST(test_bias_ops_optional) {
     /* A backend without the bias ops (the CUDA one) gets the biases in its
      * products: the same outputs as the fast backend, which adds them in the
@@ -538,6 +584,9 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_model_fast_vs_reference);
     tcase_add_test(tc, test_bias_ops_optional);
     tcase_add_test(tc, test_attention_maps);
+#if defined(__SSE__)
+    tcase_add_test(tc, test_subnormals_as_zero);
+#endif
     suite_add_tcase(s, tc);
     /* the same with the portable kernels (the AVX-512 ones above where the
      * processor has them) */
