@@ -126,34 +126,23 @@ static void fp_flush_on(void) {}
 static void fp_flush_off(void) {}
 #endif
 
-/* On the calling thread and on the threads of its team (the caller is the
- * team's first thread: once per pass). The team starts its threads before
- * any has changed its mode, so each keeps its own mode to give back. */
-static void fast_begin_pass(const octic_backend *be) {
-    (void)be;
+/* Runs f on the calling thread and on the other threads of its team (the
+ * caller is the team's first thread: once each). A pass's team starts its
+ * threads before any has changed its mode, so each keeps its own to give back. */
+static void on_each_thread(void (*f)(void)) {
+#ifdef _OPENMP
     int nt = octic_cpu_threads();
     if (nt > 1) {
-#ifdef _OPENMP
 #pragma omp parallel num_threads(nt)
-        fp_flush_on();
+        f();
         return;
-#endif
     }
-    fp_flush_on();
+#endif
+    f();
 }
 
-static void fast_end_pass(const octic_backend *be) {
-    (void)be;
-    int nt = octic_cpu_threads();
-    if (nt > 1) {
-#ifdef _OPENMP
-#pragma omp parallel num_threads(nt)
-        fp_flush_off();
-        return;
-#endif
-    }
-    fp_flush_off();
-}
+static void fast_begin_pass(const octic_backend *be) { (void)be, on_each_thread(fp_flush_on); }
+static void fast_end_pass(const octic_backend *be) { (void)be, on_each_thread(fp_flush_off); }
 
 /* Work below which a parallel region costs more than it saves (floats
  * touched): small models' ops run on the calling thread alone. */
