@@ -11,8 +11,9 @@ INLINE vf K(vset)(float a) { return (vf)_mm512_set1_ps(a); }
 INLINE vf K(vset)(float a) { return (vf){0} + a; }
 #endif
 
-/* The smaller and the larger of each lane (AVX-512: one instruction, where
- * GCC makes a compare and a blend of the portable spelling). */
+/* The smaller and the larger of each lane, b where either is NaN (so that a
+ * NaN in b goes on). AVX-512: one instruction, where GCC makes a compare and
+ * a blend of the portable spelling. */
 #ifdef __AVX512F__
 INLINE vf K(vminf)(vf a, vf b) { return (vf)_mm512_min_ps((__m512)a, (__m512)b); }
 INLINE vf K(vmaxf)(vf a, vf b) { return (vf)_mm512_max_ps((__m512)a, (__m512)b); }
@@ -44,10 +45,10 @@ INLINE float K(hmax)(vf v) { return vmaxlane(v); }
  * softmax or an erfc that small adds nothing a float can hold). */
 INLINE vf K(vexp)(vf x) {
 #ifdef __AVX512F__
-    x = vmax(x, K(vset)(-87.0f));
+    x = K(vmaxf)(K(vset)(-87.0f), x); /* a NaN stays NaN */
     vf k = (vf)_mm512_roundscale_ps((__m512)(x * 1.44269504088896341f), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
 #else
-    x = vmin(vmax(x, K(vset)(-87.0f)), K(vset)(88.0f)); /* 2^k a normal float */
+    x = K(vminf)(K(vset)(88.0f), K(vmaxf)(K(vset)(-87.0f), x)); /* 2^k a normal float; NaN stays */
     const float round = 12582912.0f;                     /* 1.5 * 2^23: adding it rounds to an integer */
     vf k = x * 1.44269504088896341f + round;
     k = k - round;
@@ -358,13 +359,13 @@ INLINE float K(softmax_row)(float *row, int n, float scale) {
     float mx = K(hmax)(m);
     vf sc = K(vset)(scale), off = K(vset)(mx * scale), sum = K(vset)(0.0f), lo = K(vset)(SOFTMAX_FLOOR);
     for (i = 0; i + VL <= n; i += VL) {
-        vf e = K(vexp)(K(vmaxf)(vload(row + i) * sc - off, lo));
+        vf e = K(vexp)(K(vmaxf)(lo, vload(row + i) * sc - off)); /* a NaN score stays NaN */
         vstore(row + i, e);
         sum += e;
     }
     if (i < n) {
         /* e^-40 past n: below sum's last bit */
-        vf e = K(vexp)(K(vmaxf)(K(load_part)(row + i, n - i, -INFINITY) * sc - off, lo));
+        vf e = K(vexp)(K(vmaxf)(lo, K(load_part)(row + i, n - i, -INFINITY) * sc - off));
         K(store_part)(row + i, e, n - i);
         sum += e;
     }

@@ -121,6 +121,9 @@ START_TEST(test_gelus) {
     float t[4] = {-100.0f, -30.0f, 30.0f, 100.0f};
     fast()->gelu(fast(), t, 4);
     ck_assert(fabsf(t[0]) < 1e-30f && fabsf(t[1]) < 1e-30f && t[2] == 30.0f && t[3] == 100.0f);
+    float nan1 = NAN;
+    fast()->gelu(fast(), &nan1, 1);
+    ck_assert_msg(isnan(nan1), "gelu(NaN) is %g", (double)nan1);
     /* nor does any step on the way to them underflow (a subnormal costs a microcode
      * assist per value): on one thread, the calling one, whose flags fetestexcept reads */
     size_t nt = 4001;
@@ -258,6 +261,38 @@ START_TEST(test_attention_spread) {
     octic_cpu_set_attention_tiles(-1);
     octic_cpu_set_threads(0);
     free(qkv), free(o1), free(o2), free(s1), free(s2);
+}
+END_TEST
+
+START_TEST(test_attention_nan) {
+    /* A NaN in q, k or v makes NaN of the outputs it reaches, as in the
+     * reference (and PyTorch): a row of its head for q, every row of its head
+     * for k, one column for v; never a plausible number */
+    int B = 2, N = 50, H = 2, hd = 64, C = H * hd;
+    size_t nq = (size_t)B * N * 3 * C, no = (size_t)B * N * C;
+    float *o1 = malloc(no * sizeof(float)), *o2 = malloc(no * sizeof(float));
+    float *s1 = malloc(fast()->attention_scratch(fast(), B, N, H, hd) * sizeof(float));
+    float *s2 = malloc(ref()->attention_scratch(ref(), B, N, H, hd) * sizeof(float));
+    static const char *part[] = {"q", "k", "v"};
+    for (int p = 0; p < 3; p++) {
+        float *qkv = randv(nq, 80 + p, 1.0f);
+        qkv[((size_t)1 * N + 7) * 3 * C + (size_t)p * C + hd + 5] = NAN; /* image 1, token 7, head 1 */
+        ref()->attention(ref(), o2, qkv, NULL, NULL, s2, B, N, H, hd);
+        size_t nans = 0;
+        for (size_t i = 0; i < no; i++) nans += isnan(o2[i]) != 0;
+        ck_assert_msg(nans == (p == 0 ? (size_t)hd : p == 1 ? (size_t)N * hd : (size_t)N), "reference: %zu NaNs", nans);
+        for (int tiles = 0; tiles < 2; tiles++) {
+            octic_cpu_set_attention_tiles(tiles);
+            fast()->attention(fast(), o1, qkv, NULL, NULL, s1, B, N, H, hd);
+            size_t differ = 0;
+            for (size_t i = 0; i < no; i++) differ += !isnan(o1[i]) != !isnan(o2[i]);
+            ck_assert_msg(!differ, "attention (%s), NaN in %s: %zu outputs NaN in one backend only",
+                          tiles ? "tiles" : "BLAS", part[p], differ);
+        }
+        octic_cpu_set_attention_tiles(-1);
+        free(qkv);
+    }
+    free(o1), free(o2), free(s1), free(s2);
 }
 END_TEST
 
@@ -436,6 +471,30 @@ START_TEST(test_subnormals_as_zero) {
 END_TEST
 #endif
 
+START_TEST(test_model_nan) {
+    /* A NaN in a weight that only q . k reads (a row of the first block's
+     * qkv for k) shows in the logits, in both backends, not as plausible
+     * numbers */
+    octic_model *mf, *mr;
+    octic_config cfg = model_pair(1, 9, ref(), &mf, &mr);
+    int C = cfg.dim, B = 2, S = 128;
+    size_t at = (size_t)(C + 3) * C + 5, nl = (size_t)B * cfg.classes;
+    ((float *)mf->blocks[0].qkv_w)[at] = NAN;
+    ((float *)mr->blocks[0].qkv_w)[at] = NAN;
+    float *img = randv((size_t)B * 3 * S * S, 45, 1.0f);
+    float *l1 = malloc(nl * sizeof(float)), *l2 = malloc(nl * sizeof(float));
+    run_model(mf, img, B, S, l1, NULL);
+    run_model(mr, img, B, S, l2, NULL);
+    size_t n1 = 0, n2 = 0;
+    for (size_t i = 0; i < nl; i++) n1 += isnan(l1[i]) != 0, n2 += isnan(l2[i]) != 0;
+    ck_assert_msg(n2 == nl, "reference: %zu of %zu logits NaN", n2, nl);
+    ck_assert_msg(n1 == nl, "fast: %zu of %zu logits NaN", n1, nl);
+    free(img), free(l1), free(l2);
+    octic_model_free(mf);
+    octic_model_free(mr);
+}
+END_TEST
+
 START_TEST(test_bias_ops_optional) {
     /* A backend without the bias ops (the CUDA one) gets the biases in its
      * products: the same outputs as the fast backend, which adds them in the
@@ -588,8 +647,10 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_gelus);
     tcase_add_test(tc, test_attention);
     tcase_add_test(tc, test_attention_spread);
+    tcase_add_test(tc, test_attention_nan);
     tcase_add_test(tc, test_linear_and_layout_ops);
     tcase_add_test(tc, test_model_fast_vs_reference);
+    tcase_add_test(tc, test_model_nan);
     tcase_add_test(tc, test_bias_ops_optional);
     tcase_add_test(tc, test_attention_maps);
 #if defined(__SSE__)
@@ -605,6 +666,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tp, test_gelus);
     tcase_add_test(tp, test_attention);
     tcase_add_test(tp, test_attention_spread);
+    tcase_add_test(tp, test_attention_nan);
     tcase_add_test(tp, test_linear_and_layout_ops);
     suite_add_tcase(s, tp);
     TCase *th = tcase_create("threads");
