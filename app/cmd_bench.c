@@ -25,12 +25,14 @@ static const char bench_usage[] =
     "two; then where the time goes, per kind of operation. Times are medians of R timed\n"
     "runs after one untimed warm-up run (the fastest run is shown as well). The sgemm figure\n"
     "is the best of 5 products before the runs and of one product timed before the first\n"
-    "run and after each round of runs; each run is also compared with the faster of the\n"
-    "two products around it (the median of these ratios is shown), so that a machine whose\n"
-    "speed drifts does not decide the figure. With --compare the two architectures' runs\n"
-    "alternate and the time ratio is the median of the runs' ratios. Where Linux's\n"
-    "/proc/stat tells, the share of the CPU time that the hypervisor gave to other guests\n"
-    "during the timed runs (steal time) is shown: figures from a busy shared machine are low.\n"
+    "run and after each round of runs (the median of all these products is shown beside\n"
+    "it: how far the best stands above the machine's usual speed); each run is also compared\n"
+    "with the faster of the two products around it (the median of these ratios is shown),\n"
+    "so that a machine whose speed drifts does not decide the figure. With --compare the\n"
+    "two architectures' runs alternate and the time ratio is the median of the runs'\n"
+    "ratios. Where Linux's /proc/stat tells, the share of the CPU time that the hypervisor\n"
+    "gave to other guests during the timed runs (steal time) is shown: figures from a busy\n"
+    "shared machine are low.\n"
     "\n"
     "options:\n"
     "  --arch NAME      a published architecture ('octic archs' lists them)\n"
@@ -108,16 +110,18 @@ static double probe_gflops(sgemm_probe *p) {
     return 2.0 * PROBE_M * PROBE_N * PROBE_K / t / 1e9;
 }
 
-/* Best GFLOP/s of a warm-up and then 5 timed products; -1 if out of
- * memory. The buffers are freed before the models exist. */
-static double sgemm_gflops(void) {
+enum { PROBE_FIRST = 5 }; /* products timed before the models exist */
+
+/* Best GFLOP/s of a warm-up and then PROBE_FIRST timed products (each
+ * kept in g); -1 if out of memory. The buffers are freed before the models
+ * exist. */
+static double sgemm_gflops(double g[PROBE_FIRST]) {
     sgemm_probe p;
     if (!probe_init(&p)) return -1.0;
     double best = -1.0;
-    for (int r = 0; r < 6; r++) {
-        double g = probe_gflops(&p);
-        if (r > 0 && g > best) best = g;
-    }
+    probe_gflops(&p);
+    for (int r = 0; r < PROBE_FIRST; r++)
+        if ((g[r] = probe_gflops(&p)) > best) best = g[r];
     probe_free(&p);
     return best;
 }
@@ -368,7 +372,10 @@ int cmd_bench(int argc, char **argv) {
         return cli_error("--precision bfloat16 runs on the CUDA backend only (this run is on the CPU)");
 
     /* the sgemm first, its buffers freed before the models exist */
-    double sgemm = no_sgemm || on_cuda ? -1.0 : sgemm_gflops();
+    double first[PROBE_FIRST];
+    double sgemm = no_sgemm || on_cuda ? -1.0 : sgemm_gflops(first);
+    double sgemm_median = -1.0; /* of every product timed, where the best is their top */
+    int sgemm_products = 0;
     bench_arch a, b;
     if ((rc = arch_open(arch, be, batch, size, runs, &a)) != CLI_OK) return rc;
     if (compare && (rc = arch_open(compare, be, batch, size, runs, &b)) != CLI_OK) {
@@ -405,6 +412,14 @@ int cmd_bench(int argc, char **argv) {
         if (compare) b.res.paired = paired_ratio(&b, probes, batch, runs);
         for (int r = 0; r <= runs; r++)
             if (probes[r] > sgemm) sgemm = probes[r];
+        double *all = malloc((size_t)(PROBE_FIRST + runs + 1) * sizeof *all);
+        if (all) {
+            memcpy(all, first, sizeof first);
+            memcpy(all + PROBE_FIRST, probes, (size_t)(runs + 1) * sizeof *probes);
+            sgemm_products = PROBE_FIRST + runs + 1;
+            sgemm_median = median(all, sgemm_products);
+            free(all);
+        }
     }
     free(probes);
     probe_free(&probe);
@@ -428,6 +443,8 @@ int cmd_bench(int argc, char **argv) {
                batch, size, threads, runs, octic_blas_name(), be->name);
         printf("\"precision\": \"%s\", ", precision == OCTIC_BFLOAT16 ? "bfloat16" : "float32");
         if (sgemm > 0) printf("\"sgemm_gflops\": %.4f, ", sgemm);
+        if (sgemm_median > 0)
+            printf("\"sgemm_median_gflops\": %.4f, \"sgemm_products\": %d, ", sgemm_median, sgemm_products);
         print_json_result(&res, batch, sgemm);
         if (compare) {
             printf(", \"compare\": {");
@@ -438,9 +455,14 @@ int cmd_bench(int argc, char **argv) {
         printf(", \"peak_rss_mb\": %.1f}\n", rss);
         return CLI_OK;
     }
-    if (sgemm > 0)
-        printf("sgemm 4096 x 4096 x 1024 (%s, %d thread%s): %.1f GFLOP/s\n\n", octic_blas_name(), threads,
+    if (sgemm > 0) {
+        printf("sgemm 4096 x 4096 x 1024 (%s, %d thread%s): %.1f GFLOP/s", octic_blas_name(), threads,
                threads == 1 ? "" : "s", sgemm);
+        if (sgemm_median > 0)
+            printf(", the best of %d products (their median: %.1f, %.0f%% of it)", sgemm_products, sgemm_median,
+                   100.0 * sgemm_median / sgemm);
+        printf("\n\n");
+    }
     print_text(&res, be, batch, size, threads, sgemm);
     if (compare) {
         printf("\n");

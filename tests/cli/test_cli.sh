@@ -401,6 +401,15 @@ else
     fail "bench --json: ratio to the best sgemm, run-by-run ratio not below it, time ratio of one run" \
         "sgemm $sg eff $eff ratio $r_all paired $r_run time ratio $tr ($spb / $spb_cmp)"
 fi
+sg_med=$(json_value sgemm_median_gflops "$tmp/out")
+sg_n=$(json_value sgemm_products "$tmp/out")
+# one run: 5 products before it, one before and one after it
+if [ "$sg_n" = 7 ] && awk -v m="$sg_med" -v g="$sg" 'BEGIN { exit !(m > 0 && m <= g) }'; then
+    pass "bench --json: the median of the 7 sgemm products, above 0 and not above the best"
+else
+    fail "bench --json: the median of the 7 sgemm products, above 0 and not above the best" \
+        "median '$sg_med' of '$sg_n' products, best '$sg'"
+fi
 expect_error "bench of an unknown architecture" "unknown architecture 'vit_tiny'" "$octic" bench --arch vit_tiny
 expect_error "bench at a size the model cannot take" "--size 40" \
     "$octic" bench --arch hybrid_deit_large_patch16 --size 40 --runs 1 --no-sgemm
