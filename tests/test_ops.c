@@ -407,6 +407,69 @@ START_TEST(test_model_fast_vs_reference) {
 }
 END_TEST
 
+/* A small LCG for the configurations below: the same cases on every machine. */
+static unsigned next_pick(unsigned *state, unsigned n) {
+    *state = *state * 1664525u + 1013904223u;
+    return (*state >> 8) % n;
+}
+
+START_TEST(test_model_random_configs) {
+    /* Small models of every family with drawn shapes, on both kernel sets,
+     * 1-3 threads and each attention path: head widths that are and are not
+     * a multiple of the vector width (tiles or the BLAS), token counts from 5
+     * up, register tokens, a break anywhere. Prenorm tokens of the fast
+     * backend against the reference. */
+    static const char *const archs[] = {"hybrid_deit_large_patch16", "d8_inv_early_deit_large_patch16",
+                                        "deit_large_patch16_LS",     "hybrid_vit_large",
+                                        "vit_large_inv_early",       "vit_large"};
+    static const int head_widths[] = {8, 16, 24, 32, 40, 48, 64, 80};
+    unsigned state = 2026;
+    for (int it = 0; it < 48; it++) {
+        const char *arch = archs[next_pick(&state, 6)];
+        octic_config cfg = octic_arch_find(arch)->config;
+        int hd = head_widths[next_pick(&state, 8)], H = 1 + (int)next_pick(&state, 8);
+        cfg.dim = hd * H;
+        cfg.heads = H;
+        cfg.depth = 2 + (int)next_pick(&state, 3);
+        cfg.mlp_hidden = cfg.dim * (1 + (int)next_pick(&state, 4));
+        if (cfg.kind != OCTIC_KIND_STANDARD) cfg.break_layer = 1 + (int)next_pick(&state, (unsigned)cfg.depth - 1);
+        if (cfg.registers) cfg.registers = (int)next_pick(&state, 5);
+        int step = cfg.kind != OCTIC_KIND_STANDARD ? 2 * cfg.patch : cfg.patch;
+        int S = step * (1 + (int)next_pick(&state, 5)), B = 1 + (int)next_pick(&state, 4);
+        cfg.grid = S / cfg.patch + 2 * (int)next_pick(&state, 3);
+        if (cfg.classes) cfg.classes = 1 + (int)next_pick(&state, 50);
+        int threads = 1 + (int)next_pick(&state, 3), portable = (int)next_pick(&state, 2);
+        int tiles = (int)next_pick(&state, 3) - 1;
+        octic_cpu_set_threads(threads);
+        octic_cpu_set_portable(portable);
+        octic_cpu_set_attention_tiles(tiles);
+        octic_model *mf, *mr;
+        ck_assert_msg(octic_model_random(&cfg, (uint64_t)it, NULL, &mf) == OCTIC_OK, "%s", octic_last_error());
+        ck_assert_msg(octic_model_random(&cfg, (uint64_t)it, ref(), &mr) == OCTIC_OK, "%s", octic_last_error());
+        int T = octic_model_tokens(mf, S);
+        size_t np = (size_t)B * T * cfg.dim;
+        float *img = randv((size_t)B * 3 * S * S, 100u + (unsigned)it, 1.0f);
+        float *pf = malloc(np * sizeof(float)), *pr = malloc(np * sizeof(float));
+        ck_assert(pf && pr);
+        octic_outputs of = {.prenorm = pf}, orr = {.prenorm = pr};
+        ck_assert_msg(octic_model_forward(mf, img, B, S, &of) == OCTIC_OK, "%s", octic_last_error());
+        ck_assert_msg(octic_model_forward(mr, img, B, S, &orr) == OCTIC_OK, "%s", octic_last_error());
+        double e = rel_error(pf, pr, np);
+        ck_assert_msg(e < 1e-5,
+                      "case %d, %s with C %d, %d heads of %d, depth %d (break %d), hidden %d, %d registers, "
+                      "%d images of %dx%d (%d tokens), %d threads, %s kernels, tiles %d: prenorm tokens differ by %g",
+                      it, arch, cfg.dim, H, hd, cfg.depth, cfg.break_layer, cfg.mlp_hidden, cfg.registers, B, S, S,
+                      T, threads, portable ? "portable" : "fastest", tiles, e);
+        free(img), free(pf), free(pr);
+        octic_model_free(mf);
+        octic_model_free(mr);
+    }
+    octic_cpu_set_threads(0);
+    octic_cpu_set_portable(0);
+    octic_cpu_set_attention_tiles(-1);
+}
+END_TEST
+
 /* The small hybrid (k = 0) or standard (k = 1) model with the same random
  * weights on the fast backend (*mf) and on `other` (*mo). */
 static octic_config model_pair(int k, uint64_t seed, const octic_backend *other, octic_model **mf, octic_model **mo) {
@@ -650,6 +713,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_attention_nan);
     tcase_add_test(tc, test_linear_and_layout_ops);
     tcase_add_test(tc, test_model_fast_vs_reference);
+    tcase_add_test(tc, test_model_random_configs);
     tcase_add_test(tc, test_model_nan);
     tcase_add_test(tc, test_bias_ops_optional);
     tcase_add_test(tc, test_attention_maps);
