@@ -407,12 +407,6 @@ START_TEST(test_model_fast_vs_reference) {
 }
 END_TEST
 
-/* A small LCG for the configurations below: the same cases on every machine. */
-static unsigned next_pick(unsigned *state, unsigned n) {
-    *state = *state * 1664525u + 1013904223u;
-    return (*state >> 8) % n;
-}
-
 START_TEST(test_model_random_configs) {
     /* Small models of every family with drawn shapes, on both kernel sets,
      * 1-3 threads and each attention path: head widths that are and are not
@@ -425,21 +419,21 @@ START_TEST(test_model_random_configs) {
     static const int head_widths[] = {8, 16, 24, 32, 40, 48, 64, 80};
     unsigned state = 2026;
     for (int it = 0; it < 48; it++) {
-        const char *arch = archs[next_pick(&state, 6)];
+        const char *arch = archs[random_pick(&state, 6)];
         octic_config cfg = octic_arch_find(arch)->config;
-        int hd = head_widths[next_pick(&state, 8)], H = 1 + (int)next_pick(&state, 8);
+        int hd = head_widths[random_pick(&state, 8)], H = 1 + (int)random_pick(&state, 8);
         cfg.dim = hd * H;
         cfg.heads = H;
-        cfg.depth = 2 + (int)next_pick(&state, 3);
-        cfg.mlp_hidden = cfg.dim * (1 + (int)next_pick(&state, 4));
-        if (cfg.kind != OCTIC_KIND_STANDARD) cfg.break_layer = 1 + (int)next_pick(&state, (unsigned)cfg.depth - 1);
-        if (cfg.family == OCTIC_FAMILY_DINOV2) cfg.registers = (int)next_pick(&state, 5);
+        cfg.depth = 2 + (int)random_pick(&state, 3);
+        cfg.mlp_hidden = cfg.dim * (1 + (int)random_pick(&state, 4));
+        if (cfg.kind != OCTIC_KIND_STANDARD) cfg.break_layer = 1 + (int)random_pick(&state, (unsigned)cfg.depth - 1);
+        if (cfg.family == OCTIC_FAMILY_DINOV2) cfg.registers = (int)random_pick(&state, 5);
         int step = cfg.kind != OCTIC_KIND_STANDARD ? 2 * cfg.patch : cfg.patch;
-        int S = step * (1 + (int)next_pick(&state, 5)), B = 1 + (int)next_pick(&state, 4);
-        cfg.grid = S / cfg.patch + 2 * (int)next_pick(&state, 3);
-        if (cfg.classes) cfg.classes = 1 + (int)next_pick(&state, 50);
-        int threads = 1 + (int)next_pick(&state, 3), portable = (int)next_pick(&state, 2);
-        int tiles = (int)next_pick(&state, 3) - 1;
+        int S = step * (1 + (int)random_pick(&state, 5)), B = 1 + (int)random_pick(&state, 4);
+        cfg.grid = S / cfg.patch + 2 * (int)random_pick(&state, 3);
+        if (cfg.classes) cfg.classes = 1 + (int)random_pick(&state, 50);
+        int threads = 1 + (int)random_pick(&state, 3), portable = (int)random_pick(&state, 2);
+        int tiles = (int)random_pick(&state, 3) - 1;
         octic_cpu_set_threads(threads);
         octic_cpu_set_portable(portable);
         octic_cpu_set_attention_tiles(tiles);

@@ -76,14 +76,18 @@ float *randv(size_t n, unsigned seed, float scale) {
     return x;
 }
 
+unsigned random_pick(unsigned *state, unsigned n) {
+    *state = *state * 1103515245u + 12345u;
+    return (*state >> 8) % n;
+}
+
 int32_t *random_perm(int n, unsigned seed) {
     int32_t *p = malloc((size_t)n * sizeof *p);
     ck_assert_ptr_nonnull(p);
     for (int i = 0; i < n; i++) p[i] = i;
     unsigned s = seed;
     for (int i = n - 1; i > 0; i--) {
-        s = s * 1103515245u + 12345u;
-        int j = (int)((s >> 8) % (unsigned)(i + 1));
+        int j = (int)random_pick(&s, (unsigned)(i + 1));
         int32_t t = p[i];
         p[i] = p[j], p[j] = t;
     }

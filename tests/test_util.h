@@ -21,6 +21,9 @@ double rel_error(const float *a, const float *b, size_t n);
 void fill_random(float *x, size_t n, unsigned seed, float scale);
 /* n such values in a new allocation (at least one float; aborts the test when out of memory). */
 float *randv(size_t n, unsigned seed, float scale);
+/* A deterministic draw from 0..n-1 that advances *state (an LCG): the same
+ * sequence on every machine. */
+unsigned random_pick(unsigned *state, unsigned n);
 /* A deterministic random permutation of 0..n-1 from a seed, malloc'd. */
 int32_t *random_perm(int n, unsigned seed);
 
