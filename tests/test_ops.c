@@ -445,9 +445,8 @@ START_TEST(test_model_random_configs) {
         float *img = randv((size_t)B * 3 * S * S, 100u + (unsigned)it, 1.0f);
         float *pf = malloc(np * sizeof(float)), *pr = malloc(np * sizeof(float));
         ck_assert(pf && pr);
-        octic_outputs of = {.prenorm = pf}, orr = {.prenorm = pr};
-        ck_assert_msg(octic_model_forward(mf, img, B, S, &of) == OCTIC_OK, "%s", octic_last_error());
-        ck_assert_msg(octic_model_forward(mr, img, B, S, &orr) == OCTIC_OK, "%s", octic_last_error());
+        run_model(mf, img, B, S, NULL, pf);
+        run_model(mr, img, B, S, NULL, pr);
         double e = rel_error(pf, pr, np);
         ck_assert_msg(e < 1e-5,
                       "case %d, %s with C %d, %d heads of %d, depth %d (break %d), hidden %d, %d registers, "
