@@ -37,6 +37,15 @@ int cli_usage_error(const char *command, const char *fmt, ...) {
     return CLI_USAGE;
 }
 
+int cli_unknown_arch(const char *name) {
+    const octic_arch *near = octic_arch_nearest(name);
+    char hint[160] = "";
+    if (near) snprintf(hint, sizeof hint, "; did you mean '%s'?", near->name);
+    cli_error("unknown architecture '%s'%s ('octic archs' lists the %d published ones)", name, hint,
+              octic_arch_count());
+    return CLI_USAGE;
+}
+
 int cli_engine_error(void) {
     const char *msg = octic_last_error();
     return cli_error("%s", msg && *msg ? msg : "unknown engine error");

@@ -39,6 +39,9 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints the engine's last error (octic_last_error()) as the one line. */
 int cli_engine_error(void);
+/* "unknown architecture 'NAME'" with the published name it most likely means
+ * (octic_arch_nearest) and where the list is; returns CLI_USAGE. */
+int cli_unknown_arch(const char *name);
 
 /* Parses a decimal integer option value in [min, max]. */
 int cli_parse_int(const char *command, const char *option, const char *text, int min, int max,

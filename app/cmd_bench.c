@@ -185,7 +185,7 @@ static void arch_free(bench_arch *a) {
 static int arch_open(const char *name, const octic_backend *be, int batch, int size, int runs, bench_arch *a) {
     memset(a, 0, sizeof *a);
     const octic_arch *arch = octic_arch_find(name);
-    if (!arch) return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", name);
+    if (!arch) return cli_unknown_arch(name);
     a->res.arch = arch;
     a->res.paired = -1.0;
     octic_config cfg = arch->config;
@@ -351,9 +351,8 @@ int cmd_bench(int argc, char **argv) {
         return rc;
     if (size_text && (rc = cli_parse_int("bench", "--size", size_text, 1, 8192, &size)) != CLI_OK) return rc;
     if (runs_text && (rc = cli_parse_int("bench", "--runs", runs_text, 1, 1000, &runs)) != CLI_OK) return rc;
-    if (!octic_arch_find(arch)) return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", arch);
-    if (compare && !octic_arch_find(compare))
-        return cli_usage_error("bench", "unknown architecture '%s' (see 'octic archs')", compare);
+    if (!octic_arch_find(arch)) return cli_unknown_arch(arch);
+    if (compare && !octic_arch_find(compare)) return cli_unknown_arch(compare);
     octic_precision precision = OCTIC_FLOAT32;
     if (precision_text && !strcmp(precision_text, "bfloat16"))
         precision = OCTIC_BFLOAT16;

@@ -143,9 +143,7 @@ static void print_config_json(const description *d, const char *indent) {
 
 static int info_arch(const char *name, int json) {
     const octic_arch *arch = octic_arch_find(name);
-    if (!arch)
-        return cli_error("unknown architecture '%s' (see 'octic archs' for the %d published ones)",
-                         name, octic_arch_count());
+    if (!arch) return cli_unknown_arch(name);
     description d = {&arch->config, arch};
     if (json) {
         printf("{\n  \"arch\": ");

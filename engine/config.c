@@ -3,12 +3,14 @@
  * multiply-add counts, and the description as string metadata. */
 #include "model.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ------------------------------------------------------------------------ */
 /* Names                                                                    */
@@ -121,6 +123,61 @@ const octic_arch *octic_arch_find(const char *name) {
     for (size_t i = 0; i < sizeof arch_aliases / sizeof arch_aliases[0]; i++)
         if (strcmp(arch_aliases[i].alias, name) == 0) return octic_arch_find(arch_aliases[i].name);
     return NULL;
+}
+
+/* Edits (a letter inserted, deleted or replaced; ASCII case ignored) that turn
+ * a into b, or cap + 1 when more than cap or a name is over 63 letters. */
+static int edit_distance(const char *a, const char *b, int cap) {
+    int n = (int)strlen(a), m = (int)strlen(b), row[64], prev[64];
+    if (n > 63 || m > 63 || abs(n - m) > cap) return cap + 1;
+    for (int j = 0; j <= m; j++) prev[j] = j;
+    for (int i = 1; i <= n; i++) {
+        row[0] = i;
+        int best = i;
+        for (int j = 1; j <= m; j++) {
+            int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+            int d = prev[j - 1] + !same;
+            if (prev[j] + 1 < d) d = prev[j] + 1;
+            if (row[j - 1] + 1 < d) d = row[j - 1] + 1;
+            row[j] = d;
+            if (d < best) best = d;
+        }
+        if (best > cap) return cap + 1; /* a row's least only grows */
+        memcpy(prev, row, (size_t)(m + 1) * sizeof(int));
+    }
+    return prev[m];
+}
+
+const octic_arch *octic_arch_nearest(const char *name) {
+    if (!name || !*name || octic_arch_find(name)) return NULL;
+    int n_alias = (int)(sizeof arch_aliases / sizeof arch_aliases[0]), len = (int)strlen(name);
+    const octic_arch *only = NULL; /* the one name it begins, at four letters or more */
+    for (int i = 0; len >= 4 && i < N_ARCHS; i++)
+        if (strncasecmp(archs[i].name, name, (size_t)len) == 0) {
+            if (only) {
+                only = NULL;
+                break;
+            }
+            only = &archs[i];
+        }
+    if (only) return only;
+    int cap = len / 5 > 2 ? len / 5 : 2, best = cap + 1;
+    const octic_arch *near = NULL;
+    for (int i = 0; i < N_ARCHS + n_alias; i++) {
+        const char *cand = i < N_ARCHS ? archs[i].name : arch_aliases[i - N_ARCHS].alias;
+        int d = edit_distance(name, cand, best - 1);
+        if (d < best) {
+            best = d;
+            near = i < N_ARCHS ? &archs[i] : octic_arch_find(arch_aliases[i - N_ARCHS].name);
+        }
+    }
+    if (near) return near;
+    for (int i = 0; len >= 4 && i < N_ARCHS; i++) /* the one name that contains it */
+        if (strstr(archs[i].name, name)) {
+            if (only) return NULL;
+            only = &archs[i];
+        }
+    return only;
 }
 
 /* Shapes equal, ignoring heads and which invariant an invariant model uses

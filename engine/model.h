@@ -59,6 +59,11 @@ typedef struct {
 int octic_arch_count(void);
 const octic_arch *octic_arch_get(int i);
 const octic_arch *octic_arch_find(const char *name);
+/* For a name octic_arch_find does not know: the published architecture it
+ * most likely means, or NULL. In turn: the only name it begins (four letters
+ * or more), the name or alias fewest edits away (at most max(2, length / 5),
+ * case ignored), the only name that contains it. */
+const octic_arch *octic_arch_nearest(const char *name);
 /* The published architecture whose shapes equal cfg's (ignoring heads), or NULL. */
 const octic_arch *octic_arch_match(const octic_config *cfg);
 

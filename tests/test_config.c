@@ -313,6 +313,43 @@ START_TEST(test_arch_table) {
 }
 END_TEST
 
+/* The name a mistyped one most likely means, for the command line's error. */
+START_TEST(test_arch_nearest) {
+    static const struct {
+        const char *typed, *meant; /* meant NULL: no suggestion */
+    } cases[] = {
+        {"vit_larg", "vit_large"},                       /* a letter short; also begins vit_large_inv_early */
+        {"VIT_LARGE", "vit_large"},                      /* case */
+        {"deit_large_patch16_ls", "deit_large_patch16_LS"},
+        {"hybrid_vit_largee", "hybrid_vit_large"},       /* a letter too many */
+        {"vit_huge_inv_erly", "vit_huge_inv_early"},     /* a letter missing inside */
+        {"hybird_deit_large_patch16", "hybrid_deit_large_patch16"},
+        {"deit_huge", "deit_huge_patch14_LS"},           /* the only name it begins */
+        {"vit_large_inv", "vit_large_inv_early"},
+        {"inv_early_deit_large", "d8_inv_early_deit_large_patch16"}, /* inside one name only */
+        {"dinov2_vit_huge_patch16", NULL},               /* inside two aliases */
+        {"hybrid_dinov2_vit_large_patch17", "hybrid_vit_large"}, /* an alias, one edit away */
+        {"d8_inv_early_deit_large_patch16", NULL},       /* found as it is: nothing to suggest */
+        {"deit_small_patch16_LS", NULL},                 /* 5 edits: no small model */
+        {"hybrid", NULL},                                /* begins and is inside several */
+        {"large_patch16", NULL},
+        {"vit", NULL},
+        {"", NULL},
+        {"a_name_of_more_than_sixty_three_letters_which_no_architecture_has_at_all", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const octic_arch *a = octic_arch_nearest(cases[i].typed);
+        if (!cases[i].meant)
+            ck_assert_msg(a == NULL, "'%s': suggested '%s'", cases[i].typed, a ? a->name : "");
+        else
+            ck_assert_msg(a && strcmp(a->name, cases[i].meant) == 0, "'%s': suggested '%s', expected '%s'",
+                          cases[i].typed, a ? a->name : "(none)", cases[i].meant);
+    }
+    ck_assert_ptr_null(octic_arch_nearest(NULL));
+    for (int i = 0; i < N_PUBLISHED; i++) ck_assert_ptr_null(octic_arch_nearest(published[i].name));
+}
+END_TEST
+
 static void check_cost(const char *what, octic_cost cost, double params_m, double gflops) {
     long long want = llround(params_m * 100);
     long long got = llround((double)cost.params / 1e4);
@@ -637,6 +674,7 @@ static Suite *config_suite(void) {
     TCase *tc = tcase_create("config");
     tcase_add_test(tc, test_names);
     tcase_add_test(tc, test_arch_table);
+    tcase_add_test(tc, test_arch_nearest);
     tcase_add_test(tc, test_published_costs);
     tcase_add_test(tc, test_polynomial_costs);
     tcase_add_test(tc, test_cost_resolution);

@@ -130,8 +130,10 @@ if grep -qE 'heads +16' "$tmp/out" && grep -qE 'parameters +171\.3' "$tmp/out"; 
 else
     fail "the text description shows heads and parameters"
 fi
-expect_error "info --arch with an unknown name" "no_such_arch" \
+expect_error "info --arch with an unknown name" "unknown architecture 'no_such_arch' \('octic archs' lists the 12" \
     "$octic" info --arch no_such_arch
+expect_error "info --arch with a name in capitals names the one meant" \
+    "unknown architecture 'VIT_HUGE'; did you mean 'vit_huge'\?" "$octic" info --arch VIT_HUGE
 
 # --- checkpoints -------------------------------------------------------------------
 
@@ -410,7 +412,13 @@ else
     fail "bench --json: the median of the 7 sgemm products, above 0 and not above the best" \
         "median '$sg_med' of '$sg_n' products, best '$sg'"
 fi
-expect_error "bench of an unknown architecture" "unknown architecture 'vit_tiny'" "$octic" bench --arch vit_tiny
+expect_error "bench of an unknown architecture" "unknown architecture 'vit_tiny' \('octic archs'" "$octic" bench --arch vit_tiny
+expect_error "bench of a mistyped architecture names the one meant" \
+    "unknown architecture 'hybrid_deit_large_patch61'; did you mean 'hybrid_deit_large_patch16'\?" \
+    "$octic" bench --arch hybrid_deit_large_patch61
+expect_error "bench --compare of a shortened name names the one meant" \
+    "unknown architecture 'deit_large'; did you mean 'deit_large_patch16_LS'\?" \
+    "$octic" bench --arch vit_large --compare deit_large
 expect_error "bench at a size the model cannot take" "--size 40" \
     "$octic" bench --arch hybrid_deit_large_patch16 --size 40 --runs 1 --no-sgemm
 expect_error "bench without --arch" "missing --arch" "$octic" bench
