@@ -148,21 +148,24 @@ static int edit_distance(const char *a, const char *b, int cap) {
     return prev[m];
 }
 
+/* The one published name that begins with `name` (case ignored; `prefix`) or
+ * contains it, or NULL where none or several do. */
+static const octic_arch *only_arch(const char *name, int prefix) {
+    const octic_arch *only = NULL;
+    for (int i = 0; i < N_ARCHS; i++)
+        if (prefix ? strncasecmp(archs[i].name, name, strlen(name)) == 0 : strstr(archs[i].name, name) != NULL) {
+            if (only) return NULL;
+            only = &archs[i];
+        }
+    return only;
+}
+
 const octic_arch *octic_arch_nearest(const char *name) {
     if (!name || !*name || octic_arch_find(name)) return NULL;
     int n_alias = (int)(sizeof arch_aliases / sizeof arch_aliases[0]), len = (int)strlen(name);
-    const octic_arch *only = NULL; /* the one name it begins, at four letters or more */
-    for (int i = 0; len >= 4 && i < N_ARCHS; i++)
-        if (strncasecmp(archs[i].name, name, (size_t)len) == 0) {
-            if (only) {
-                only = NULL;
-                break;
-            }
-            only = &archs[i];
-        }
-    if (only) return only;
+    const octic_arch *near = len >= 4 ? only_arch(name, 1) : NULL;
+    if (near) return near;
     int cap = len / 5 > 2 ? len / 5 : 2, best = cap + 1;
-    const octic_arch *near = NULL;
     for (int i = 0; i < N_ARCHS + n_alias; i++) {
         const char *cand = i < N_ARCHS ? archs[i].name : arch_aliases[i - N_ARCHS].alias;
         int d = edit_distance(name, cand, best - 1);
@@ -172,12 +175,7 @@ const octic_arch *octic_arch_nearest(const char *name) {
         }
     }
     if (near) return near;
-    for (int i = 0; len >= 4 && i < N_ARCHS; i++) /* the one name that contains it */
-        if (strstr(archs[i].name, name)) {
-            if (only) return NULL;
-            only = &archs[i];
-        }
-    return only;
+    return len >= 4 ? only_arch(name, 0) : NULL;
 }
 
 /* Shapes equal, ignoring heads and which invariant an invariant model uses
