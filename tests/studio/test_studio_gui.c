@@ -419,7 +419,7 @@ static gboolean big_browser(OctiscopeBrowser *browser) {
 }
 
 int main(int argc, char **argv) {
-    const char *image = NULL; /* the image selected in the browser */
+    g_autofree char *image = NULL; /* the image selected in the browser */
     printf("TAP version 13\n");
     octiscope_prepare_environment();
     OctiscopeApplication *app = octiscope_application_new(G_APPLICATION_NON_UNIQUE);
@@ -487,7 +487,7 @@ int main(int argc, char **argv) {
     screenshot(GTK_WIDGET(win), "browser.png", 520, &colours, &luma_std);
     const char *selected = octiscope_browser_get_selected_path(browser);
     check(selected != NULL, "an image is selected", selected);
-    image = selected ? g_strdup(selected) : image;
+    image = g_strdup(selected);
 
     // the demo VOC: label masks over the photos
     octiscope_browser_show_dataset(browser, voc);
