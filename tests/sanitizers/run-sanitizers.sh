@@ -7,7 +7,7 @@
 #   tests/sanitizers/run-sanitizers.sh [meson test arguments, e.g. a test name]
 #
 # Another build folder: SANITIZE_BUILD=/path. Takes about 3 minutes to build
-# and 3 to run on 2 cores (the forward passes are several times slower).
+# and 2 to run on 2 cores (the forward passes are several times slower).
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
