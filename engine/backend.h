@@ -121,9 +121,15 @@ struct octic_backend {
 
     /* Optional, NULL where not needed: called by the thread that runs a forward pass before its
      * first op and after its last (the fast CPU backend reads subnormal floats as zero and
-     * flushes subnormal results on every thread meanwhile; see cpu_fast.c). */
-    void (*begin_pass)(const octic_backend *be);
+     * flushes subnormal results on every thread meanwhile; see cpu_fast.c). cache is the model's
+     * slot for what the backend keeps from pass to pass (NULL at first; the fast CPU backend
+     * keeps weights packed for its products there), images the pass's batch. */
+    void (*begin_pass)(const octic_backend *be, void **cache, int images);
     void (*end_pass)(const octic_backend *be);
+    /* frees what begin_pass left in a model's cache slot (when the model is freed) */
+    void (*free_cache)(const octic_backend *be, void *cache);
+    /* bytes held in a model's cache slot */
+    size_t (*cache_bytes)(const octic_backend *be, const void *cache);
 };
 
 /* The CPU backend (always available): the fast one, threaded, with AVX-512
@@ -143,6 +149,19 @@ int octic_cpu_threads(void);
  * its own kernels, 0 through per-head BLAS products, -1 (default) in tiles
  * where the head width is a multiple of 16, else through the BLAS. */
 void octic_cpu_set_attention_tiles(int mode);
+
+/* When the CPU backend keeps a model's weights packed for its dense products
+ * (oneDNN's layout, built in the pass that first needs them and kept with the
+ * model: ~1.1 times those weights' memory, for products 5-11% faster).
+ * -1 (default): in passes of 2 images or more, for weights of 64K floats or
+ * more, while the packs take at most half the memory available when the
+ * model's first pack is made; a pass of one image (the studio's inspector,
+ * a ViT-H at batch 1) adds none, but uses those already made. 0: never.
+ * 1: every dense product of every pass (tests). */
+void octic_cpu_set_prepack(int mode);
+/* The most one model's packs may take, in bytes, for models whose first pack
+ * is made after the call (0, the default: half the memory available then). */
+void octic_cpu_set_prepack_limit(size_t bytes);
 
 /* Tests: 1 runs the CPU backend's portable kernels even where the processor
  * has AVX-512 (so that both are checked on one machine), 0 chooses again. */

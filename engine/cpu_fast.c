@@ -16,16 +16,21 @@
  * - exp and erf are polynomials (relative error below 2e-7) instead of libm's
  *   calls; means and variances accumulate in float vectors instead of double.
  * - Products: dense ones through the BLAS (oneDNN's sgemm), a share of the
- *   output columns per thread; the narrowest ones of a LinearD8 (the four
- *   one-dimensional irreps, 1/8 of the width in and out) on a register-tiled
- *   kernel of our own, which runs them faster than the BLAS does.
+ *   output columns per thread, on weights packed once in oneDNN's layout and
+ *   kept with the model (in batches; see "Weights packed ahead"); the
+ *   narrowest ones of a LinearD8 (the four one-dimensional irreps, 1/8 of the
+ *   width in and out) on a register-tiled kernel of our own, which runs them
+ *   faster than the BLAS does.
  *
  * Each op is checked against the reference op by op (tests/test_ops.c). */
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "blas.h"
@@ -141,8 +146,195 @@ static void on_each_thread(void (*f)(void)) {
     f();
 }
 
-static void fast_begin_pass(const octic_backend *be) { (void)be, on_each_thread(fp_flush_on); }
-static void fast_end_pass(const octic_backend *be) { (void)be, on_each_thread(fp_flush_off); }
+/* ------------------------------------------------------------------------ */
+/* Weights packed ahead for the dense products                               */
+
+/* oneDNN's sgemm packs both operands into its own layout at every call. For
+ * the weight that costs 5-11% of a product at the 788 rows of a ViT-L batch
+ * of 4, paid again at every product. The fast backend instead packs each
+ * weight share once, in the first pass that needs it, and keeps the packs in
+ * the model's cache slot (begin_pass) until the model is freed: ~1.1 times
+ * the weights' memory (octic_cpu_set_prepack says when). An entry is the
+ * share of a weight that one product reads: a thread's column share of a
+ * dense weight (so the shares depend on the thread count: a pass on another
+ * count drops them first), or the whole E weight of a LinearD8. */
+typedef struct {
+    const float *w; /* the share's first weight row */
+    int n, k;       /* rows (output columns) and columns of the share */
+    float *packed;  /* NULL: no room left to pack it */
+} packed_weight;
+
+typedef struct {
+    pthread_mutex_t lock;
+    packed_weight *e;
+    int count, cap;
+    size_t bytes, limit; /* held, and the most they may take */
+    int threads;         /* the thread count the column shares were cut for */
+} pack_cache;
+
+#define PACK_MIN_FLOATS 65536 /* smaller weights (auto mode) are not worth the memory */
+
+static atomic_int prepack_mode = -1;
+
+void octic_cpu_set_prepack(int mode) { atomic_store(&prepack_mode, mode < 0 ? -1 : mode > 0); }
+
+/* Half of the memory available now (MemAvailable; free pages elsewhere). */
+static size_t pack_limit(void) {
+    size_t avail = 0;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[128];
+        unsigned long long kb;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) avail = (size_t)kb * 1024;
+        fclose(f);
+    }
+    if (!avail) {
+        long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        if (pages > 0 && size > 0) avail = (size_t)pages * (size_t)size;
+    }
+    return avail / 2;
+}
+
+static void pack_cache_clear(pack_cache *pc) {
+    for (int i = 0; i < pc->count; i++) free(pc->e[i].packed);
+    pc->count = 0;
+    pc->bytes = 0;
+}
+
+static void fast_free_cache(const octic_backend *be, void *cache) {
+    (void)be;
+    pack_cache *pc = cache;
+    if (!pc) return;
+    pack_cache_clear(pc);
+    free(pc->e);
+    pthread_mutex_destroy(&pc->lock);
+    free(pc);
+}
+
+static size_t fast_cache_bytes(const octic_backend *be, const void *cache) {
+    (void)be;
+    pack_cache *pc = (pack_cache *)cache;
+    if (!pc) return 0;
+    pthread_mutex_lock(&pc->lock);
+    size_t bytes = pc->bytes;
+    pthread_mutex_unlock(&pc->lock);
+    return bytes;
+}
+
+/* The running pass on this thread: its model's packs, and whether it may add
+ * some. A pass run inside another (from a hook) uses none, so that it never
+ * files its model's weights in another model's packs. */
+typedef struct {
+    pack_cache *packs; /* NULL: the products pack per call */
+    int makes;         /* 1: may pack weights not packed yet */
+    int any_size;      /* 1: small weights too (octic_cpu_set_prepack(1)) */
+} pass_state;
+static _Thread_local pass_state pass, pass_outer;
+static _Thread_local int pass_depth;
+static size_t prepack_limit; /* octic_cpu_set_prepack_limit; 0: pack_limit() */
+
+void octic_cpu_set_prepack_limit(size_t bytes) { prepack_limit = bytes; }
+
+/* The pass's state from the model's cache slot (made at its first pass).
+ * A model runs one pass at a time, so no other pass uses its packs now. */
+static pass_state pass_begin(void **slot, int images) {
+    pass_state st = {0};
+    int mode = atomic_load(&prepack_mode);
+    if (!slot || mode == 0 || !octic_blas_nests() || !octic_sgemm_can_pack()) return st;
+    pack_cache *pc = *slot;
+    if (!pc) {
+        if (!(pc = calloc(1, sizeof *pc)) || pthread_mutex_init(&pc->lock, NULL)) {
+            free(pc);
+            return st;
+        }
+        pc->limit = prepack_limit ? prepack_limit : pack_limit();
+        *slot = pc;
+    }
+    int threads = octic_cpu_threads();
+    if (pc->threads != threads) { /* the column shares change with the thread count */
+        pack_cache_clear(pc);
+        pc->threads = threads;
+    }
+    st.packs = pc;
+    st.makes = mode == 1 || images >= 2;
+    st.any_size = mode == 1;
+    return st;
+}
+
+static packed_weight *grow_entries(packed_weight *e, int *cap) {
+    int n = *cap ? 2 * *cap : 64;
+    packed_weight *g = realloc(e, (size_t)n * sizeof *g);
+    if (g) *cap = n;
+    return g;
+}
+
+static const float *packed_find_locked(const pack_cache *pc, const float *w, int n, int k, int *found) {
+    for (int i = 0; i < pc->count; i++)
+        if (pc->e[i].w == w && pc->e[i].n == n && pc->e[i].k == k) {
+            *found = 1;
+            return pc->e[i].packed;
+        }
+    *found = 0;
+    return NULL;
+}
+
+/* The packed form of the weight share w[n, k] in the pass st: found, or
+ * packed now by the calling thread where the pass may; NULL: use octic_sgemm. */
+static const float *packed_weight_for(const pass_state *st, const float *w, int n, int k) {
+    pack_cache *pc = st->packs;
+    if (!pc) return NULL;
+    int found;
+    pthread_mutex_lock(&pc->lock);
+    const float *p = packed_find_locked(pc, w, n, k, &found);
+    pthread_mutex_unlock(&pc->lock);
+    if (found || !st->makes || (!st->any_size && (long)n * k < PACK_MIN_FLOATS)) return p;
+
+    size_t bytes = octic_sgemm_pack_bytes(n, k), alloc = (bytes + 63) & ~(size_t)63;
+    pthread_mutex_lock(&pc->lock);
+    int room = bytes && pc->bytes + alloc <= pc->limit;
+    if (room) pc->bytes += alloc; /* reserved while packing */
+    pthread_mutex_unlock(&pc->lock);
+    float *mine = room ? aligned_alloc(64, alloc) : NULL;
+    if (mine && octic_sgemm_pack(mine, w, n, k)) free(mine), mine = NULL;
+
+    pthread_mutex_lock(&pc->lock);
+    if (room && !mine) pc->bytes -= alloc;
+    p = packed_find_locked(pc, w, n, k, &found); /* another thread's product may have packed it meanwhile */
+    packed_weight *e = found || pc->count < pc->cap ? pc->e : grow_entries(pc->e, &pc->cap);
+    if (!found && e) {
+        pc->e = e;
+        pc->e[pc->count++] = (packed_weight){w, n, k, mine};
+        p = mine;
+    } else if (mine) { /* packed twice, or no room for the entry */
+        free(mine);
+        pc->bytes -= alloc;
+    }
+    pthread_mutex_unlock(&pc->lock);
+    return p;
+}
+
+static void fast_begin_pass(const octic_backend *be, void **cache, int images) {
+    (void)be;
+    if (pass_depth++ == 0) {
+        pass = pass_begin(cache, images);
+    } else if (pass_depth == 2) {
+        pass_outer = pass;
+        pass = (pass_state){0};
+    }
+    on_each_thread(fp_flush_on);
+}
+
+static void fast_end_pass(const octic_backend *be) {
+    (void)be;
+    on_each_thread(fp_flush_off);
+    if (pass_depth <= 0) return;
+    if (--pass_depth == 0) {
+        pass = (pass_state){0};
+    } else if (pass_depth == 1) {
+        pass = pass_outer;
+    }
+}
 
 /* Work below which a parallel region costs more than it saves (floats
  * touched): small models' ops run on the calling thread alone. */
@@ -351,12 +543,17 @@ static void fast_linear(const octic_backend *be, float *out, int ldo, const floa
         return;
     }
     int blocks = (N + LINEAR_COLS - 1) / LINEAR_COLS;
+    pass_state st = pass; /* the caller's pass (thread-local) */
     PARALLEL_SPLIT(blocks, (long)M * LINEAR_COLS * K / 8 + 1, b0, b1, {
         int c0 = (int)b0 * LINEAR_COLS, c1 = b1 * LINEAR_COLS < N ? (int)b1 * LINEAR_COLS : N;
         if (bias)
             for (int i = 0; i < M; i++)
                 memcpy(out + (size_t)i * ldo + c0, bias + c0, (size_t)(c1 - c0) * sizeof(float));
-        octic_sgemm(1, M, c1 - c0, K, in, ldi, w + (size_t)c0 * K, K, bias ? 1.0f : 0.0f, out + c0, ldo);
+        const float *ws = w + (size_t)c0 * K, *wp = packed_weight_for(&st, ws, c1 - c0, K);
+        if (wp)
+            octic_sgemm_packed(M, c1 - c0, K, in, ldi, wp, bias ? 1.0f : 0.0f, out + c0, ldo);
+        else
+            octic_sgemm(1, M, c1 - c0, K, in, ldi, ws, K, bias ? 1.0f : 0.0f, out + c0, ldo);
     });
 }
 
@@ -451,6 +648,7 @@ static void fast_linear_d8(const octic_backend *be, float *out, const float *in,
     long most = 12L * M * ci * co / 8 / PARALLEL_MIN_WORK;
     if (nt > most) nt = most > 1 ? (int)most : 1;
     int chunks = (nt + 2) / 3, tasks = 6 * chunks;
+    pass_state st = pass; /* the caller's pass (thread-local) */
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
     for (int t = 0; t < tasks; t++) {
         int p = t / chunks, k = t % chunks; /* product p: E row 0, E row 1, A1, A2, B1, B2 */
@@ -458,8 +656,13 @@ static void fast_linear_d8(const octic_backend *be, float *out, const float *in,
         const float *x = in + (size_t)r0 * ldi;
         float *y = out + (size_t)r0 * ldo;
         if (p < 2) {
-            octic_sgemm(1, r1 - r0, 2 * co, 2 * ci, x + (4 + 2 * p) * ci, ldi, w[4], 2 * ci, 0.0f,
-                        y + (4 + 2 * p) * co, ldo);
+            const float *wp = packed_weight_for(&st, w[4], 2 * co, 2 * ci);
+            if (wp)
+                octic_sgemm_packed(r1 - r0, 2 * co, 2 * ci, x + (4 + 2 * p) * ci, ldi, wp, 0.0f,
+                                   y + (4 + 2 * p) * co, ldo);
+            else
+                octic_sgemm(1, r1 - r0, 2 * co, 2 * ci, x + (4 + 2 * p) * ci, ldi, w[4], 2 * ci, 0.0f,
+                            y + (4 + 2 * p) * co, ldo);
         } else {
             int q = p - 2;
             narrow_product(y + q * co, ldo, x + q * ci, ldi, w[q], q == 0 ? bias : NULL, r1 - r0, co, ci);
@@ -696,6 +899,8 @@ static const octic_backend cpu_fast_backend = {
     .synchronize = NULL,
     .begin_pass = fast_begin_pass,
     .end_pass = fast_end_pass,
+    .free_cache = fast_free_cache,
+    .cache_bytes = fast_cache_bytes,
 };
 
 const octic_backend *octic_cpu_backend(void) { return &cpu_fast_backend; }

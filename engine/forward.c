@@ -464,7 +464,7 @@ static octic_status forward_pass(octic_model *m, const float *images, int B, int
 
 octic_status octic_model_forward(octic_model *m, const float *images, int B, int S, const octic_outputs *o) {
     const octic_backend *be = m->be;
-    if (be->begin_pass) be->begin_pass(be);
+    if (be->begin_pass) be->begin_pass(be, &m->be_cache, B);
     octic_status st = forward_pass(m, images, B, S, o);
     if (be->end_pass) be->end_pass(be);
     return st;

@@ -696,6 +696,7 @@ static octic_status build_model(param_list pl, const octic_config *cfg, const oc
 void octic_model_free(octic_model *m) {
     if (!m) return;
     const octic_backend *be = m->be;
+    if (m->be_cache && be->free_cache) be->free_cache(be, m->be_cache);
     if (m->weights) be->free(be, m->weights);
     if (m->pos_interp) be->free(be, m->pos_interp);
     octic_arena_free(m);
@@ -710,6 +711,10 @@ void octic_model_free(octic_model *m) {
 }
 
 const octic_config *octic_model_config(const octic_model *m) { return &m->cfg; }
+
+size_t octic_model_backend_bytes(const octic_model *m) {
+    return m->be_cache && m->be->cache_bytes ? m->be->cache_bytes(m->be, m->be_cache) : 0;
+}
 
 octic_status octic_model_export(const octic_model *m, octic_tensor_set *out) {
     octic_tensor_set_init(out);

@@ -95,6 +95,9 @@ octic_status octic_model_build(const octic_tensor_set *set, const octic_config *
                                const octic_backend *be, octic_model **out);
 void octic_model_free(octic_model *m);
 const octic_config *octic_model_config(const octic_model *m);
+/* Memory the backend keeps for the model beyond its weights and activations
+ * (the CPU backend's packed weights; see octic_cpu_set_prepack), in bytes. */
+size_t octic_model_backend_bytes(const octic_model *m);
 
 /* Loads a checkpoint file (.pth or .safetensors), infers the description and
  * builds the model. heads as for octic_config_infer. */
@@ -153,7 +156,8 @@ typedef struct {
 } octic_outputs;
 
 /* images: [B, 3, S, S] normalized float32. S must be a multiple of the patch
- * size (of twice the patch size for octic models). On the fast CPU backend the
+ * size (of twice the patch size for octic models). A model runs one pass at a
+ * time: its activations and caches are its own. On the fast CPU backend the
  * pass, on_block included, reads subnormal floats as zero (values below
  * 1.2e-38; each would cost a microcode assist); the caller's mode is given
  * back at the end. */

@@ -72,6 +72,9 @@ struct octic_model {
     int32_t *perm_to8;   /* iso5 (C) -> published 8-tuple concat (C) */
     int32_t *perm_qkv_host; /* perm_qkv in host memory (the class-token attention output) */
 
+    /* the backend's own state kept from pass to pass (begin_pass), or NULL */
+    void *be_cache;
+
     /* position embeddings interpolated to another grid, cached */
     float *pos_interp;   /* (n*n, C) backend memory */
     int pos_interp_n;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "blas.h"
 #include "model.h"
 #include "model_internal.h"
 #include "octic_math.h"
@@ -409,7 +410,9 @@ END_TEST
 
 START_TEST(test_model_random_configs) {
     /* Small models of every family with drawn shapes, on both kernel sets,
-     * 1-3 threads and each attention path: head widths that are and are not
+     * 1-3 threads, weights packed for the products or not (every product's
+     * weight: the drawn shapes are small) and each attention path: head
+     * widths that are and are not
      * a multiple of the vector width (tiles or the BLAS), from one patch up,
      * register tokens (DINOv2), a break anywhere. Prenorm tokens of the fast
      * backend against the reference. */
@@ -433,7 +436,8 @@ START_TEST(test_model_random_configs) {
         cfg.grid = S / cfg.patch + 2 * (int)random_pick(&state, 3);
         if (cfg.classes) cfg.classes = 1 + (int)random_pick(&state, 50);
         int threads = 1 + (int)random_pick(&state, 3), portable = (int)random_pick(&state, 2);
-        int tiles = (int)random_pick(&state, 3) - 1;
+        int tiles = (int)random_pick(&state, 3) - 1, prepack = (int)random_pick(&state, 2);
+        octic_cpu_set_prepack(prepack);
         octic_cpu_set_threads(threads);
         octic_cpu_set_portable(portable);
         octic_cpu_set_attention_tiles(tiles);
@@ -450,9 +454,12 @@ START_TEST(test_model_random_configs) {
         double e = rel_error(pf, pr, np);
         ck_assert_msg(e < 1e-5,
                       "case %d, %s with C %d, %d heads of %d, depth %d (break %d), hidden %d, %d registers, "
-                      "%d images of %dx%d (%d tokens), %d threads, %s kernels, tiles %d: prenorm tokens differ by %g",
+                      "%d images of %dx%d (%d tokens), %d threads, %s kernels, tiles %d, prepack %d: prenorm tokens "
+                      "differ by %g",
                       it, arch, cfg.dim, H, hd, cfg.depth, cfg.break_layer, cfg.mlp_hidden, cfg.registers, B, S, S,
-                      T, threads, portable ? "portable" : "fastest", tiles, e);
+                      T, threads, portable ? "portable" : "fastest", tiles, prepack, e);
+        if (prepack) /* B = 1 too: octic_cpu_set_prepack(1) packs in every pass */
+            ck_assert_msg(octic_model_backend_bytes(mf) > 0, "case %d: no weight packed", it);
         free(img), free(pf), free(pr);
         octic_model_free(mf);
         octic_model_free(mr);
@@ -460,6 +467,7 @@ START_TEST(test_model_random_configs) {
     octic_cpu_set_threads(0);
     octic_cpu_set_portable(0);
     octic_cpu_set_attention_tiles(-1);
+    octic_cpu_set_prepack(-1);
 }
 END_TEST
 
@@ -513,7 +521,7 @@ START_TEST(test_subnormals_as_zero) {
     /* every thread of the team in that mode during a pass, and back after */
     octic_cpu_set_threads(3);
     int during = 0, after = 0;
-    fast()->begin_pass(fast());
+    fast()->begin_pass(fast(), NULL, 1);
 #pragma omp parallel num_threads(3) reduction(+ : during)
     during += (_mm_getcsr() & MXCSR_FLUSH) == MXCSR_FLUSH;
     fast()->end_pass(fast());
@@ -692,6 +700,96 @@ START_TEST(test_model_random_matches_tensor_set) {
 }
 END_TEST
 
+/* Floats of the dense products' weights in the blocks of a standard model. */
+static size_t block_weight_floats(const octic_config *cfg) {
+    size_t C = (size_t)cfg->dim, H = (size_t)cfg->mlp_hidden;
+    return (size_t)cfg->depth * (4 * C * C + 2 * C * H);
+}
+
+START_TEST(test_prepacked_weights) {
+    /* The weights packed for the products (octic_cpu_set_prepack): made by
+     * the first pass of 2 images or more and kept with the model, used by
+     * later passes of any batch; the same results as products that pack per
+     * call; the memory they take within bounds and within the limit. */
+    octic_config cfg = small_hybrid();
+    cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
+    int S = 128, nl = cfg.classes;
+    float *img = randv((size_t)3 * 3 * S * S, 43, 1.0f);
+    float plain2[2 * 100], plain1[100], l[2 * 100];
+    octic_cpu_set_threads(2);
+
+    octic_model *m0, *m;
+    ck_assert(octic_model_random(&cfg, 11, NULL, &m0) == OCTIC_OK);
+    ck_assert(octic_model_random(&cfg, 11, NULL, &m) == OCTIC_OK);
+    octic_cpu_set_prepack(0);
+    run_model(m0, img, 2, S, plain2, NULL);
+    run_model(m0, img, 1, S, plain1, NULL);
+    ck_assert_uint_eq(octic_model_backend_bytes(m0), 0);
+
+    octic_cpu_set_prepack(-1);
+    run_model(m, img, 1, S, l, NULL); /* one image: packs nothing */
+    ck_assert_uint_eq(octic_model_backend_bytes(m), 0);
+    ck_assert_float_le(max_abs_diff(l, plain1, nl), 1e-5f);
+    run_model(m, img, 2, S, l, NULL);
+    /* oneDNN 2.6 (Debian 12's) has the packed products; OpenBLAS has none */
+    ck_assert_int_eq(octic_sgemm_can_pack(), strcmp(octic_blas_name(), "dnnl") == 0);
+    if (!octic_sgemm_can_pack()) {
+        ck_assert_uint_eq(octic_model_backend_bytes(m), 0);
+        ck_assert_float_le(max_abs_diff(l, plain2, 2 * nl), 1e-5f);
+        octic_cpu_set_threads(0);
+        octic_model_free(m), octic_model_free(m0);
+        free(img);
+        return;
+    }
+    size_t bytes = octic_model_backend_bytes(m), blocks = block_weight_floats(&cfg) * sizeof(float);
+    ck_assert_msg(bytes >= blocks && bytes <= 3 * m->n_weights * sizeof(float) / 2,
+                  "%zu bytes packed for %zu bytes of block weights (%zu of weights in all)", bytes, blocks,
+                  m->n_weights * sizeof(float));
+    ck_assert_float_le(max_abs_diff(l, plain2, 2 * nl), 1e-5f);
+    run_model(m, img, 2, S, l, NULL); /* packed once */
+    ck_assert_uint_eq(octic_model_backend_bytes(m), bytes);
+    ck_assert_float_le(max_abs_diff(l, plain2, 2 * nl), 1e-5f);
+    run_model(m, img, 1, S, l, NULL); /* one image: uses them */
+    ck_assert_uint_eq(octic_model_backend_bytes(m), bytes);
+    ck_assert_float_le(max_abs_diff(l, plain1, nl), 1e-5f);
+    octic_cpu_set_threads(3); /* other column shares: packed again */
+    run_model(m, img, 2, S, l, NULL);
+    ck_assert_float_le(max_abs_diff(l, plain2, 2 * nl), 1e-5f);
+    size_t again = octic_model_backend_bytes(m); /* the shares for 2 threads dropped */
+    ck_assert_msg(again >= blocks && again <= 3 * m->n_weights * sizeof(float) / 2, "%zu bytes packed on 3 threads",
+                  again);
+    octic_cpu_set_threads(2);
+    octic_model_free(m);
+
+    /* a limit that holds some of them: the rest pack per call */
+    size_t limit = bytes / 3;
+    octic_cpu_set_prepack_limit(limit);
+    ck_assert(octic_model_random(&cfg, 11, NULL, &m) == OCTIC_OK);
+    run_model(m, img, 2, S, l, NULL);
+    size_t some = octic_model_backend_bytes(m);
+    ck_assert_msg(some > 0 && some <= limit, "%zu bytes packed under a limit of %zu", some, limit);
+    ck_assert_float_le(max_abs_diff(l, plain2, 2 * nl), 1e-5f);
+    octic_model_free(m);
+    octic_cpu_set_prepack_limit(0);
+
+    /* octic_cpu_set_prepack(1): every product's weight, in every pass */
+    octic_config hcfg = small_hybrid();
+    octic_model *h0, *h;
+    ck_assert(octic_model_random(&hcfg, 12, NULL, &h0) == OCTIC_OK);
+    ck_assert(octic_model_random(&hcfg, 12, NULL, &h) == OCTIC_OK);
+    octic_cpu_set_prepack(0);
+    run_model(h0, img, 1, S, plain1, NULL);
+    octic_cpu_set_prepack(1);
+    run_model(h, img, 1, S, l, NULL);
+    ck_assert_uint_gt(octic_model_backend_bytes(h), 0);
+    ck_assert_float_le(max_abs_diff(l, plain1, nl), 1e-5f);
+    octic_cpu_set_prepack(-1);
+    octic_cpu_set_threads(0);
+    octic_model_free(h0), octic_model_free(h), octic_model_free(m0);
+    free(img);
+}
+END_TEST
+
 static void portable_on(void) { octic_cpu_set_portable(1); }
 static void portable_off(void) { octic_cpu_set_portable(0); }
 
@@ -734,6 +832,7 @@ static Suite *ops_suite(void) {
     tcase_set_timeout(mem, 600);
     tcase_add_test(mem, test_arena_reuse);
     tcase_add_test(mem, test_model_random_matches_tensor_set);
+    tcase_add_test(mem, test_prepacked_weights);
     suite_add_tcase(s, mem);
     return s;
 }
