@@ -714,7 +714,7 @@ START_TEST(test_prepacked_weights) {
     octic_config cfg = small_hybrid();
     cfg.kind = OCTIC_KIND_STANDARD, cfg.break_layer = 0;
     int S = 128, nl = cfg.classes;
-    float *img = randv((size_t)3 * 3 * S * S, 43, 1.0f);
+    float *img = randv((size_t)2 * 3 * S * S, 43, 1.0f);
     float plain2[2 * 100], plain1[100], l[2 * 100];
     octic_cpu_set_threads(2);
 
