@@ -154,13 +154,13 @@ void octic_cpu_set_attention_tiles(int mode);
  * (oneDNN's layout, built in the pass that first needs them and kept with the
  * model: ~1.1 times those weights' memory, for products 5-11% faster).
  * -1 (default): in passes of 2 images or more, for weights of 64K floats or
- * more, while the packs take at most half the memory available when the
- * model's first pack is made; a pass of one image (the studio's inspector,
- * a ViT-H at batch 1) adds none, but uses those already made. 0: never.
- * 1: every dense product of every pass (tests). */
+ * more (weight shares: a thread's columns), while the packs take at most half
+ * the memory available at the model's first pass; a pass of one image (the
+ * studio's inspector, a ViT-H at batch 1) adds none, but uses those already
+ * made. 0: never. 1: every dense product of every pass (tests). */
 void octic_cpu_set_prepack(int mode);
-/* The most one model's packs may take, in bytes, for models whose first pack
- * is made after the call (0, the default: half the memory available then). */
+/* The most one model's packs may take, in bytes, for models whose first pass
+ * runs after the call (0, the default: half the memory available then). */
 void octic_cpu_set_prepack_limit(size_t bytes);
 
 /* Tests: 1 runs the CPU backend's portable kernels even where the processor
