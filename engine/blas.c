@@ -123,36 +123,43 @@ static int packed_ok;
 
 /* In oneDNN's column-major terms the weight is A (transposed), the
  * activations B and the output C transposed. */
+/* The caller's OpenMP thread count, set to 1 until one_thread_end. */
+static int one_thread_begin(void) {
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    return saved;
+#else
+    return 1;
+#endif
+}
+
+static void one_thread_end(int saved) {
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#else
+    (void)saved;
+#endif
+}
+
 static int pack_weight(float *packed, size_t *bytes, const float *w, int N, int K) {
     dnnl_dim n = N, m = PACK_ROWS, k = K, ld = K;
-    int saved = 1;
-#ifdef _OPENMP
-    saved = omp_get_max_threads();
-    omp_set_num_threads(1);
-#endif
+    int saved = one_thread_begin();
     size_t size = 0;
     _Bool worth = 0;
     int bad = dnnl_pack_size("A", "T", "N", &n, &m, &k, &ld, &ld, &size, &worth) != dnnl_success;
     if (bytes) *bytes = bad ? 0 : size;
     if (!bad && packed) bad = dnnl_pack("A", "T", "N", &n, &m, &k, &ld, &ld, w, packed) != dnnl_success;
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    one_thread_end(saved);
     return bad;
 }
 
 static void product_packed(int M, int N, int K, const float *A, int lda, const float *packed, float beta, float *C,
                            int ldc) {
     dnnl_dim n = N, m = M, k = K, ldw = K, ldx = lda, ldo = ldc;
-    int saved = 1;
-#ifdef _OPENMP
-    saved = omp_get_max_threads();
-    omp_set_num_threads(1);
-#endif
+    int saved = one_thread_begin();
     dnnl_compute("P", "N", &n, &m, &k, packed, &ldw, A, &ldx, &beta, C, &ldo);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    one_thread_end(saved);
 }
 
 /* Finds the three functions and checks them once on a product with odd

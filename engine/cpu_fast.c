@@ -314,6 +314,18 @@ static const float *packed_weight_for(const pass_state *st, const float *w, int 
     return p;
 }
 
+/* out[M, N] (row stride ldo) = in[M, K] @ w^T + beta * out for the weight
+ * share w[N, K]: on its packed form where the pass has (or makes) one, else
+ * through octic_sgemm. On the calling thread. */
+static void share_product(const pass_state *st, int M, int N, int K, const float *in, int ldi, const float *w,
+                          float beta, float *out, int ldo) {
+    const float *wp = packed_weight_for(st, w, N, K);
+    if (wp)
+        octic_sgemm_packed(M, N, K, in, ldi, wp, beta, out, ldo);
+    else
+        octic_sgemm(1, M, N, K, in, ldi, w, K, beta, out, ldo);
+}
+
 static void fast_begin_pass(const octic_backend *be, void **cache, int images) {
     (void)be;
     if (pass_depth++ == 0) {
@@ -549,11 +561,7 @@ static void fast_linear(const octic_backend *be, float *out, int ldo, const floa
         if (bias)
             for (int i = 0; i < M; i++)
                 memcpy(out + (size_t)i * ldo + c0, bias + c0, (size_t)(c1 - c0) * sizeof(float));
-        const float *ws = w + (size_t)c0 * K, *wp = packed_weight_for(&st, ws, c1 - c0, K);
-        if (wp)
-            octic_sgemm_packed(M, c1 - c0, K, in, ldi, wp, bias ? 1.0f : 0.0f, out + c0, ldo);
-        else
-            octic_sgemm(1, M, c1 - c0, K, in, ldi, ws, K, bias ? 1.0f : 0.0f, out + c0, ldo);
+        share_product(&st, M, c1 - c0, K, in, ldi, w + (size_t)c0 * K, bias ? 1.0f : 0.0f, out + c0, ldo);
     });
 }
 
@@ -656,13 +664,8 @@ static void fast_linear_d8(const octic_backend *be, float *out, const float *in,
         const float *x = in + (size_t)r0 * ldi;
         float *y = out + (size_t)r0 * ldo;
         if (p < 2) {
-            const float *wp = packed_weight_for(&st, w[4], 2 * co, 2 * ci);
-            if (wp)
-                octic_sgemm_packed(r1 - r0, 2 * co, 2 * ci, x + (4 + 2 * p) * ci, ldi, wp, 0.0f,
-                                   y + (4 + 2 * p) * co, ldo);
-            else
-                octic_sgemm(1, r1 - r0, 2 * co, 2 * ci, x + (4 + 2 * p) * ci, ldi, w[4], 2 * ci, 0.0f,
-                            y + (4 + 2 * p) * co, ldo);
+            share_product(&st, r1 - r0, 2 * co, 2 * ci, x + (4 + 2 * p) * ci, ldi, w[4], 0.0f, y + (4 + 2 * p) * co,
+                          ldo);
         } else {
             int q = p - 2;
             narrow_product(y + q * co, ldo, x + q * ci, ldi, w[q], q == 0 ? bias : NULL, r1 - r0, co, ci);
