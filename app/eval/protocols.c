@@ -468,6 +468,26 @@ static int logreg_progress(void *user, int64_t it, int64_t max_it) {
     return ctx->progress ? ctx->progress(ctx->user, it, max_it) : 0;
 }
 
+/* The protocol's logistic regression with inverse regularization c, fitted
+ * on the rows fit (their patch modes), labels every pixel of the rows query
+ * with its patch's class: pred[query->rows * pp] (pred32[query->rows] the
+ * classes). */
+static octic_status logreg_pixels(octic_eval_context *ctx, const octic_seg_protocol *p, double c, const patch_rows *fit,
+                                  const patch_rows *query, int C, int pp, int32_t *pred32, uint8_t *pred) {
+    octic_logreg_params lp;
+    octic_logreg_defaults(&lp, c);
+    lp.max_iter = p->max_iter, lp.tol = p->tol, lp.linesearch_max_iter = p->linesearch_max_iter;
+    lp.memory = p->memory;
+    octic_logreg_model m;
+    octic_status st = octic_logreg_fit(fit->x, fit->mode, fit->rows, C, &lp, &m, logreg_progress, ctx);
+    if (st != OCTIC_OK) return st;
+    st = octic_logreg_predict(&m, query->x, query->rows, pred32);
+    octic_logreg_free(&m);
+    if (st != OCTIC_OK) return st;
+    for (int64_t q = 0; q < query->rows; q++) memset(pred + q * pp, (uint8_t)pred32[q], (size_t)pp);
+    return OCTIC_OK;
+}
+
 /* k-NN neighbours for a distance: copies normalized for cosine. */
 static octic_status neighbors(const patch_rows *tr, const patch_rows *q, int C, int kmax, octic_distance d, int32_t *idx) {
     if (d != OCTIC_DIST_COSINE)
@@ -598,17 +618,8 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
         for (int ci = 0; ci < p->n_c; ci++) {
             snprintf(phase, sizeof phase, "logistic regression C=%g (%d/%d) on the train part", p->cs[ci], ci + 1, p->n_c);
             announce(ctx, phase);
-            octic_logreg_params lp;
-            octic_logreg_defaults(&lp, p->cs[ci]);
-            lp.max_iter = p->max_iter, lp.tol = p->tol, lp.linesearch_max_iter = p->linesearch_max_iter;
-            lp.memory = p->memory;
-            octic_logreg_model m;
-            if ((st = octic_logreg_fit(fit_rows.x, fit_rows.mode, fit_rows.rows, C, &lp, &m, logreg_progress, ctx)) != OCTIC_OK)
+            if ((st = logreg_pixels(ctx, p, p->cs[ci], &fit_rows, &sel_rows, C, pp, pred32, pred)) != OCTIC_OK)
                 goto done;
-            st = octic_logreg_predict(&m, sel_rows.x, sel_rows.rows, pred32);
-            octic_logreg_free(&m);
-            if (st != OCTIC_OK) goto done;
-            for (int64_t q = 0; q < sel_rows.rows; q++) memset(pred + q * pp, (uint8_t)pred32[q], (size_t)pp);
             double miou = score_pixels(&sel_rows, pred, pp, &ign, &s);
             snprintf(setting, sizeof setting, "C=%g", p->cs[ci]);
             if ((st = add_trial(out, "logreg", setting, "mIoU", miou, 0)) != OCTIC_OK) goto done;
@@ -617,17 +628,8 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
         out->trials[first_trial + best_c].selected = 1;
         snprintf(phase, sizeof phase, "logistic regression C=%g on every train image", p->cs[best_c]);
         announce(ctx, phase);
-        octic_logreg_params lp;
-        octic_logreg_defaults(&lp, p->cs[best_c]);
-        lp.max_iter = p->max_iter, lp.tol = p->tol, lp.linesearch_max_iter = p->linesearch_max_iter;
-        lp.memory = p->memory;
-        octic_logreg_model m;
-        if ((st = octic_logreg_fit(all_rows.x, all_rows.mode, all_rows.rows, C, &lp, &m, logreg_progress, ctx)) != OCTIC_OK)
+        if ((st = logreg_pixels(ctx, p, p->cs[best_c], &all_rows, &test_rows, C, pp, pred32, pred)) != OCTIC_OK)
             goto done;
-        st = octic_logreg_predict(&m, test_rows.x, test_rows.rows, pred32);
-        octic_logreg_free(&m);
-        if (st != OCTIC_OK) goto done;
-        for (int64_t q = 0; q < test_rows.rows; q++) memset(pred + q * pp, (uint8_t)pred32[q], (size_t)pp);
         score_pixels(&test_rows, pred, pp, &ign, &s);
         if ((st = record_scores(ctx, out, "logreg", &s)) != OCTIC_OK) goto done;
         if ((st = add_metric(out, "best_C", p->cs[best_c])) != OCTIC_OK) goto done;
