@@ -240,6 +240,21 @@ static void jacobi_eigen(double *A, double *Q, double *values, int n) {
     }
 }
 
+/* The Rayleigh-Ritz step of the subspace V (k, C): Wk (k, C) = V cov (cov
+ * symmetric), the projected problem Hk (k, k) = Wk V^T, its eigenvectors Q
+ * (columns) and values ritz (descending) by Jacobi. */
+static void rayleigh_ritz(const float *V, const float *cov, float *Wk, double *Hk, double *Q, double *ritz, int k,
+                          int C) {
+    octic_sgemm(1, k, C, C, V, C, cov, C, 0.0f, Wk, C);
+    for (int a = 0; a < k; a++)
+        for (int b = 0; b < k; b++) {
+            double d = 0.0;
+            for (int j = 0; j < C; j++) d += (double)Wk[(size_t)a * C + j] * V[(size_t)b * C + j];
+            Hk[a * k + b] = d;
+        }
+    jacobi_eigen(Hk, Q, ritz, k);
+}
+
 octic_status octiscope_pca_fit(octiscope_pca *p, const float *X, int R, int C) {
     memset(p, 0, sizeof *p);
     if (R < 1 || C < 3) return octic_fail(OCTIC_ERR_ARG, "PCA needs at least one row and three columns, got %dx%d", R, C);
@@ -279,14 +294,7 @@ octic_status octiscope_pca_fit(octiscope_pca *p, const float *X, int R, int C) {
         for (int j = 0; j < C; j++) V[(size_t)a * C + j] = (float)sin(1.0 + 0.7 * j + 2.3 * a * (j % 7 + 1));
     orthonormalize(V, k, C);
     for (int it = 0; it < 1000; it++) {
-        octic_sgemm(1, k, C, C, V, C, cov, C, 0.0f, Wk, C); /* Wk = V cov (cov symmetric) */
-        for (int a = 0; a < k; a++)
-            for (int b = 0; b < k; b++) {
-                double d = 0.0;
-                for (int j = 0; j < C; j++) d += (double)Wk[(size_t)a * C + j] * V[(size_t)b * C + j];
-                Hk[a * k + b] = d;
-            }
-        jacobi_eigen(Hk, Q, ritz, k);
+        rayleigh_ritz(V, cov, Wk, Hk, Q, ritz, k, C);
         // V <- the Ritz vectors of the new subspace: orthonormalize Wk, rotate by Q
         orthonormalize(Wk, k, C);
         double settled = 0.0;
@@ -296,14 +304,7 @@ octic_status octiscope_pca_fit(octiscope_pca *p, const float *X, int R, int C) {
         if (it >= 10 && settled < 1e-7) break;
     }
     // final Rayleigh-Ritz on the converged subspace
-    octic_sgemm(1, k, C, C, V, C, cov, C, 0.0f, Wk, C);
-    for (int a = 0; a < k; a++)
-        for (int b = 0; b < k; b++) {
-            double d = 0.0;
-            for (int j = 0; j < C; j++) d += (double)Wk[(size_t)a * C + j] * V[(size_t)b * C + j];
-            Hk[a * k + b] = d;
-        }
-    jacobi_eigen(Hk, Q, ritz, k);
+    rayleigh_ritz(V, cov, Wk, Hk, Q, ritz, k, C);
     for (int a = 0; a < 3; a++)
         for (int j = 0; j < C; j++) {
             double d = 0.0;
