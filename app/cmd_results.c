@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "commands.h"
@@ -28,7 +29,8 @@ static const char results_usage[] =
     "           the first one given)\n"
     "  export   every metric of every run, one row each (CSV or Markdown)\n"
     "  check    SQLite's integrity check of the file, and the schema version\n"
-    "Opening the database marks runs whose process has died as interrupted.\n";
+    "Opening the database marks runs whose process has died as interrupted. A --db FILE\n"
+    "that does not exist is an error (these actions only read; octic eval creates it).\n";
 
 typedef enum { FMT_TEXT, FMT_CSV, FMT_MARKDOWN } out_format;
 
@@ -82,11 +84,16 @@ static void md_rule(FILE *f, int n, int first_left) {
     fputs("|\n", f);
 }
 
+/* Every action only reads: a --db path that names no file is a mistake to
+ * report, not a database (and folders) to create. The default database is
+ * made empty on its first use, as octic eval would. */
 static int open_db(const char *path, octic_db **db) {
     char buf[4096];
     if (!path) {
         if (octic_db_default_path(buf, sizeof buf) != OCTIC_OK) return cli_engine_error();
         path = buf;
+    } else if (access(path, F_OK) != 0 && errno == ENOENT) {
+        return cli_error("%s: no results database there (octic eval --db %s records its runs into one)", path, path);
     }
     if (octic_db_open(path, db) != OCTIC_OK) return cli_engine_error();
     return CLI_OK;

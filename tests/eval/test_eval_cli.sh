@@ -87,6 +87,10 @@ run "$octic" results check --db "$db"
 [ "$rc" -eq 0 ] && grep -q "integrity ok, schema version 1" "$tmp/out"; check "results check" $?
 run "$octic" results show 99 --db "$db"
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "no run 99" "$tmp/err"; check "results show of a missing run: one error line" $?
+run "$octic" results list --db "$tmp/missing/results.sqlite"
+[ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "missing/results.sqlite: no results database there" "$tmp/err" &&
+    [ ! -e "$tmp/missing" ]
+check "results list of a path with no database: one error line, nothing created" $?
 run "$octic" eval knn "$model" --data "$voc" "${common[@]}"
 [ "$rc" -ne 0 ] && grep -q "classification data set" "$tmp/err"; check "knn on a segmentation set is refused" $?
 run "$octic" eval seg "$model" --data "$imagenet" "${common[@]}" --split train:nope
