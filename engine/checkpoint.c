@@ -127,18 +127,52 @@ octic_status octic_atomic_commit(octic_atomic_file *f) {
 
 /* --- dispatch ------------------------------------------------------------------ */
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* What a file that is not a checkpoint seems to be, by its first bytes. */
+static const char *looks_like(const unsigned char *head, size_t n) {
+    if (n >= 3 && memcmp(head, "\xff\xd8\xff", 3) == 0) return " (it is a JPEG image)";
+    if (n >= 4 && memcmp(head, "\x89PNG", 4) == 0) return " (it is a PNG image)";
+    if (n >= 6 && memcmp(head, "\x93NUMPY", 6) == 0) return " (it is a NumPy .npy array)";
+    if (n >= 2 && memcmp(head, "\x1f\x8b", 2) == 0) return " (it is gzip-compressed)";
+    if (n >= 2 && head[0] == 0x80 && head[1] <= 5) return " (it is a Python pickle)";
+    return "";
+}
+
+/* By the first bytes: a zip archive ("PK\3\4", torch.save since PyTorch
+ * 1.6) or safetensors (an 8-byte header length, then the JSON header's '{').
+ * A file that is neither gets an error that says what was expected, and what
+ * the file looks like where that is easy to tell; one named .safetensors
+ * goes to its reader, whose errors say how it is damaged. */
 octic_status octic_checkpoint_load(const char *path, octic_tensor_set *out) {
     octic_tensor_set_init(out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return octic_fail(OCTIC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    unsigned char magic[4] = {0};
+    unsigned char head[16] = {0};
     ssize_t n;
     do {
-        n = read(fd, magic, sizeof magic);
+        n = read(fd, head, sizeof head);
     } while (n < 0 && errno == EINTR);
     int e = errno;
     close(fd);
     if (n < 0) return octic_fail(OCTIC_ERR_IO, "%s: cannot read: %s", path, strerror(e));
-    if (n == 4 && memcmp(magic, "PK\x03\x04", 4) == 0) return octic_pth_load(path, out);
-    return octic_safetensors_load(path, out);
+    if (n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) return octic_pth_load(path, out);
+    if ((n >= 9 && head[8] == '{') || ends_with(path, ".safetensors")) return octic_safetensors_load(path, out);
+    const char *expected = "expected a PyTorch checkpoint (the zip archive torch.save writes) or a safetensors file";
+    if (n == 0) return octic_fail(OCTIC_ERR_FORMAT, "%s: the file is empty: %s", path, expected);
+    /* torch.save's legacy format: pickles, the first one PyTorch's magic
+     * number 0x1950a86a20f9469cfc6c (protocol 2: PROTO 2, LONG1 of 10 bytes) */
+    static const unsigned char legacy[14] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
+                                             0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+    if (n >= 14 && memcmp(head, legacy, sizeof legacy) == 0)
+        return octic_fail(OCTIC_ERR_UNSUPPORTED,
+                          "%s: a PyTorch file in the legacy format (torch.save before PyTorch 1.6, or with "
+                          "_use_new_zipfile_serialization=False): %s; load it in PyTorch and save it again "
+                          "with torch.save",
+                          path, expected);
+    const char *looks = looks_like(head, (size_t)n);
+    return octic_fail(OCTIC_ERR_FORMAT, "%s: not a checkpoint%s: %s", path, looks, expected);
 }

@@ -658,6 +658,54 @@ START_TEST(safetensors_errors) {
 }
 END_TEST
 
+/* The dispatch by content: a file that is neither a zip archive nor
+ * safetensors is named as such, with what it seems to be. */
+static void not_a_checkpoint(const char *name, const void *bytes, size_t len, octic_status want, const char *what) {
+    char *path = tmpfile_path(name), msg[1400];
+    write_all(path, bytes, len);
+    snprintf(msg, sizeof msg,
+             "%s: %s: expected a PyTorch checkpoint (the zip archive torch.save writes) or a safetensors file%s", path,
+             what, want == OCTIC_ERR_UNSUPPORTED ? "; load it in PyTorch and save it again with torch.save" : "");
+    octic_tensor_set s;
+    assert_error(octic_checkpoint_load(path, &s), want, msg);
+    ck_assert_int_eq(s.count, 0);
+}
+
+START_TEST(checkpoint_kind_by_content) {
+    make_tmpdir();
+    not_a_checkpoint("empty.pth", "", 0, OCTIC_ERR_FORMAT, "the file is empty");
+    not_a_checkpoint("photo.pth", "\xff\xd8\xff\xe0\x00\x10JFIF", 10, OCTIC_ERR_FORMAT,
+                     "not a checkpoint (it is a JPEG image)");
+    not_a_checkpoint("x.pth", "\x93NUMPY\x01\x00v\x00", 10, OCTIC_ERR_FORMAT,
+                     "not a checkpoint (it is a NumPy .npy array)");
+    not_a_checkpoint("x.pkl", "\x80\x04\x95\x0b\x00\x00\x00\x00\x00\x00\x00}", 12, OCTIC_ERR_FORMAT,
+                     "not a checkpoint (it is a Python pickle)");
+    not_a_checkpoint("notes.pth", "hello, world\n", 13, OCTIC_ERR_FORMAT, "not a checkpoint");
+    /* torch.save(..., _use_new_zipfile_serialization=False): its magic number first */
+    not_a_checkpoint("legacy.pth", "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.\x80\x02", 17,
+                     OCTIC_ERR_UNSUPPORTED,
+                     "a PyTorch file in the legacy format (torch.save before PyTorch 1.6, or with "
+                     "_use_new_zipfile_serialization=False)");
+
+    /* safetensors whatever its name; a damaged one named .safetensors gets
+     * its reader's own error */
+    size_t len;
+    uint8_t *buf = make_st("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, &len);
+    char *path = tmpfile_path("model.bin");
+    write_all(path, buf, len);
+    free(buf);
+    octic_tensor_set s;
+    load_ok(path, &s);
+    ck_assert_int_eq(s.count, 1);
+    octic_tensor_set_free(&s);
+    path = tmpfile_path("short.safetensors");
+    write_all(path, "\x05\x00\x00", 3);
+    char want[1200];
+    snprintf(want, sizeof want, "%s: not a safetensors file: 3 bytes, expected at least 8 (the header length)", path);
+    assert_error(octic_checkpoint_load(path, &s), OCTIC_ERR_FORMAT, want);
+}
+END_TEST
+
 START_TEST(safetensors_round_trip) {
     make_tmpdir();
     octic_tensor_set s, r;
@@ -913,6 +961,7 @@ static Suite *readers_suite(void) {
     tcase_add_test(tc, unknown_pickle_opcode);
     tcase_add_test(tc, deflated_entries);
     tcase_add_test(tc, missing_file);
+    tcase_add_test(tc, checkpoint_kind_by_content);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pickle");
