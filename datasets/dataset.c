@@ -318,61 +318,151 @@ static const char *base_name(const char *path) {
     return s ? s + 1 : path;
 }
 
-/* One subfolder per class, as torchvision's ImageFolder: classes are the
- * sorted subfolders, items every image-named file below each. */
-static octic_status open_class_folders(octic_dataset *ds, const char *root, char **classes, size_t nclasses) {
-    ds->layout = OCTIC_LAYOUT_FOLDER;
-    int split = ds_add_split(ds, "all");
-    octic_status st = ds_set_classes(ds, (int)nclasses, (const char *const *)classes, NULL);
-    for (size_t c = 0; !st && c < nclasses; c++) {
-        char *dir = ds_join(root, classes[c]);
+/* The images below dir/<folders[c]>/ (any depth, in the order torchvision's
+ * ImageFolder visits them) into split sp with label[c]; a folder whose label
+ * is -1 is skipped and reported as not one of the classes of `classes_of`.
+ * An image directly in dir belongs to no class and is reported. */
+static octic_status add_class_folders(octic_dataset *ds, int sp, const char *dir, char **folders, size_t n,
+                                      const int *label, const char *classes_of) {
+    octic_status st = OCTIC_OK;
+    for (size_t c = 0; !st && c < n; c++) {
+        char *sub = ds_join(dir, folders[c]);
+        if (!sub) return OCTIC_ERR_NOMEM;
+        if (label[c] < 0) {
+            if (ds_problem(ds, sub, "skipped: not one of the classes of %s/", classes_of) < 0) st = OCTIC_ERR_NOMEM;
+            free(sub);
+            continue;
+        }
         char **files;
-        size_t n;
-        if (!dir || ds_walk(dir, &files, &n) < 0) {
-            free(dir);
+        size_t nf;
+        if (ds_walk(sub, &files, &nf) < 0) {
+            free(sub);
             return OCTIC_ERR_NOMEM;
         }
         size_t images = 0;
-        for (size_t i = 0; !st && i < n; i++) {
+        for (size_t i = 0; !st && i < nf; i++) {
             if (ds_image_name(files[i])) {
-                st = ds_add_item(ds, split, files[i], NULL, (int)c);
+                st = ds_add_item(ds, sp, files[i], NULL, label[c]);
                 images++;
             } else if (base_name(files[i])[0] != '.' && ds_problem(ds, files[i], "skipped: not an image file name (expected .jpg, .jpeg, .png, ...)") < 0) {
                 st = OCTIC_ERR_NOMEM;
             }
         }
-        if (!st && images == 0 && ds_problem(ds, dir, "class folder without images") < 0) st = OCTIC_ERR_NOMEM;
-        ds_free_list(files, n);
-        free(dir);
+        if (!st && images == 0 && ds_problem(ds, sub, "class folder without images") < 0) st = OCTIC_ERR_NOMEM;
+        ds_free_list(files, nf);
+        free(sub);
     }
     /* Images beside the class folders belong to no class. */
     char **files;
-    size_t n;
-    if (!st && ds_list(root, 'f', &files, &n) == 0) {
-        for (size_t i = 0; !st && i < n; i++) {
+    size_t nf;
+    if (!st && ds_list(dir, 'f', &files, &nf) == 0) {
+        for (size_t i = 0; !st && i < nf; i++) {
             if (!ds_image_name(files[i])) continue;
-            char *p = ds_join(root, files[i]);
+            char *p = ds_join(dir, files[i]);
             if (!p || ds_problem(ds, p, "skipped: an image outside the class folders") < 0) st = OCTIC_ERR_NOMEM;
             free(p);
         }
-        ds_free_list(files, n);
+        ds_free_list(files, nf);
     }
     return st;
 }
 
-static octic_status open_flat(octic_dataset *ds, const char *root, char **files, size_t n) {
-    ds->layout = OCTIC_LAYOUT_FLAT;
-    int split = ds_add_split(ds, "all");
+/* The image files dir/files[0..n) into split sp, without labels; other
+ * files (not hidden ones) are reported. */
+static octic_status add_images(octic_dataset *ds, int sp, const char *dir, char **files, size_t n) {
     octic_status st = OCTIC_OK;
     for (size_t i = 0; !st && i < n; i++) {
-        char *p = ds_join(root, files[i]);
+        char *p = ds_join(dir, files[i]);
         if (!p) return OCTIC_ERR_NOMEM;
-        if (ds_image_name(files[i])) st = ds_add_item(ds, split, p, NULL, -1);
+        if (ds_image_name(files[i])) st = ds_add_item(ds, sp, p, NULL, -1);
         else if (files[i][0] != '.' && ds_problem(ds, p, "skipped: not an image file name (expected .jpg, .jpeg, .png, ...)") < 0)
             st = OCTIC_ERR_NOMEM;
         free(p);
     }
     return st;
+}
+
+/* One subfolder per class, as torchvision's ImageFolder: classes are the
+ * sorted subfolders, items every image-named file below each. */
+static octic_status open_class_folders(octic_dataset *ds, const char *root, char **classes, size_t nclasses) {
+    ds->layout = OCTIC_LAYOUT_FOLDER;
+    int split = ds_add_split(ds, "all");
+    int *label = malloc((nclasses ? nclasses : 1) * sizeof *label);
+    if (!label) return OCTIC_ERR_NOMEM;
+    for (size_t c = 0; c < nclasses; c++) label[c] = (int)c;
+    octic_status st = ds_set_classes(ds, (int)nclasses, (const char *const *)classes, NULL);
+    if (!st) st = add_class_folders(ds, split, root, classes, nclasses, label, "");
+    free(label);
+    return st;
+}
+
+static const char *const split_folders[] = {"train", "val", "test"};
+
+/* Split folders, each with one subfolder per class (torchvision's
+ * ImageFolder on each): <root>/{train,val,test}/<class>/... The classes are
+ * train's subfolders (val's where there is no train/); another split's
+ * folder of a class not among them is skipped and reported. A split folder
+ * without subfolders (like ImageNet's test/) holds images without labels. */
+static octic_status open_split_folders(octic_dataset *ds, const char *root) {
+    ds->layout = OCTIC_LAYOUT_FOLDER;
+    char **classes = NULL;
+    size_t ncl = 0;
+    const char *from = NULL;
+    octic_status st = OCTIC_OK;
+    for (int s = 0; s < 2 && !from && !st; s++) {
+        char *dir = ds_join(root, split_folders[s]);
+        if (!dir) return OCTIC_ERR_NOMEM;
+        if (ds_is_dir(dir)) {
+            if (ds_list(dir, 'd', &classes, &ncl) < 0) st = OCTIC_ERR_IO;
+            else if (ncl) from = split_folders[s];
+            else ds_free_list(classes, ncl), classes = NULL;
+        }
+        free(dir);
+    }
+    if (!st) st = ds_set_classes(ds, (int)ncl, (const char *const *)classes, NULL);
+    for (int s = 0; !st && s < 3; s++) {
+        char *dir = ds_join(root, split_folders[s]);
+        if (!dir) {
+            st = OCTIC_ERR_NOMEM;
+            break;
+        }
+        char **names;
+        size_t n;
+        if (!ds_is_dir(dir)) {
+            free(dir);
+            continue;
+        }
+        int sp = ds_add_split(ds, split_folders[s]);
+        if (ds_list(dir, 'd', &names, &n) < 0) {
+            st = OCTIC_ERR_IO;
+        } else if (n) {
+            int *label = malloc(n * sizeof *label);
+            if (!label) st = OCTIC_ERR_NOMEM;
+            for (size_t c = 0; !st && c < n; c++) {
+                label[c] = -1;
+                for (size_t k = 0; k < ncl && label[c] < 0; k++)
+                    if (strcmp(names[c], classes[k]) == 0) label[c] = (int)k;
+            }
+            if (!st) st = add_class_folders(ds, sp, dir, names, n, label, from);
+            free(label);
+            ds_free_list(names, n);
+        } else {
+            ds_free_list(names, n);
+            if (ds_list(dir, 'f', &names, &n) < 0) st = OCTIC_ERR_IO;
+            else {
+                st = add_images(ds, sp, dir, names, n);
+                ds_free_list(names, n);
+            }
+        }
+        free(dir);
+    }
+    ds_free_list(classes, ncl);
+    return st;
+}
+
+static octic_status open_flat(octic_dataset *ds, const char *root, char **files, size_t n) {
+    ds->layout = OCTIC_LAYOUT_FLAT;
+    return add_images(ds, ds_add_split(ds, "all"), root, files, n);
 }
 
 /* Does any file below dir (at most a few levels) have an image name? */
@@ -395,6 +485,26 @@ static int has_images(const char *dir, int depth) {
 }
 
 /* ---- detection ---- */
+
+/* Does train/ or val/ have a subfolder with images (a class folder)? */
+static int has_split_folders(const char *root) {
+    int found = 0;
+    for (int s = 0; s < 2 && !found; s++) {
+        char *dir = ds_join(root, split_folders[s]);
+        char **sub;
+        size_t n;
+        if (dir && ds_is_dir(dir) && ds_list(dir, 'd', &sub, &n) == 0) {
+            for (size_t i = 0; i < n && !found; i++) {
+                char *p = ds_join(dir, sub[i]);
+                found = p && has_images(p, 1);
+                free(p);
+            }
+            ds_free_list(sub, n);
+        }
+        free(dir);
+    }
+    return found;
+}
 
 static int has(const char *root, const char *rel, char want) {
     char *p = ds_join(root, rel);
@@ -442,6 +552,8 @@ static octic_status detect(octic_dataset *ds, const char *root, const octic_data
         free(c);
     }
 
+    if (has_split_folders(root)) return open_split_folders(ds, root);
+
     char **dirs;
     size_t ndirs;
     if (ds_list(root, 'd', &dirs, &ndirs) < 0) return OCTIC_ERR_IO;
@@ -473,7 +585,8 @@ static octic_status detect(octic_dataset *ds, const char *root, const octic_data
                       "%s: not a data set: looked for ImageNet (labels.txt with train/, val/ or test/), "
                       "ADE20K (ADEChallengeData2016/ or images/ with annotations/), PASCAL VOC 2012 "
                       "(VOCdevkit/VOC2012/, VOC2012/ or JPEGImages/ with SegmentationClass/ or ImageSets/), "
-                      "class subfolders holding images (.jpg, .jpeg, .png, ...), or images in the folder itself",
+                      "train/ or val/ holding class subfolders, class subfolders holding images (.jpg, .jpeg, "
+                      ".png, ...), or images in the folder itself",
                       root);
 }
 

@@ -31,7 +31,7 @@ typedef enum {
     OCTIC_LAYOUT_IMAGENET = 0, /* <root>/labels.txt, train/<wnid>/, val/<wnid>/, test/; extra .npy files */
     OCTIC_LAYOUT_ADE20K,       /* ADEChallengeData2016/images|annotations/{training,validation} */
     OCTIC_LAYOUT_VOC,          /* VOCdevkit/VOC2012/JPEGImages, SegmentationClass, ImageSets/Segmentation */
-    OCTIC_LAYOUT_FOLDER,       /* <root>/<class>/... : one subfolder per class, split "all" */
+    OCTIC_LAYOUT_FOLDER,       /* <root>/<class>/... (split "all"), or <root>/{train,val,test}/<class>/... */
     OCTIC_LAYOUT_FLAT,         /* <root>/<image>.jpg: images without labels, split "all" */
 } octic_layout;
 

@@ -720,6 +720,61 @@ START_TEST(class_folders_as_imagefolder) {
 }
 END_TEST
 
+START_TEST(split_folders_as_imagefolder_per_split) {
+    /* train/, val/ and test/ with class subfolders (ImageNet without
+     * labels.txt, or a set of one's own): classes from train/ */
+    const char *root = pathf("%s/splits", tmp);
+    write_file(pathf("%s/train/dog/2.jpg", root), "", 0);
+    write_file(pathf("%s/train/dog/sub/3.png", root), "", 0);
+    write_file(pathf("%s/train/cat/1.jpg", root), "", 0);
+    mkdirs(pathf("%s/train/empty", root));
+    write_file(pathf("%s/train/stray.jpg", root), "", 0);
+    write_file(pathf("%s/val/dog/4.jpg", root), "", 0);
+    write_file(pathf("%s/val/cat/5.jpg", root), "", 0);
+    write_file(pathf("%s/val/bird/6.jpg", root), "", 0);
+    write_file(pathf("%s/test/7.jpg", root), "", 0);
+    write_file(pathf("%s/test/notes.txt", root), "", 0);
+    write_file(pathf("%s/README.md", root), "", 0);
+    octic_dataset *ds = open_ok(root, NULL);
+    ck_assert_int_eq(octic_dataset_layout(ds), OCTIC_LAYOUT_FOLDER);
+    ck_assert_int_eq(octic_dataset_split_count(ds), 3);
+    ck_assert_str_eq(octic_dataset_split_name(ds, 0), "train");
+    ck_assert_str_eq(octic_dataset_split_name(ds, 1), "val");
+    ck_assert_str_eq(octic_dataset_split_name(ds, 2), "test");
+    ck_assert_int_eq(octic_dataset_class_count(ds), 3);
+    ck_assert_str_eq(octic_dataset_class_name(ds, 0), "cat");
+    ck_assert_str_eq(octic_dataset_class_name(ds, 1), "dog");
+    ck_assert_str_eq(octic_dataset_class_name(ds, 2), "empty");
+    ck_assert_uint_eq(octic_dataset_item_count(ds, 0), 3);
+    assert_item(ds, 0, 0, pathf("%s/train/cat/1.jpg", root), NULL, 0);
+    assert_item(ds, 0, 1, pathf("%s/train/dog/2.jpg", root), NULL, 1);
+    assert_item(ds, 0, 2, pathf("%s/train/dog/sub/3.png", root), NULL, 1);
+    ck_assert_uint_eq(octic_dataset_item_count(ds, 1), 2); /* bird is not a class of train */
+    assert_item(ds, 1, 0, pathf("%s/val/cat/5.jpg", root), NULL, 0);
+    assert_item(ds, 1, 1, pathf("%s/val/dog/4.jpg", root), NULL, 1);
+    ck_assert_uint_eq(octic_dataset_item_count(ds, 2), 1);
+    assert_item(ds, 2, 0, pathf("%s/test/7.jpg", root), NULL, -1);
+    assert_problem(ds, pathf("%s/val/bird", root), "not one of the classes of train/");
+    assert_problem(ds, pathf("%s/train/empty", root), "without images");
+    assert_problem(ds, pathf("%s/train/stray.jpg", root), "outside the class folders");
+    assert_problem(ds, pathf("%s/test/notes.txt", root), "not an image file name");
+    ck_assert_uint_eq(octic_dataset_problem_count(ds), 4);
+    octic_dataset_close(ds);
+
+    /* val/ alone: its classes */
+    const char *vonly = pathf("%s/valonly", tmp);
+    write_file(pathf("%s/val/b/1.jpg", vonly), "", 0);
+    write_file(pathf("%s/val/a/2.jpg", vonly), "", 0);
+    ds = open_ok(vonly, NULL);
+    ck_assert_int_eq(octic_dataset_split_count(ds), 1);
+    ck_assert_str_eq(octic_dataset_split_name(ds, 0), "val");
+    ck_assert_int_eq(octic_dataset_class_count(ds), 2);
+    assert_item(ds, 0, 0, pathf("%s/val/a/2.jpg", vonly), NULL, 0);
+    assert_item(ds, 0, 1, pathf("%s/val/b/1.jpg", vonly), NULL, 1);
+    octic_dataset_close(ds);
+}
+END_TEST
+
 START_TEST(flat_folder_and_no_layout) {
     const char *root = pathf("%s/flat", tmp);
     write_file(pathf("%s/b.JPG", root), "", 0);
@@ -1112,6 +1167,7 @@ static Suite *datasets_suite(void) {
     tcase_add_test(tc, voc_demo_set);
     tcase_add_test(tc, voc_split_lists);
     tcase_add_test(tc, class_folders_as_imagefolder);
+    tcase_add_test(tc, split_folders_as_imagefolder_per_split);
     tcase_add_test(tc, flat_folder_and_no_layout);
     suite_add_tcase(s, tc);
 
