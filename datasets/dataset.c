@@ -486,9 +486,23 @@ static int has_images(const char *dir, int depth) {
 
 /* ---- detection ---- */
 
-/* Does train/ or val/ have a subfolder with images (a class folder)? */
+/* Does train/ or val/ have a subfolder with images (a class folder), and no
+ * other folder of root hold images (then train/ is more likely a class of
+ * class folders, as in a set of vehicles)? */
 static int has_split_folders(const char *root) {
     int found = 0;
+    char **dirs;
+    size_t ndirs;
+    if (ds_list(root, 'd', &dirs, &ndirs) < 0) return 0;
+    int other = 0;
+    for (size_t i = 0; i < ndirs && !other; i++) {
+        if (!strcmp(dirs[i], "train") || !strcmp(dirs[i], "val") || !strcmp(dirs[i], "test")) continue;
+        char *p = ds_join(root, dirs[i]);
+        other = p && has_images(p, 1);
+        free(p);
+    }
+    ds_free_list(dirs, ndirs);
+    if (other) return 0;
     for (int s = 0; s < 2 && !found; s++) {
         char *dir = ds_join(root, split_folders[s]);
         char **sub;

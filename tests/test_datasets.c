@@ -761,6 +761,17 @@ START_TEST(split_folders_as_imagefolder_per_split) {
     ck_assert_uint_eq(octic_dataset_problem_count(ds), 4);
     octic_dataset_close(ds);
 
+    /* a class named train beside others that hold images: class folders */
+    const char *vehicles = pathf("%s/vehicles", tmp);
+    write_file(pathf("%s/train/steam/1.jpg", vehicles), "", 0);
+    write_file(pathf("%s/bus/2.jpg", vehicles), "", 0);
+    ds = open_ok(vehicles, NULL);
+    ck_assert_int_eq(octic_dataset_split_count(ds), 1);
+    ck_assert_str_eq(octic_dataset_split_name(ds, 0), "all");
+    ck_assert_int_eq(octic_dataset_class_count(ds), 2);
+    ck_assert_str_eq(octic_dataset_class_name(ds, 1), "train");
+    octic_dataset_close(ds);
+
     /* val/ alone: its classes */
     const char *vonly = pathf("%s/valonly", tmp);
     write_file(pathf("%s/val/b/1.jpg", vonly), "", 0);
