@@ -32,7 +32,7 @@ struct octic_backend {
     void (*free)(const octic_backend *be, float *p);
     void (*upload)(const octic_backend *be, float *dst, const float *src, size_t n);
     void (*download)(const octic_backend *be, float *dst, const float *src, size_t n);
-    void (*copy)(const octic_backend *be, float *dst, const float *src, size_t n);
+    void (*copy)(const octic_backend *be, float *dst, const float *src, size_t n); /* ranges may overlap (memmove) */
 
     /* out[M,N] (row stride ldo) = in[M,K] (row stride ldi) @ w[N,K]^T + bias[N] (bias may be NULL) */
     void (*linear)(const octic_backend *be, float *out, int ldo, const float *in, int ldi,

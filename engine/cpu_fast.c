@@ -533,7 +533,12 @@ static void fast_free(const octic_backend *be, float *p) { (void)be, free(p); }
 static void fast_copy(const octic_backend *be, float *dst, const float *src, size_t n) {
     (void)be;
     if (!n) return;
-    PARALLEL_SHARES(n, 1, i0, i1, memmove(dst + i0, src + i0, (size_t)(i1 - i0) * sizeof(float)));
+    uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src, bytes = n * sizeof(float);
+    if (d < s + bytes && s < d + bytes) { /* overlapping: shares would read what another share wrote */
+        memmove(dst, src, n * sizeof(float));
+        return;
+    }
+    PARALLEL_SHARES(n, 1, i0, i1, memcpy(dst + i0, src + i0, (size_t)(i1 - i0) * sizeof(float)));
 }
 
 /* Columns of the output (rows of the weight) per share of a dense product. */

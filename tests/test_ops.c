@@ -360,6 +360,22 @@ START_TEST(test_linear_and_layout_ops) {
     ref()->add_rows(ref(), x2, pos, 2, T, 1, T - 1, C);
     ck_assert(memcmp(x1, x2, (size_t)rows * C * sizeof(float)) == 0);
     free(x), free(pos), free(x1), free(x2), free(in), free(w), free(bias), free(o1), free(o2);
+
+    /* copy: disjoint, and overlapping both ways (memmove), large enough to be
+     * cut into the threads' shares */
+    size_t nc = (size_t)1 << 20, shift = 1000;
+    float *a = randv(nc + shift, 37, 1.0f), *b = dup(a, nc + shift), *d1 = malloc(nc * sizeof(float));
+    octic_cpu_set_threads(2);
+    fast()->copy(fast(), d1, a, nc);
+    ck_assert(memcmp(d1, a, nc * sizeof(float)) == 0);
+    for (int down = 0; down < 2; down++) {
+        fast()->copy(fast(), down ? a : a + shift, down ? a + shift : a, nc);
+        ref()->copy(ref(), down ? b : b + shift, down ? b + shift : b, nc);
+        ck_assert_msg(memcmp(a, b, (nc + shift) * sizeof(float)) == 0, "copy between overlapping ranges (%s)",
+                      down ? "down" : "up");
+    }
+    octic_cpu_set_threads(0);
+    free(a), free(b), free(d1);
 }
 END_TEST
 
