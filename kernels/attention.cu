@@ -5,9 +5,9 @@
  * q, k, v are read and the output written through the column maps of the op
  * (the iso5 layout of octic blocks), so no permuted copies are made.
  *
- * float32: 8 threads per query row on CUDA cores; each thread scores a
- * quarter of a key tile against the whole (scaled) query held in registers
- * and accumulates an eighth of the output columns.
+ * float32: 8 threads per query row on CUDA cores; each thread scores an
+ * eighth of a key tile (every eighth key) against the whole (scaled) query
+ * held in registers and accumulates an eighth of the output columns.
  * bfloat16: each warp owns 16 query rows; QK^T and PV on tensor cores (WMMA
  * 16x16x16, float32 accumulation), the softmax in float32 in shared memory.
  *
@@ -254,19 +254,37 @@ static void launch_f32(cuda_context *ctx, float *out, const float *qkv, const in
     CUDA_LAUNCHED(ctx);
 }
 
+/* The tensor-core kernel, where the device gives a block the shared memory
+ * it takes (more than 48 KB from HD = 64 on; HD = 128 takes 110 KB, which
+ * sm_80 and sm_90 give and sm_86 and sm_89, at 99 KB, do not); returns 0
+ * where it cannot run, for the caller to take the float32 kernel. */
 template <int HD>
-static void launch_bf16(cuda_context *ctx, float *out, const float *qkv, const int32_t *qc, const int32_t *oc, int B,
-                        int N, int H, int hd, float scale) {
+static int launch_bf16(cuda_context *ctx, float *out, const float *qkv, const int32_t *qc, const int32_t *oc, int B,
+                       int N, int H, int hd, float scale) {
     size_t bytes = bf_layout<HD>::bytes;
-    static int configured; /* per instance: allow more than 48 KB of shared memory */
-    if (!configured) {
-        CUDA_CHECK(ctx, cudaFuncSetAttribute(attention_bf16_kernel<HD>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                             (int)bytes));
-        configured = 1;
+    static int state; /* per instance: 0 not asked yet, 1 configured, -1 more than the device gives */
+    if (!state) {
+        int dev = 0, optin = 0;
+        CUDA_CHECK(ctx, cudaGetDevice(&dev));
+        CUDA_CHECK(ctx, cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+        if ((size_t)optin < bytes) {
+            state = -1;
+        } else {
+            cudaError_t e = cudaFuncSetAttribute(attention_bf16_kernel<HD>,
+                                                 cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+            if (e != cudaSuccess) {
+                cuda_record(ctx, OCTIC_ERR_UNSUPPORTED, __FILE__, __LINE__,
+                            "cudaFuncSetAttribute (%zu bytes of shared memory): %s", bytes, cudaGetErrorString(e));
+                return 1;
+            }
+            state = 1;
+        }
     }
+    if (state < 0) return 0;
     dim3 grid((N + BF_ROWS - 1) / BF_ROWS, H, B);
     attention_bf16_kernel<HD><<<grid, BF_THREADS, bytes, ctx->stream>>>(out, qkv, qc, oc, N, H, hd, scale);
     CUDA_LAUNCHED(ctx);
+    return 1;
 }
 
 size_t cuda_attention_scratch(const octic_backend *be, int B, int N, int H, int hd) {
@@ -286,11 +304,11 @@ void cuda_attention(const octic_backend *be, float *out, const float *qkv, const
     }
     float scale = 1.0f / sqrtf((float)hd);
     if (cuda_is_bf16(be)) {
-        if (hd <= 32) launch_bf16<32>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale);
-        else if (hd <= 64) launch_bf16<64>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale);
-        else if (hd <= 80) launch_bf16<80>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale);
-        else launch_bf16<128>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale);
-        return;
+        int ran = hd <= 32   ? launch_bf16<32>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale)
+                  : hd <= 64 ? launch_bf16<64>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale)
+                  : hd <= 80 ? launch_bf16<80>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale)
+                             : launch_bf16<128>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale);
+        if (ran) return;
     }
     if (hd <= 16) launch_f32<16>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale);
     else if (hd <= 32) launch_f32<32>(ctx, out, qkv, qkv_cols, out_cols, B, N, H, hd, scale);

@@ -1,4 +1,4 @@
-/* Shared by the CUDA backend's sources (kernels/*.cu): the backend context,
+/* Shared by the CUDA backend's sources (the .cu files of kernels/): the backend context,
  * error checks and the launchers each op family exports to the op table in
  * cuda_backend.cu.
  *

@@ -60,8 +60,8 @@ static const __nv_bfloat16 *bf16_weight(cuda_context *ctx, const float *w, size_
 void cuda_forget_weights(cuda_context *ctx, const void *p, size_t bytes) {
     const char *lo = (const char *)p, *hi = lo + bytes;
     for (int i = 0; i < ctx->n_weights;) {
-        const char *s = (const char *)ctx->weights[i].src;
-        if (s >= lo && s < hi) {
+        const char *s = (const char *)ctx->weights[i].src, *e = s + ctx->weights[i].n * sizeof(float);
+        if (s < hi && e > lo) { /* any part of the weight overwritten */
             __nv_bfloat16 *copy = ctx->weights[i].bf16;
             ctx->weights[i] = ctx->weights[--ctx->n_weights];
             cuda_device_free(ctx, copy);

@@ -17,12 +17,12 @@ void cuda_gelu(const octic_backend *be, float *x, size_t n) {
 }
 
 // x: (rows, C) iso5 in place; one thread per (row, channel i < c = C/8)
-__global__ void gelu_d8_kernel(float *x, int rows, int c) {
+__global__ void gelu_d8_kernel(float *x, int rows, int C, int c) {
     size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (k >= (size_t)rows * c) return;
     size_t r = k / c;
     int i = (int)(k % c);
-    float *t = x + r * 8 * c + i;
+    float *t = x + r * C + i;
     // x0..x7: A1, A2, B1, B2, then x4, x6 from E row 0 and x5, x7 from E row 1
     const int off[8] = {0, c, 2 * c, 3 * c, 4 * c, 6 * c, 5 * c, 7 * c};
     float iso[8], reg[8];
@@ -41,18 +41,18 @@ void cuda_gelu_d8(const octic_backend *be, float *x, int rows, int C) {
     int c = C / 8;
     size_t n = (size_t)rows * c;
     if (!n) return;
-    gelu_d8_kernel<<<cuda_blocks(n, 256), 256, 0, ctx->stream>>>(x, rows, c);
+    gelu_d8_kernel<<<cuda_blocks(n, 256), 256, 0, ctx->stream>>>(x, rows, C, c);
     CUDA_LAUNCHED(ctx);
 }
 
-// out: (rows, width), in: (rows, 8c) iso5; one thread per (row, channel i < c);
+// out: (rows, width), in: (rows, C) iso5; one thread per (row, channel i < c = C/8);
 // each term of the map is a block of c output channels (reference order)
-__global__ void invariant_kernel(float *out, const float *in, int rows, int c, int width, int kind) {
+__global__ void invariant_kernel(float *out, const float *in, int rows, int C, int c, int width, int kind) {
     size_t k = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (k >= (size_t)rows * c) return;
     size_t r = k / c;
     int i = (int)(k % c);
-    const float *t = in + r * 8 * c;
+    const float *t = in + r * C;
     /* x0..x7: the E rows are (x4 | x6) and (x5 | x7) */
     const float x[8] = {t[i], t[c + i], t[2 * c + i], t[3 * c + i], t[4 * c + i], t[6 * c + i], t[5 * c + i], t[7 * c + i]};
     octic_invariant_channel(out + r * width + i, c, x, (octic_invop)kind);
@@ -63,6 +63,6 @@ void cuda_invariant(const octic_backend *be, float *out, const float *in, int ro
     int c = C / 8, width = octic_invop_width(kind, C);
     size_t n = (size_t)rows * c;
     if (!n || !width) return;
-    invariant_kernel<<<cuda_blocks(n, 256), 256, 0, ctx->stream>>>(out, in, rows, c, width, (int)kind);
+    invariant_kernel<<<cuda_blocks(n, 256), 256, 0, ctx->stream>>>(out, in, rows, C, c, width, (int)kind);
     CUDA_LAUNCHED(ctx);
 }

@@ -298,7 +298,20 @@ START_TEST(test_layout_ops) {
     got = from_dev(gpu, dslice, (size_t)B * nr * C);
     ck_assert_msg(memcmp(got, slice, (size_t)B * nr * C * sizeof(float)) == 0, "get_rows differs");
     printf("%-28s %-34s exact\n", "add_rows, set_rows, get_rows", "");
-    free(got), free(slice), free(x), free(rows), free(in);
+    /* copy between overlapping ranges, both ways: memmove in the reference */
+    for (int dir = 0; dir < 2; dir++) {
+        float *h = randv(nx, 75 + dir, 1.0f), *dh = to_dev(gpu, h, nx);
+        size_t shift = 37, len = nx - shift;
+        float *dst = dir ? dh : dh + shift, *src = dir ? dh + shift : dh;
+        gpu->copy(gpu, dst, src, len);
+        ref()->copy(ref(), dir ? h : h + shift, dir ? h + shift : h, len);
+        got = from_dev(gpu, dh, nx);
+        ck_assert_msg(memcmp(got, h, nx * sizeof(float)) == 0, "copy between overlapping ranges (%s) differs",
+                      dir ? "down" : "up");
+        free(got), free(h), gpu->free(gpu, dh);
+    }
+    printf("%-28s %-34s exact\n", "copy, overlapping", "");
+    free(slice), free(x), free(rows), free(in);
     gpu->free(gpu, dslice), gpu->free(gpu, dx), gpu->free(gpu, drows), gpu->free(gpu, din);
 }
 END_TEST

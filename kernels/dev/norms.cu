@@ -52,6 +52,7 @@ int main(int argc, char **argv) {
     dev_validate("1 one thread per row", dout, want, n);
     printf("  %-40s %.3f ms, %.0f GB/s\n", "", dev_time_ms(naive, 10), bytes / dev_time_ms(naive, 10) / 1e6);
     DEV_CHECK(cudaMemcpy(dx, x, n * sizeof(float), cudaMemcpyHostToDevice));
+    DEV_CHECK(cudaDeviceSynchronize()); /* the backend's stream does not wait for cudaMemcpy's */
     warp();
     dev_validate("2 one warp per row", dout, want, n);
     printf("  %-40s %.3f ms, %.0f GB/s\n", "", dev_time_ms(warp, 10), bytes / dev_time_ms(warp, 10) / 1e6);
