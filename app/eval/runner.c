@@ -69,8 +69,11 @@ static octic_status check_dataset(const octic_eval_run_request *r, const octic_d
     } else if (octic_dataset_split_count(ds) >= 2) {
         ctx->train_split = 0, ctx->val_split = 1;
     } else {
-        return octic_fail(OCTIC_ERR_ARG, "%s: the data set has a single split; %s", r->data,
-                          r->command ? "choose with --split TRAIN:VAL" : "an evaluation needs a train and a val split");
+        int folder = octic_dataset_layout(ds) == OCTIC_LAYOUT_FOLDER;
+        return octic_fail(OCTIC_ERR_ARG, "%s: the data set has a single split (%s); an evaluation needs a train and a val split%s%s",
+                          r->data, octic_dataset_split_count(ds) ? octic_dataset_split_name(ds, 0) : "none",
+                          folder ? ": put the class folders in train/ and val/" : "",
+                          r->command ? (folder ? ", or choose with --split TRAIN:VAL" : "; choose with --split TRAIN:VAL") : "");
     }
     if (ctx->train_split < 0 || ctx->val_split < 0) {
         char names[256] = "";

@@ -87,6 +87,17 @@ run "$octic" results check --db "$db"
 [ "$rc" -eq 0 ] && grep -q "integrity ok, schema version 1" "$tmp/out"; check "results check" $?
 run "$octic" results show 99 --db "$db"
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "no run 99" "$tmp/err"; check "results show of a missing run: one error line" $?
+# class folders without splits, then the same folders in train/ and val/
+mkdir -p "$tmp/cf/a" "$tmp/cf/b" "$tmp/sf/train" "$tmp/sf/val"
+cp "$imagenet"/train/n02123045/*.JPEG "$tmp/cf/a/" && cp "$imagenet"/train/n03063599/*.JPEG "$tmp/cf/b/"
+run "$octic" eval knn "$model" --data "$tmp/cf" "${common[@]}" --db "$tmp/cf.sqlite" --ks 1
+[ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "single split (all).*put the class folders in train/ and val/" "$tmp/err"
+check "knn on class folders without splits says how to make them" $?
+cp -r "$tmp/cf/a" "$tmp/cf/b" "$tmp/sf/train/" && cp -r "$tmp/cf/a" "$tmp/cf/b" "$tmp/sf/val/"
+run "$octic" eval knn "$model" --data "$tmp/sf" "${common[@]}" --db "$tmp/cf.sqlite" --ks 1
+[ "$rc" -eq 0 ] && [ "$("$octic" results list --db "$tmp/cf.sqlite" --format csv | grep -c ,done,)" -eq 1 ] &&
+    awk -v t="$(metric 1 "$tmp/cf.sqlite" train_images)" -v v="$(metric 1 "$tmp/cf.sqlite" val_images)" 'BEGIN { exit !(t == 3 && v == 3) }'
+check "knn on split folders trains on train/ and scores val/" $? "$(cat "$tmp/err")"
 run "$octic" results list --db "$tmp/missing/results.sqlite"
 [ "$rc" -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "missing/results.sqlite: no results database there" "$tmp/err" &&
     [ ! -e "$tmp/missing" ]
