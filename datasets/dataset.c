@@ -486,33 +486,35 @@ static int has_images(const char *dir, int depth) {
 
 /* ---- detection ---- */
 
-/* Does train/ or val/ have a subfolder with images (a class folder), and no
- * other folder of root hold images (then train/ is more likely a class of
- * class folders, as in a set of vehicles)? */
-static int has_split_folders(const char *root) {
+static int is_split_folder(const char *name) {
+    return !strcmp(name, "train") || !strcmp(name, "val") || !strcmp(name, "test");
+}
+
+/* Does a subfolder of dirs[0..n) of dir (split folders left out when asked)
+ * hold images? */
+static int any_folder_with_images(const char *dir, char **dirs, size_t n, int but_splits) {
     int found = 0;
-    char **dirs;
-    size_t ndirs;
-    if (ds_list(root, 'd', &dirs, &ndirs) < 0) return 0;
-    int other = 0;
-    for (size_t i = 0; i < ndirs && !other; i++) {
-        if (!strcmp(dirs[i], "train") || !strcmp(dirs[i], "val") || !strcmp(dirs[i], "test")) continue;
-        char *p = ds_join(root, dirs[i]);
-        other = p && has_images(p, 1);
+    for (size_t i = 0; i < n && !found; i++) {
+        if (but_splits && is_split_folder(dirs[i])) continue;
+        char *p = ds_join(dir, dirs[i]);
+        found = p && has_images(p, 1);
         free(p);
     }
-    ds_free_list(dirs, ndirs);
-    if (other) return 0;
+    return found;
+}
+
+/* Does train/ or val/ have a subfolder with images (a class folder), with no
+ * other folder of root (dirs) holding images? (Then train/ is more likely a
+ * class of class folders, as in a set of vehicles.) */
+static int has_split_folders(const char *root, char **dirs, size_t ndirs) {
+    if (any_folder_with_images(root, dirs, ndirs, 1)) return 0;
+    int found = 0;
     for (int s = 0; s < 2 && !found; s++) {
         char *dir = ds_join(root, split_folders[s]);
         char **sub;
         size_t n;
         if (dir && ds_is_dir(dir) && ds_list(dir, 'd', &sub, &n) == 0) {
-            for (size_t i = 0; i < n && !found; i++) {
-                char *p = ds_join(dir, sub[i]);
-                found = p && has_images(p, 1);
-                free(p);
-            }
+            found = any_folder_with_images(dir, sub, n, 0);
             ds_free_list(sub, n);
         }
         free(dir);
@@ -566,18 +568,14 @@ static octic_status detect(octic_dataset *ds, const char *root, const octic_data
         free(c);
     }
 
-    if (has_split_folders(root)) return open_split_folders(ds, root);
-
     char **dirs;
     size_t ndirs;
     if (ds_list(root, 'd', &dirs, &ndirs) < 0) return OCTIC_ERR_IO;
-    int classes = 0;
-    for (size_t i = 0; i < ndirs && !classes; i++) {
-        char *p = ds_join(root, dirs[i]);
-        classes = p && has_images(p, 1);
-        free(p);
+    if (has_split_folders(root, dirs, ndirs)) {
+        ds_free_list(dirs, ndirs);
+        return open_split_folders(ds, root);
     }
-    if (classes) {
+    if (any_folder_with_images(root, dirs, ndirs, 0)) {
         octic_status st = open_class_folders(ds, root, dirs, ndirs);
         ds_free_list(dirs, ndirs);
         return st;
