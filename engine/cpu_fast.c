@@ -535,7 +535,7 @@ static void fast_copy(const octic_backend *be, float *dst, const float *src, siz
     if (!n) return;
     uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src, bytes = n * sizeof(float);
     if (d < s + bytes && s < d + bytes) { /* overlapping: shares would read what another share wrote */
-        memmove(dst, src, n * sizeof(float));
+        memmove(dst, src, bytes);
         return;
     }
     PARALLEL_SHARES(n, 1, i0, i1, memcpy(dst + i0, src + i0, (size_t)(i1 - i0) * sizeof(float)));

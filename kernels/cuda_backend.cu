@@ -104,17 +104,17 @@ static void cuda_copy(const octic_backend *be, float *dst, const float *src, siz
     cuda_forget_weights(ctx, dst, n * sizeof(float));
     uintptr_t d = (uintptr_t)dst, s = (uintptr_t)src, bytes = n * sizeof(float);
     if (d < s + bytes && s < d + bytes) { /* overlapping: memmove in the reference, undefined for cudaMemcpy */
-        float *tmp = (float *)cuda_device_alloc(ctx, n * sizeof(float));
+        float *tmp = (float *)cuda_device_alloc(ctx, bytes);
         if (!tmp) {
             cuda_record(ctx, OCTIC_ERR_NOMEM, __FILE__, __LINE__, "out of device memory for a copy of %zu floats", n);
             return;
         }
-        CUDA_CHECK(ctx, cudaMemcpyAsync(tmp, src, n * sizeof(float), cudaMemcpyDeviceToDevice, ctx->stream));
-        CUDA_CHECK(ctx, cudaMemcpyAsync(dst, tmp, n * sizeof(float), cudaMemcpyDeviceToDevice, ctx->stream));
+        CUDA_CHECK(ctx, cudaMemcpyAsync(tmp, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
+        CUDA_CHECK(ctx, cudaMemcpyAsync(dst, tmp, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
         cuda_device_free(ctx, tmp);
         return;
     }
-    CUDA_CHECK(ctx, cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToDevice, ctx->stream));
+    CUDA_CHECK(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx->stream));
 }
 
 static int32_t *cuda_upload_index(const octic_backend *be, const int32_t *idx, size_t n) {
