@@ -164,9 +164,11 @@ static void update_row(queue_row *q) {
         else
             g_snprintf(text, sizeof text, "%s: %s", r->outcome.cancelled ? "cancelled" : "failed", r->error);
         frac = r->status ? 0 : 1;
-    } else if (r != NULL && q->job->phase[0]) {
-        g_mutex_lock(&r->lock);
-        if (r->total > 0) {
+    } else {
+        g_mutex_lock(&r->lock); /* the phase and counts are the worker's */
+        if (!r->phase[0]) {
+            g_snprintf(text, sizeof text, "queued");
+        } else if (r->total > 0) {
             frac = (double)r->done / (double)r->total;
             double elapsed = (g_get_monotonic_time() - r->phase_started) / 1e6;
             if (r->done > 0) format_eta(eta, sizeof eta, elapsed * (r->total - r->done) / r->done);
@@ -176,11 +178,9 @@ static void update_row(queue_row *q) {
             g_snprintf(text, sizeof text, "%s", r->phase);
         }
         g_mutex_unlock(&r->lock);
-    } else {
-        g_snprintf(text, sizeof text, "queued");
     }
     gtk_label_set_label(q->status, text);
-    if (r->finished && r->status) gtk_widget_add_css_class(GTK_WIDGET(q->status), "error");
+    if (r->finished && r->status && !r->outcome.cancelled) gtk_widget_add_css_class(GTK_WIDGET(q->status), "error");
     gtk_progress_bar_set_fraction(q->bar, CLAMP(frac, 0, 1));
 }
 
@@ -200,8 +200,8 @@ static void on_cancel_job(GtkButton *button, OctiscopeEvaluations *self) {
         g_atomic_int_set(&r->cancel, 1);
     } else if (g_queue_remove(&self->pending, r)) {
         running_job_free(r);
-    } else if (g_ptr_array_remove(self->finished, r)) {
-        running_job_free(r);
+    } else {
+        g_ptr_array_remove(self->finished, r); /* which frees it */
     }
     rebuild_queue(self);
 }
@@ -253,10 +253,10 @@ static void rebuild_queue(OctiscopeEvaluations *self) {
 
 void octiscope_evaluations_queue(OctiscopeEvaluations *self, GPtrArray *jobs) {
     g_return_if_fail(OCTISCOPE_IS_EVALUATIONS(self));
-    for (guint i = 0; i < jobs->len; i++) {
+    while (jobs->len) { /* in the order given */
         running_job *r = g_new0(running_job, 1);
         g_mutex_init(&r->lock);
-        r->job = g_ptr_array_steal_index_fast(jobs, i), i--;
+        r->job = g_ptr_array_steal_index(jobs, 0);
         r->db = self->db_path && *self->db_path ? g_strdup(self->db_path) : NULL;
         g_queue_push_tail(&self->pending, r);
     }

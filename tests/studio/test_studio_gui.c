@@ -163,6 +163,16 @@ static GtkWidget *find_type(GtkWidget *w, const char *type_name) {
     return NULL;
 }
 
+/* The first button under w whose tooltip is `tooltip`. */
+static GtkWidget *find_button(GtkWidget *w, const char *tooltip) {
+    if (GTK_IS_BUTTON(w) && g_strcmp0(gtk_widget_get_tooltip_text(w), tooltip) == 0) return w;
+    for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *t = find_button(c, tooltip);
+        if (t) return t;
+    }
+    return NULL;
+}
+
 /* Closes the toasts on the window with their close buttons, as a user does
  * (on a window that is not focused, as under Xvfb, their timeouts wait, so
  * a queued toast would not show). */
@@ -644,6 +654,20 @@ int main(int argc, char **argv) {
     }
     snprintf(detail, sizeof detail, "%d of %u runs done", finished, g_list_model_get_n_items(runs));
     check(finished == 4 && g_list_model_get_n_items(runs) == 4, "the results view lists the four finished runs", detail);
+    // the runs were made in the order queued: by id, the three k-NN runs (hybrid,
+    // invariant, standard), then the segmentation
+    const char *want_order[4][2] = {{"knn", "hybrid"}, {"knn", "invariant"}, {"knn", "standard"}, {"seg", "hybrid"}};
+    int in_order = g_list_model_get_n_items(runs) == 4;
+    detail[0] = 0;
+    for (guint k = 0; in_order && k < 4; k++) {
+        g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(runs, 3 - k); /* the newest first */
+        in_order = g_str_has_prefix(octiscope_run_item_get_protocol(r), want_order[k][0]) &&
+                   g_strcmp0(octiscope_run_item_get_kind(r), want_order[k][1]) == 0;
+        snprintf(detail + strlen(detail), sizeof detail - strlen(detail), "%s%lld %s %s", k ? ", " : "",
+                 (long long)octiscope_run_item_get_id(r), octiscope_run_item_get_protocol(r),
+                 octiscope_run_item_get_kind(r));
+    }
+    check(in_order, "the queued evaluations ran in the order given", detail);
     check(errors == 1, "the failed run says why (one error)", NULL);
     octiscope_evaluations_set_compare(evals, TRUE);
     settle(0.5);
@@ -663,6 +687,16 @@ int main(int argc, char **argv) {
     check(csv_text && g_str_has_prefix(csv_text, "run,protocol,model,kind,dataset,state,metric,value,started\n") &&
               strstr(csv_text, "seg-capi") && strstr(csv_text, "knn-dinov2"),
           "the CSV has a header and both protocols", NULL);
+    // the finished runs' rows dismissed one by one, as a user clicks their buttons
+    int dismissed = 0;
+    for (GtkWidget *b; dismissed < 10 && (b = find_button(GTK_WIDGET(evals), "Dismiss"));) {
+        g_signal_emit_by_name(b, "clicked");
+        settle(0.05);
+        dismissed++;
+    }
+    snprintf(detail, sizeof detail, "%d dismissed", dismissed);
+    check(dismissed == 5 && !find_button(GTK_WIDGET(evals), "Dismiss") && !octiscope_evaluations_is_busy(evals),
+          "the five finished runs are dismissed one by one", detail);
     g_autofree char *rm = g_strdup_printf("rm -rf '%s'", evaldir);
     if (system(rm) != 0) fprintf(stderr, "# could not remove %s\n", evaldir);
 
