@@ -121,6 +121,9 @@ static int progress_update(void *user, int64_t done, int64_t total) {
 static void run_started(void *user, int64_t run_id, const char *protocol, const char *root) {
     progress_state *p = user;
     fprintf(stderr, "octic eval: run %lld (%s) of %s on %s\n", (long long)run_id, protocol, p->model, root);
+    if (strstr(protocol, "-custom"))
+        fprintf(stderr, "octic eval: settings other than the published protocol's: recorded as %s, apart from "
+                        "the papers' numbers\n", protocol);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;

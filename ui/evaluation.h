@@ -20,7 +20,8 @@ typedef enum {
     OCTISCOPE_EVAL_NPROTOCOLS
 } octiscope_eval_protocol;
 
-/* "knn-dinov2", "linear-cached", "seg-capi", "linear-dinov2" (the names in the database). */
+/* "knn-dinov2", "linear-cached", "seg-capi", "linear-dinov2" (in the database with
+ * "-custom" after them for a run with other settings than the published ones). */
 const char *octiscope_eval_protocol_name(octiscope_eval_protocol p);
 /* The headline metric of a protocol's runs: "top1" or "mIoU". */
 const char *octiscope_eval_main_metric(octiscope_eval_protocol p);

@@ -381,8 +381,11 @@ static gboolean run_visible(gpointer item, gpointer data) {
     OctiscopeRunItem *r = item;
     guint p = gtk_drop_down_get_selected(self->protocol_filter);
     if (p > 0 && p != GTK_INVALID_LIST_POSITION) {
+        /* the protocol, with the published settings or its -custom variant */
         GtkStringObject *s = gtk_drop_down_get_selected_item(self->protocol_filter);
-        if (g_strcmp0(gtk_string_object_get_string(s), octiscope_run_item_get_protocol(r)) != 0) return FALSE;
+        const char *want = gtk_string_object_get_string(s), *have = octiscope_run_item_get_protocol(r);
+        size_t n = strlen(want);
+        if (strncmp(have, want, n) != 0 || (have[n] && strcmp(have + n, "-custom") != 0)) return FALSE;
     }
     const char *text = gtk_editable_get_text(GTK_EDITABLE(self->search_entry));
     if (text && *text) {

@@ -516,9 +516,12 @@ static octic_status record_scores(octic_eval_context *ctx, octic_eval_results *o
     if (st == OCTIC_OK) st = add_metric(out, name, 100.0 * s->pixel_accuracy);
     const int classes = octic_dataset_class_count(ctx->ds);
     for (int c = 0; c < 256 && st == OCTIC_OK; c++)
-        if (s->present[c])
-            st = add_class(out, cls, c, c < classes ? octic_dataset_class_name(ctx->ds, c) : NULL, "IoU",
+        if (s->present[c]) {
+            /* a label beyond the classes (VOC's 255, predicted by the k-NN's per-pixel vote) by its number */
+            snprintf(name, sizeof name, "label %d", c);
+            st = add_class(out, cls, c, c < classes ? octic_dataset_class_name(ctx->ds, c) : name, "IoU",
                            100.0 * s->iou[c]);
+        }
     return st;
 }
 

@@ -21,11 +21,67 @@ void octic_eval_run_request_defaults(octic_eval_run_request *r, octic_eval_kind 
     r->size = 224, r->resize = 256, r->batch_size = 32;
 }
 
-const char *octic_eval_run_protocol(const octic_eval_run_request *r) {
+static int same_doubles(const double *a, int na, const double *b, int nb) {
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+static int same_ints(const int *a, int na, const int *b, int nb) {
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+/* Whether every setting that changes the numbers is the published one: the
+ * protocol's own, the image size (224, from 256) and the whole of each split.
+ * (The seed, the batch of the extraction, the threads and the device change
+ * no more than the reference's own runs do.) */
+int octic_eval_run_is_reference(const octic_eval_run_request *r) {
+    octic_eval_run_request d;
+    octic_eval_run_request_defaults(&d, r->kind);
+    if (r->size != d.size || r->resize != d.resize || r->subset != OCTIC_SUBSET_ALL) return 0;
+    switch (r->kind) {
+    case OCTIC_EVAL_KNN:
+        return same_ints(r->knn.ks, r->knn.n_k, d.knn.ks, d.knn.n_k) && r->knn.temperature == d.knn.temperature;
+    case OCTIC_EVAL_LINEAR: {
+        const octic_linear_protocol *a = &r->linear, *b = &d.linear;
+        return same_doubles(a->lrs, a->n_lr, b->lrs, b->n_lr) && a->epochs == b->epochs &&
+               a->epoch_length == b->epoch_length && a->batch_size == b->batch_size && a->momentum == b->momentum;
+    }
+    case OCTIC_EVAL_SEG: {
+        const octic_seg_protocol *a = &r->seg, *b = &d.seg;
+        int dists = a->n_dist == b->n_dist;
+        for (int i = 0; dists && i < a->n_dist; i++) dists = a->dists[i] == b->dists[i];
+        return same_doubles(a->cs, a->n_c, b->cs, b->n_c) && a->max_iter == b->max_iter && a->tol == b->tol &&
+               a->linesearch_max_iter == b->linesearch_max_iter && a->memory == b->memory &&
+               same_ints(a->ks, a->n_k, b->ks, b->n_k) && dists && a->holdout == b->holdout && a->knn == b->knn &&
+               a->logreg == b->logreg;
+    }
+    }
+    return 0;
+}
+
+/* The protocol's published name, whatever the settings. */
+static const char *base_protocol(const octic_eval_run_request *r) {
     switch (r->kind) {
     case OCTIC_EVAL_KNN: return "knn-dinov2";
     case OCTIC_EVAL_LINEAR: return r->linear.augment ? "linear-dinov2" : "linear-cached";
     case OCTIC_EVAL_SEG: return "seg-capi";
+    }
+    return "?";
+}
+
+const char *octic_eval_run_protocol(const octic_eval_run_request *r) {
+    int ref = octic_eval_run_is_reference(r);
+    switch (r->kind) {
+    case OCTIC_EVAL_KNN: return ref ? "knn-dinov2" : "knn-dinov2-custom";
+    case OCTIC_EVAL_LINEAR:
+        if (r->linear.augment) return ref ? "linear-dinov2" : "linear-dinov2-custom";
+        return ref ? "linear-cached" : "linear-cached-custom";
+    case OCTIC_EVAL_SEG: return ref ? "seg-capi" : "seg-capi-custom";
     }
     return "?";
 }
@@ -54,7 +110,7 @@ static octic_status record_model(octic_db *db, const char *path, const octic_mod
 static octic_status check_dataset(const octic_eval_run_request *r, const octic_dataset *ds, octic_eval_context *ctx) {
     char what[64];
     if (r->command) snprintf(what, sizeof what, "%s %s", r->command, kind_names[r->kind]);
-    else snprintf(what, sizeof what, "%s", octic_eval_run_protocol(r));
+    else snprintf(what, sizeof what, "%s", base_protocol(r));
     const int seg = r->kind == OCTIC_EVAL_SEG;
     if (seg && !octic_dataset_is_segmentation(ds))
         return octic_fail(OCTIC_ERR_ARG, "%s: %s needs a segmentation data set (ADE20K or VOC 2012), this is %s",

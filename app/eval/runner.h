@@ -57,7 +57,7 @@ typedef struct {
 typedef struct {
     int64_t run_id;          /* the run's row; 0 when the run failed before it was recorded */
     octic_run_state state;   /* OCTIC_RUN_DONE, OCTIC_RUN_FAILED or OCTIC_RUN_CANCELLED */
-    char protocol[24];       /* "knn-dinov2", "linear-cached", "linear-dinov2", "seg-capi" */
+    char protocol[24];       /* octic_eval_run_protocol's name */
     int model_failed;        /* the failure was loading the model */
     octic_eval_results results; /* when done; free with octic_eval_results_free */
     int chunks_reused, chunks_computed; /* feature chunks found in the cache and computed */
@@ -67,8 +67,15 @@ typedef struct {
  * batches of 32, every image, the default database and cache, the CPU. */
 void octic_eval_run_request_defaults(octic_eval_run_request *r, octic_eval_kind kind);
 
-/* "knn-dinov2", "linear-cached", "linear-dinov2" or "seg-capi". */
+/* The name the run is recorded under: "knn-dinov2", "linear-cached",
+ * "linear-dinov2" or "seg-capi" with the published settings (the papers'
+ * protocols, whose numbers can stand beside theirs), the same with
+ * "-custom" after it when a setting that changes the numbers differs (a
+ * subset, another image size, other k, learning rates, epochs, C...), so
+ * that the two are never mixed under one name. */
 const char *octic_eval_run_protocol(const octic_eval_run_request *r);
+/* 1 when every such setting is the published one. */
+int octic_eval_run_is_reference(const octic_eval_run_request *r);
 
 /* Runs the evaluation and records it. On failure the run (when it was
  * recorded) is marked failed or cancelled with the message; the status and

@@ -45,7 +45,7 @@ common=(--heads "$heads" --size 64 --db "$db" --batch-size 2)
 # ---- every protocol on the demo data ----------------------------------------
 run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --ks 1,3
 check "knn on the demo ImageNet" $(( rc != 0 )) "exit $rc"
-grep -q "run 1 (knn-dinov2): done" "$tmp/out"; check "knn prints its run" $?
+grep -q "run 1 (knn-dinov2-custom): done" "$tmp/out"; check "knn prints its run (custom: not the published settings)" $?
 t1=$(metric 1 "$db" top1)
 awk -v v="$t1" 'BEGIN { exit !(v >= 0 && v <= 100) }'; check "knn top1 is a percentage ($t1)" $?
 grep -q "extracting train" "$tmp/err"; check "knn reports its phases on stderr" $?
@@ -72,16 +72,16 @@ miou=$(metric 4 "$db" mIoU)
 run "$octic" results list --db "$db"
 [ "$rc" -eq 0 ] && [ "$(grep -c ' done ' "$tmp/out")" -eq 4 ]; check "results list shows 4 done runs" $?
 run "$octic" results compare 1 2 3 --metrics top1,top5 --format markdown --db "$db"
-[ "$rc" -eq 0 ] && grep -q "^| model | run | protocol | top1 | top5 |" "$tmp/out" && grep -Eq "\| 2 \| linear-cached \| [0-9.]+ \([+-][0-9.]+\)" "$tmp/out"
+[ "$rc" -eq 0 ] && grep -q "^| model | run | protocol | top1 | top5 |" "$tmp/out" && grep -Eq "\| 2 \| linear-cached-custom \| [0-9.]+ \([+-][0-9.]+\)" "$tmp/out"
 check "results compare: models as rows, metrics as columns, deltas to run 1" $?
 run "$octic" results compare 1 2 --baseline 2 --format csv --db "$db"
 [ "$rc" -eq 0 ] && head -1 "$tmp/out" | grep -q "^model,run,protocol,"; check "results compare --baseline --format csv" $?
 run "$octic" results export --db "$db" --output "$tmp/export.csv"
 [ "$rc" -eq 0 ] && head -1 "$tmp/export.csv" | grep -q "^run,protocol,state,model,sha256,checkpoint,data,started,ended,metric,value$" &&
-    grep -q ",seg-capi,done,.*,mIoU," "$tmp/export.csv"
+    grep -q ",seg-capi-custom,done,.*,mIoU," "$tmp/export.csv"
 check "results export CSV" $?
-run "$octic" results export --format markdown --protocol knn-dinov2 --db "$db"
-[ "$rc" -eq 0 ] && grep -q "^| 1 | knn-dinov2 | done |" "$tmp/out" && ! grep -q "seg-capi" "$tmp/out"
+run "$octic" results export --format markdown --protocol knn-dinov2-custom --db "$db"
+[ "$rc" -eq 0 ] && grep -q "^| 1 | knn-dinov2-custom | done |" "$tmp/out" && ! grep -q "seg-capi" "$tmp/out"
 check "results export Markdown, one protocol" $?
 run "$octic" results check --db "$db"
 [ "$rc" -eq 0 ] && grep -q "integrity ok, schema version 1" "$tmp/out"; check "results check" $?

@@ -13,6 +13,7 @@
 #include "knn.h"
 #include "linear.h"
 #include "logreg.h"
+#include "runner.h"
 #include "segment.h"
 
 static void fixture(const char *name, octic_array *a) {
@@ -398,6 +399,51 @@ START_TEST(test_linear_learns) {
 }
 END_TEST
 
+/* A run keeps the published name only with the published settings. */
+START_TEST(test_protocol_names) {
+    const char *base[3] = {"knn-dinov2", "linear-dinov2", "seg-capi"};
+    for (int kind = OCTIC_EVAL_KNN; kind <= OCTIC_EVAL_SEG; kind++) {
+        octic_eval_run_request r;
+        octic_eval_run_request_defaults(&r, (octic_eval_kind)kind);
+        ck_assert(octic_eval_run_is_reference(&r)); /* (the linear default augments, as the reference) */
+        ck_assert_str_eq(octic_eval_run_protocol(&r), base[kind]);
+        r.seed = 7, r.batch_size = 3, r.threads = 1; /* no change to the numbers' meaning */
+        ck_assert_str_eq(octic_eval_run_protocol(&r), base[kind]);
+        char custom[32];
+        snprintf(custom, sizeof custom, "%s-custom", base[kind]);
+        octic_eval_run_request c = r;
+        c.size = 64;
+        ck_assert_str_eq(octic_eval_run_protocol(&c), custom);
+        c = r, c.resize = 224;
+        ck_assert_str_eq(octic_eval_run_protocol(&c), custom);
+        c = r, c.subset = OCTIC_SUBSET_FIRST, c.subset_n = 100;
+        ck_assert_str_eq(octic_eval_run_protocol(&c), custom);
+        c = r;
+        if (kind == OCTIC_EVAL_KNN) c.knn.ks[c.knn.n_k - 1] = 50;
+        if (kind == OCTIC_EVAL_LINEAR) c.linear.epochs = 1;
+        if (kind == OCTIC_EVAL_SEG) c.seg.holdout = 0.2;
+        ck_assert(!octic_eval_run_is_reference(&c));
+        ck_assert_str_eq(octic_eval_run_protocol(&c), custom);
+    }
+    /* one setting of each more */
+    octic_eval_run_request r;
+    octic_eval_run_request_defaults(&r, OCTIC_EVAL_KNN);
+    r.knn.temperature = 0.1f;
+    ck_assert_str_eq(octic_eval_run_protocol(&r), "knn-dinov2-custom");
+    octic_eval_run_request_defaults(&r, OCTIC_EVAL_LINEAR);
+    r.linear.augment = 0; /* cached features: its own protocol */
+    ck_assert_str_eq(octic_eval_run_protocol(&r), "linear-cached");
+    r.linear.n_lr = 2;
+    ck_assert_str_eq(octic_eval_run_protocol(&r), "linear-cached-custom");
+    octic_eval_run_request_defaults(&r, OCTIC_EVAL_SEG);
+    r.seg.logreg = 0;
+    ck_assert_str_eq(octic_eval_run_protocol(&r), "seg-capi-custom");
+    octic_eval_run_request_defaults(&r, OCTIC_EVAL_SEG);
+    r.seg.cs[0] *= 10;
+    ck_assert_str_eq(octic_eval_run_protocol(&r), "seg-capi-custom");
+}
+END_TEST
+
 static Suite *eval_suite(void) {
     Suite *s = suite_create("eval_math");
     TCase *tc = tcase_create("knn");
@@ -419,6 +465,9 @@ static Suite *eval_suite(void) {
     tc = tcase_create("linear");
     tcase_add_test(tc, test_linear_update_rule);
     tcase_add_test(tc, test_linear_learns);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("runs");
+    tcase_add_test(tc, test_protocol_names);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -180,7 +180,7 @@ START_TEST(settings_recorded) {
         ck_assert(v >= 0 && v <= 100 && v == out.main_value);
         stored_param(out.run_id, "lrs", text, sizeof text, protocol);
         ck_assert_str_eq(text, "0.01,0.1");
-        ck_assert_str_eq(protocol, augmented ? "linear-dinov2" : "linear-cached");
+        ck_assert_str_eq(protocol, augmented ? "linear-dinov2-custom" : "linear-cached-custom");
         stored_param(out.run_id, "epochs", text, sizeof text, protocol);
         ck_assert_str_eq(text, "2");
         stored_param(out.run_id, "epoch_length", text, sizeof text, protocol);
@@ -198,7 +198,7 @@ START_TEST(settings_recorded) {
     ck_assert_str_eq(text, "0.1,10");
     stored_param(out.run_id, "knn_ks", text, sizeof text, protocol);
     ck_assert_str_eq(text, "1,2");
-    ck_assert_str_eq(protocol, "seg-capi");
+    ck_assert_str_eq(protocol, "seg-capi-custom");
 }
 END_TEST
 
