@@ -29,6 +29,10 @@ static void on_device(AdwComboRow *row, GParamSpec *pspec, OctiscopePreferences 
     if (i < G_N_ELEMENTS(devices)) g_settings_set_string(self->settings, "device", devices[i]);
 }
 
+static void on_database_apply(AdwEntryRow *row, OctiscopePreferences *self) {
+    g_settings_set_string(self->settings, "default-database", gtk_editable_get_text(GTK_EDITABLE(row)));
+}
+
 static void dispose(GObject *object) {
     OctiscopePreferences *self = OCTISCOPE_PREFERENCES(object);
     gtk_widget_dispose_template(GTK_WIDGET(self), OCTISCOPE_TYPE_PREFERENCES);
@@ -65,6 +69,9 @@ OctiscopePreferences *octiscope_preferences_new(GtkWindow *parent, GSettings *se
     octiscope_device_cuda_status(cuda, sizeof cuda);
     adw_action_row_set_subtitle(ADW_ACTION_ROW(self->device_row), cuda);
     g_settings_bind(settings, "threads", self->threads_spin, "value", G_SETTINGS_BIND_DEFAULT);
-    g_settings_bind(settings, "default-database", self->database_row, "text", G_SETTINGS_BIND_DEFAULT);
+    /* the path is taken when applied (Enter or the apply button), not at each
+     * keystroke: each change opens the database, which makes the file */
+    g_settings_bind(settings, "default-database", self->database_row, "text", G_SETTINGS_BIND_GET);
+    g_signal_connect(self->database_row, "apply", G_CALLBACK(on_database_apply), self);
     return self;
 }

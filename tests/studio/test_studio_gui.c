@@ -23,6 +23,7 @@
 #include "octiscope-dataset-model.h"
 #include "octiscope-export.h"
 #include "octiscope-image-strip.h"
+#include "octiscope-preferences.h"
 #include "npy_records.h"
 #include "octiscope-run-item.h"
 #include "studio-device.h"
@@ -697,6 +698,35 @@ int main(int argc, char **argv) {
     snprintf(detail, sizeof detail, "%d dismissed", dismissed);
     check(dismissed == 5 && !find_button(GTK_WIDGET(evals), "Dismiss") && !octiscope_evaluations_is_busy(evals),
           "the five finished runs are dismissed one by one", detail);
+    // the preferences' database path typed letter by letter changes nothing (no
+    // setting, no file made for a partial name); applied, it is the setting
+    GSettings *settings = octiscope_application_get_settings(app);
+    OctiscopePreferences *prefs = octiscope_preferences_new(GTK_WINDOW(win), settings);
+    gtk_window_present(GTK_WINDOW(prefs));
+    settle(0.3);
+    GtkWidget *dbrow = find_type(GTK_WIDGET(prefs), "AdwEntryRow");
+    g_autofree char *typed = g_build_filename(evaldir, "typed", "res.sqlite", NULL);
+    g_autofree char *typed_dir = g_build_filename(evaldir, "typed", NULL);
+    if (dbrow) {
+        gtk_editable_set_text(GTK_EDITABLE(dbrow), "");
+        for (size_t k = 1; k <= strlen(typed); k++) {
+            g_autofree char *part = g_strndup(typed, k);
+            gtk_editable_set_text(GTK_EDITABLE(dbrow), part);
+            settle(0.002);
+        }
+        settle(0.5);
+    }
+    g_autofree char *while_typing = g_settings_get_string(settings, "default-database");
+    check(dbrow && g_strcmp0(while_typing, db) == 0 && !g_file_test(typed_dir, G_FILE_TEST_EXISTS),
+          "a database path typed in the preferences changes nothing until applied", while_typing);
+    if (dbrow) g_signal_emit_by_name(dbrow, "apply");
+    settle(0.5);
+    g_autofree char *applied = g_settings_get_string(settings, "default-database");
+    check(g_strcmp0(applied, typed) == 0 && g_strcmp0(octiscope_evaluations_get_database(evals), typed) == 0,
+          "applied, it is the database the evaluations use", applied);
+    gtk_window_destroy(GTK_WINDOW(prefs));
+    g_settings_set_string(settings, "default-database", db);
+    settle(0.3);
     g_autofree char *rm = g_strdup_printf("rm -rf '%s'", evaldir);
     if (system(rm) != 0) fprintf(stderr, "# could not remove %s\n", evaldir);
 
