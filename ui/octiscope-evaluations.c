@@ -264,6 +264,15 @@ void octiscope_evaluations_queue(OctiscopeEvaluations *self, GPtrArray *jobs) {
     rebuild_queue(self);
 }
 
+gboolean octiscope_evaluations_cancel_all(OctiscopeEvaluations *self) {
+    g_return_val_if_fail(OCTISCOPE_IS_EVALUATIONS(self), FALSE);
+    running_job *r;
+    while ((r = g_queue_pop_head(&self->pending))) running_job_free(r);
+    if (self->current) g_atomic_int_set(&self->current->cancel, 1);
+    if (self->queue_list) rebuild_queue(self);
+    return self->current != NULL;
+}
+
 gboolean octiscope_evaluations_is_busy(OctiscopeEvaluations *self) {
     return self->current != NULL || !g_queue_is_empty(&self->pending) || self->loading != NULL;
 }

@@ -21,6 +21,10 @@ const char *octiscope_evaluations_get_database(OctiscopeEvaluations *self);
 void octiscope_evaluations_queue(OctiscopeEvaluations *self, GPtrArray *jobs);
 /* Reads the runs again (in a worker). */
 void octiscope_evaluations_refresh(OctiscopeEvaluations *self);
+/* Drops the queued runs and asks the running one to stop (it is recorded as
+ * cancelled); TRUE while it has not stopped yet ("finished" is emitted when
+ * it has). */
+gboolean octiscope_evaluations_cancel_all(OctiscopeEvaluations *self);
 gboolean octiscope_evaluations_is_busy(OctiscopeEvaluations *self);
 /* The runs shown (OctiscopeRunItem), after the filters. */
 GListModel *octiscope_evaluations_get_runs(OctiscopeEvaluations *self);

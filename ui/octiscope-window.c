@@ -16,6 +16,7 @@ struct _OctiscopeWindow {
     OctiscopeModelStore *store;
     OctiscopeDatasetStore *datasets;
     GSettings *settings;
+    gboolean closing; /* closed while an evaluation ran: waiting for it to stop */
 };
 
 G_DEFINE_TYPE(OctiscopeWindow, octiscope_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -304,14 +305,46 @@ static void dispose(GObject *object) {
     G_OBJECT_CLASS(octiscope_window_parent_class)->dispose(object);
 }
 
+/* The run asked to stop at the window's close has stopped and is recorded:
+ * the window goes (from the main loop, not inside the view's signal), and
+ * the application with it. */
+static gboolean destroy_closed(gpointer data) {
+    OctiscopeWindow *self = data;
+    GApplication *app = G_APPLICATION(gtk_window_get_application(GTK_WINDOW(self)));
+    if (app) g_object_ref(app);
+    self->closing = FALSE;
+    gtk_window_destroy(GTK_WINDOW(self));
+    if (app) g_application_release(app), g_object_unref(app);
+    g_object_unref(self);
+    return G_SOURCE_REMOVE;
+}
+
+static void close_after_run(OctiscopeEvaluations *view, OctiscopeWindow *self) {
+    g_signal_handlers_disconnect_by_func(view, close_after_run, self);
+    g_idle_add(destroy_closed, self); /* with the reference taken at the close */
+}
+
 static gboolean close_request(GtkWindow *window) {
     OctiscopeWindow *self = OCTISCOPE_WINDOW(window);
+    if (self->closing) return TRUE; /* already waiting for the run to stop */
     if (self->settings) {
         int w, h;
         gtk_window_get_default_size(window, &w, &h);
         g_settings_set_int(self->settings, "window-width", w);
         g_settings_set_int(self->settings, "window-height", h);
         g_settings_set_boolean(self->settings, "window-maximized", gtk_window_is_maximized(window));
+    }
+    /* An evaluation running: it is cancelled and the window hidden, and the
+     * window (and so the application) goes once the run has stopped and is
+     * recorded as cancelled, not left running in the database by a process
+     * that quit under it. */
+    if (self->evaluations && octiscope_evaluations_cancel_all(self->evaluations)) {
+        self->closing = TRUE;
+        GApplication *app = G_APPLICATION(gtk_window_get_application(window));
+        if (app) g_application_hold(app);
+        g_signal_connect(self->evaluations, "finished", G_CALLBACK(close_after_run), g_object_ref(self));
+        gtk_widget_set_visible(GTK_WIDGET(window), FALSE);
+        return TRUE;
     }
     return GTK_WINDOW_CLASS(octiscope_window_parent_class)->close_request(window);
 }

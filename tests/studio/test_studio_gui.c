@@ -26,6 +26,7 @@
 #include "octiscope-preferences.h"
 #include "npy_records.h"
 #include "octiscope-run-item.h"
+#include "results_db.h"
 #include "studio-device.h"
 
 static int tests, failures;
@@ -754,7 +755,39 @@ int main(int argc, char **argv) {
     check(done && octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 0))->kind == OCTIC_KIND_INVARIANT,
           "with the device set to cuda the inspector fills (invariant beside hybrid)", cuda_status);
 
-    gtk_window_destroy(GTK_WINDOW(win));
+    // 10. the window closed while an evaluation runs: hidden at once, the run
+    // asked to stop, the window gone once the run is recorded as cancelled
+    g_autofree char *closedir = g_dir_make_tmp("octiscope-close-XXXXXX", NULL);
+    g_autofree char *closedb = g_build_filename(closedir, "results.sqlite", NULL);
+    g_settings_set_string(octiscope_application_get_settings(app), "default-database", closedb);
+    settle(0.3);
+    g_setenv("OCTIC_EVAL_PAUSE_MS", "200", TRUE); /* each training step pauses: 12,500 of them */
+    jobs = g_ptr_array_new_with_free_func((GDestroyNotify)octiscope_eval_job_free);
+    g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(hybrid), 0, "hybrid", imagenet_root,
+                                                 OCTISCOPE_EVAL_LINEAR, 0, NULL, 0));
+    octiscope_evaluations_queue(evals, jobs);
+    g_ptr_array_unref(jobs);
+    settle(0.5);
+    GtkWidget *alive = GTK_WIDGET(win);
+    g_object_add_weak_pointer(G_OBJECT(alive), (gpointer *)&alive);
+    gtk_window_close(GTK_WINDOW(win));
+    settle(0.05);
+    check(alive && !gtk_widget_get_visible(alive) && octiscope_evaluations_is_busy(evals),
+          "closed while an evaluation runs, the window hides and waits for the run", NULL);
+    for (int i = 0; i < 600 && alive; i++) settle(0.05);
+    g_unsetenv("OCTIC_EVAL_PAUSE_MS");
+    octic_db *cdb = NULL;
+    octic_db_run_info *infos = NULL;
+    int nruns = 0;
+    if (octic_db_open(closedb, &cdb) == OCTIC_OK) octic_db_list_runs(cdb, NULL, &infos, &nruns);
+    snprintf(detail, sizeof detail, "%d run(s), %s", nruns, nruns ? infos[0].state : "-");
+    check(!alive && nruns == 1 && strcmp(infos[0].state, "cancelled") == 0,
+          "then the window goes, the run recorded as cancelled", detail);
+    free(infos);
+    octic_db_close(cdb);
+    g_autofree char *rmc = g_strdup_printf("rm -rf '%s'", closedir);
+    if (system(rmc) != 0) fprintf(stderr, "# could not remove %s\n", closedir);
+    if (alive) gtk_window_destroy(GTK_WINDOW(alive));
     settle(0.2);
     g_object_unref(app);
     printf("1..%d\n", tests);
