@@ -770,8 +770,7 @@ int main(int argc, char **argv) {
     settle(0.5);
     GtkWidget *alive = GTK_WIDGET(win);
     g_object_add_weak_pointer(G_OBJECT(alive), (gpointer *)&alive);
-    gtk_window_close(GTK_WINDOW(win));
-    settle(0.05);
+    gtk_window_close(GTK_WINDOW(win)); /* its close request runs now; the run's end comes through the main loop */
     check(alive && !gtk_widget_get_visible(alive) && octiscope_evaluations_is_busy(evals),
           "closed while an evaluation runs, the window hides and waits for the run", NULL);
     for (int i = 0; i < 600 && alive; i++) settle(0.05);
