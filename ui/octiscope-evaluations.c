@@ -6,6 +6,7 @@
 
 #include "background.h"
 #include "backend.h"
+#include "chooser.h"
 #include "octiscope-plot.h"
 #include "octiscope-run-item.h"
 #include "results_db.h"
@@ -642,15 +643,13 @@ static void on_export_response(GtkNativeDialog *chooser, int response, Octiscope
         if (!path || !octiscope_evaluations_export(self, path, &error))
             g_signal_emit(self, signals[SIGNAL_ERROR], 0, error ? error->message : "only local files can be written");
     }
-    g_object_unref(chooser);
 }
 
 static void on_export(GtkButton *button, OctiscopeEvaluations *self) {
     GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
         "Export Runs", GTK_WINDOW(gtk_widget_get_root(GTK_WIDGET(self))), GTK_FILE_CHOOSER_ACTION_SAVE, "_Export", "_Cancel");
     gtk_file_chooser_set_current_name(GTK_FILE_CHOOSER(chooser), "runs.csv");
-    g_signal_connect(chooser, "response", G_CALLBACK(on_export_response), self);
-    gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+    octiscope_chooser_show(chooser, G_CALLBACK(on_export_response), self);
 }
 
 static void on_refresh(GtkButton *button, OctiscopeEvaluations *self) {

@@ -2,6 +2,7 @@
 #include "octiscope-window.h"
 
 #include "analysis.h"
+#include "chooser.h"
 #include "studio-device.h"
 
 struct _OctiscopeWindow {
@@ -131,7 +132,6 @@ static void on_chooser_response(GtkNativeDialog *chooser, int response, Octiscop
             octiscope_window_open_file(self, f);
         }
     }
-    g_object_unref(chooser);
 }
 
 static void choose_files(OctiscopeWindow *self, const char *title, const char *filter_name,
@@ -144,8 +144,7 @@ static void choose_files(OctiscopeWindow *self, const char *title, const char *f
     for (int i = 0; patterns[i]; i++) gtk_file_filter_add_pattern(filter, patterns[i]);
     gtk_file_chooser_add_filter(GTK_FILE_CHOOSER(chooser), filter);
     g_object_unref(filter);
-    g_signal_connect(chooser, "response", G_CALLBACK(on_chooser_response), self);
-    gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+    octiscope_chooser_show(chooser, G_CALLBACK(on_chooser_response), self);
 }
 
 static void add_model_action(GtkWidget *widget, const char *name, GVariant *param) {
@@ -170,7 +169,6 @@ static void on_export_response(GtkNativeDialog *chooser, int response, Octiscope
             adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(msg));
         }
     }
-    g_object_unref(chooser);
 }
 
 static void export_action(GtkWidget *widget, const char *name, GVariant *param) {
@@ -181,8 +179,7 @@ static void export_action(GtkWidget *widget, const char *name, GVariant *param) 
     }
     GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
         "Export to Folder", GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Export", "_Cancel");
-    g_signal_connect(chooser, "response", G_CALLBACK(on_export_response), self);
-    gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+    octiscope_chooser_show(chooser, G_CALLBACK(on_export_response), self);
 }
 
 static void show_page_action(GtkWidget *widget, const char *name, GVariant *param) {
@@ -251,14 +248,12 @@ static void on_dataset_folder(GtkNativeDialog *chooser, int response, OctiscopeW
             octiscope_window_show_page(self, "library");
         }
     }
-    g_object_unref(chooser);
 }
 
 static void add_dataset_action(GtkWidget *widget, const char *name, GVariant *param) {
     GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
         "Add Data Set", GTK_WINDOW(widget), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Add", "_Cancel");
-    g_signal_connect(chooser, "response", G_CALLBACK(on_dataset_folder), widget);
-    gtk_native_dialog_show(GTK_NATIVE_DIALOG(chooser));
+    octiscope_chooser_show(chooser, G_CALLBACK(on_dataset_folder), widget);
 }
 
 /* ---- evaluations --------------------------------------------------------------------------- */
