@@ -617,18 +617,35 @@ void octiscope_evaluations_select(OctiscopeEvaluations *self, guint position) {
 
 /* ---- export ------------------------------------------------------------------------------- */
 
+/* A CSV field and its separator, quoted when it needs to be (as octic results export). */
+static void csv_field(GString *csv, const char *s, char sep) {
+    if (!strpbrk(s, ",\"\n\r")) {
+        g_string_append(csv, s);
+    } else {
+        g_string_append_c(csv, '"');
+        for (; *s; s++) {
+            if (*s == '"') g_string_append_c(csv, '"');
+            g_string_append_c(csv, *s);
+        }
+        g_string_append_c(csv, '"');
+    }
+    g_string_append_c(csv, sep);
+}
+
 gboolean octiscope_evaluations_export(OctiscopeEvaluations *self, const char *path, GError **error) {
     GString *csv = g_string_new("run,protocol,model,kind,dataset,state,metric,value,started\n");
     GListModel *shown = G_LIST_MODEL(self->filtered);
     for (guint i = 0; i < g_list_model_get_n_items(shown); i++) {
         g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(shown, i);
         double v = octiscope_run_item_get_value(r);
-        g_string_append_printf(csv, "%lld,%s,\"%s\",%s,\"%s\",%s,%s,", (long long)octiscope_run_item_get_id(r),
-                               octiscope_run_item_get_protocol(r), octiscope_run_item_get_model(r),
-                               octiscope_run_item_get_kind(r), octiscope_run_item_get_dataset(r),
-                               octiscope_run_item_get_state(r), octiscope_run_item_get_metric(r));
+        g_string_append_printf(csv, "%lld,", (long long)octiscope_run_item_get_id(r));
+        const char *text[] = {octiscope_run_item_get_protocol(r), octiscope_run_item_get_model(r),
+                              octiscope_run_item_get_kind(r),     octiscope_run_item_get_dataset(r),
+                              octiscope_run_item_get_state(r),    octiscope_run_item_get_metric(r)};
+        for (size_t k = 0; k < G_N_ELEMENTS(text); k++) csv_field(csv, text[k] ? text[k] : "", ',');
         if (!isnan(v)) g_string_append_printf(csv, "%.6g", v);
-        g_string_append_printf(csv, ",%s\n", octiscope_run_item_get_started(r));
+        g_string_append_c(csv, ',');
+        csv_field(csv, octiscope_run_item_get_started(r), '\n');
     }
     gboolean ok = g_file_set_contents(path, csv->str, (gssize)csv->len, error);
     g_string_free(csv, TRUE);
