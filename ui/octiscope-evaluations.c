@@ -345,13 +345,24 @@ static void load_done(GObject *source, GAsyncResult *res, gpointer user_data) {
     if (!g_task_propagate_boolean(G_TASK(res), &error)) {
         gtk_label_set_label(self->db_label, error->message);
         g_signal_emit(self, signals[SIGNAL_ERROR], 0, error->message);
-        g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
+        if (!octiscope_evaluations_is_busy(self)) g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
         return;
     }
     gtk_label_set_label(self->db_label, j->resolved);
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->db_label), j->resolved);
+    /* the selected run stays selected (and its details shown) across the reload */
+    OctiscopeRunItem *was = gtk_single_selection_get_selected_item(self->selection);
+    gint64 selected_id = was ? octiscope_run_item_get_id(was) : -1;
     g_list_store_splice(self->runs, 0, g_list_model_get_n_items(G_LIST_MODEL(self->runs)), j->items->pdata,
                         j->items->len);
+    GListModel *shown = G_LIST_MODEL(self->selection);
+    for (guint i = 0; selected_id >= 0 && i < g_list_model_get_n_items(shown); i++) {
+        g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(shown, i);
+        if (octiscope_run_item_get_id(r) == selected_id) {
+            gtk_single_selection_set_selected(self->selection, i);
+            break;
+        }
+    }
     update_compare(self);
     if (!octiscope_evaluations_is_busy(self)) g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
 }

@@ -681,6 +681,12 @@ int main(int argc, char **argv) {
     }
     settle(1.0);
     screenshot(GTK_WIDGET(win), "evaluations-results.png", 1100, &colours, &luma_std);
+    octiscope_evaluations_refresh(evals); /* as after every finished run */
+    wait_for(evaluations_idle, evals, 100);
+    settle(0.5);
+    const char *shown_title = find_label_text(GTK_WIDGET(evals), ": seg-capi of ");
+    check(shown_title != NULL, "a reload of the runs keeps the selected run and its details",
+          shown_title ? shown_title : find_label_text(GTK_WIDGET(evals), "Select a run"));
     g_autofree char *csv = g_build_filename(evaldir, "runs.csv", NULL);
     g_autoptr(GError) csv_error = NULL;
     check(octiscope_evaluations_export(evals, csv, &csv_error), "the runs export as CSV", NULL);
