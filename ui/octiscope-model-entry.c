@@ -20,6 +20,7 @@ struct _OctiscopeModelEntry {
     GMutex lock;        /* guards model; held while a worker uses it */
     octic_model *model; /* loaded on first use */
     const octic_backend *model_device; /* the device it was loaded onto */
+    int model_heads;                   /* and the heads it was loaded with */
 };
 
 G_DEFINE_TYPE(OctiscopeModelEntry, octiscope_model_entry, G_TYPE_OBJECT)
@@ -270,10 +271,9 @@ void octiscope_model_entry_probe_async(OctiscopeModelEntry *self) {
 void octiscope_model_entry_set_heads(OctiscopeModelEntry *self, int heads) {
     g_return_if_fail(OCTISCOPE_IS_MODEL_ENTRY(self));
     g_return_if_fail(heads > 0);
-    g_mutex_lock(&self->lock);
-    g_clear_pointer(&self->model, octic_model_free);
-    g_mutex_unlock(&self->lock);
-    self->heads = heads;
+    /* no wait for a worker that holds the model (an analysis takes seconds):
+     * the next lock_model reloads it with these heads */
+    g_atomic_int_set(&self->heads, heads);
     g_object_notify_by_pspec(G_OBJECT(self), props[PROP_HEADS]);
     octiscope_model_entry_probe_async(self);
 }
@@ -283,11 +283,14 @@ void octiscope_model_entry_set_heads(OctiscopeModelEntry *self, int heads) {
 octic_model *octiscope_model_entry_lock_model(OctiscopeModelEntry *self, GError **error) {
     g_mutex_lock(&self->lock);
     const octic_backend *device = octiscope_device_current();
-    if (self->model && self->model_device != device) /* the device preference changed since */
+    int heads = g_atomic_int_get(&self->heads);
+    /* the device preference or the heads changed since */
+    if (self->model && (self->model_device != device || self->model_heads != heads))
         g_clear_pointer(&self->model, octic_model_free);
     if (!self->model) {
         self->model_device = device;
-        octic_status st = octic_model_load_on(self->path, self->heads, device, &self->model);
+        self->model_heads = heads;
+        octic_status st = octic_model_load_on(self->path, heads, device, &self->model);
         if (st) {
             self->model = NULL;
             g_set_error(error, OCTISCOPE_ENGINE_ERROR, st, "%s", octic_last_error());

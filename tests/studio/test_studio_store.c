@@ -146,7 +146,17 @@ START_TEST(failures_and_heads) {
     GError *error = NULL;
     octic_model *m = octiscope_model_entry_lock_model(h, &error);
     ck_assert_msg(m != NULL, "%s", error ? error->message : "");
+    ck_assert_int_eq(octic_model_config(m)->heads, 2);
+    // new heads while a worker holds the model: no wait for it (this thread
+    // holds it: a wait would never end), and the next worker gets a model
+    // loaded with them
+    octiscope_model_entry_set_heads(h, 4);
     octiscope_model_entry_unlock_model(h);
+    m = octiscope_model_entry_lock_model(h, &error);
+    ck_assert_msg(m != NULL, "%s", error ? error->message : "");
+    ck_assert_int_eq(octic_model_config(m)->heads, 4);
+    octiscope_model_entry_unlock_model(h);
+    wait_probed(store);
     ck_assert(octiscope_model_entry_lock_model(b, &error) == NULL);
     ck_assert(error != NULL && error->domain == OCTISCOPE_ENGINE_ERROR);
     g_clear_error(&error);
