@@ -587,12 +587,12 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
         if (kmax > 64) kmax = 64;
         idx = malloc((size_t)(most ? most : 1) * kmax * sizeof(int32_t));
         if (!idx) { st = octic_fail(OCTIC_ERR_NOMEM, "segmentation: out of memory"); goto done; }
-        double best = -1.0;
+        double best = -1.0, grid[2][8]; /* mIoU by distance and k */
         int best_k = p->ks[0];
         octic_distance best_d = p->dists[0];
         int first_trial = out->n_trials;
         announce(ctx, "k-NN: choosing k and the distance on the held-out images");
-        for (int di = 0; di < p->n_dist; di++) {
+        for (int di = 0; di < p->n_dist; di++) { /* the neighbours once per distance */
             if ((st = neighbors(&fit_rows, &sel_rows, C, kmax, p->dists[di], idx)) != OCTIC_OK) goto done;
             for (int ki = 0; ki < p->n_k; ki++) {
                 int k = p->ks[ki] < kmax ? p->ks[ki] : kmax;
@@ -600,9 +600,13 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
                 double miou = score_pixels(&sel_rows, pred, pp, &ign, &s);
                 snprintf(setting, sizeof setting, "k=%d distance=%s", p->ks[ki], dist_name(p->dists[di]));
                 if ((st = add_trial(out, "knn", setting, "mIoU", miou, 0)) != OCTIC_OK) goto done;
-                if (miou > best) best = miou, best_k = p->ks[ki], best_d = p->dists[di];
+                grid[di][ki] = miou;
             }
         }
+        /* the first best in the reference's order, itertools.product(ks, distances): ties go as there */
+        for (int ki = 0; ki < p->n_k; ki++)
+            for (int di = 0; di < p->n_dist; di++)
+                if (grid[di][ki] > best) best = grid[di][ki], best_k = p->ks[ki], best_d = p->dists[di];
         for (int i = first_trial; i < out->n_trials; i++) {
             snprintf(setting, sizeof setting, "k=%d distance=%s", best_k, dist_name(best_d));
             out->trials[i].selected = strcmp(out->trials[i].setting, setting) == 0;
