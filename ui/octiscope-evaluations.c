@@ -656,7 +656,8 @@ gboolean octiscope_evaluations_export(OctiscopeEvaluations *self, const char *pa
         for (size_t k = 0; k < G_N_ELEMENTS(text); k++) csv_field(csv, text[k] ? text[k] : "", ',');
         if (!isnan(v)) g_string_append_printf(csv, "%.6g", v);
         g_string_append_c(csv, ',');
-        csv_field(csv, octiscope_run_item_get_started(r), '\n');
+        const char *started = octiscope_run_item_get_started(r);
+        csv_field(csv, started ? started : "", '\n');
     }
     gboolean ok = g_file_set_contents(path, csv->str, (gssize)csv->len, error);
     g_string_free(csv, TRUE);
