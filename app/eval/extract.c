@@ -233,6 +233,40 @@ float *octic_features_slice(const octic_features *f, int64_t offset, int64_t wid
 
 static const char *const subset_names[] = {"all", "first", "per-class", "random"};
 
+static void hash_file_state(struct sha256_ctx *ctx, const char *path) {
+    struct stat sb;
+    char line[128];
+    int n = stat(path, &sb) == 0 ? snprintf(line, sizeof line, " %lld %lld.%09ld", (long long)sb.st_size,
+                                            (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec)
+                                 : snprintf(line, sizeof line, " missing");
+    sha256_update(ctx, strlen(path), (const uint8_t *)path);
+    sha256_update(ctx, (size_t)n, (const uint8_t *)line);
+}
+
+/* hex (65) = SHA-256 of the split's files as they are now: each item's image
+ * and mask path, size and modification time. Two data sets at the same path
+ * (another checkout, a folder replaced, an image edited) thus never share
+ * features. One stat per file: about a second for ImageNet's train split. */
+static octic_status split_fingerprint(const octic_dataset *ds, int split, char hex[65]) {
+    struct sha256_ctx ctx;
+    uint8_t d[SHA256_DIGEST_SIZE];
+    sha256_init(&ctx);
+    size_t n = octic_dataset_item_count(ds, split);
+    for (size_t i = 0; i < n; i++) {
+        octic_dataset_item it;
+        octic_status st = octic_dataset_get_item(ds, split, i, &it);
+        if (st != OCTIC_OK) return st;
+        hash_file_state(&ctx, it.image);
+        if (it.mask) hash_file_state(&ctx, it.mask);
+        char label[24];
+        int len = snprintf(label, sizeof label, " %d\n", it.label);
+        sha256_update(&ctx, (size_t)len, (const uint8_t *)label);
+    }
+    sha256_digest(&ctx, sizeof d, d);
+    for (int i = 0; i < SHA256_DIGEST_SIZE; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    return OCTIC_OK;
+}
+
 octic_status octic_features_extract(const octic_extract_spec *spec, octic_features *out) {
     memset(out, 0, sizeof *out);
     octic_model *m = spec->model;
@@ -249,17 +283,25 @@ octic_status octic_features_extract(const octic_extract_spec *spec, octic_featur
     out->record = patch_kind ? (int64_t)N * C : (int64_t)(nb + 1) * C;
     const int64_t pixel_bytes = patch_kind ? (int64_t)N * p * p : 0;
 
-    /* the key: everything that changes the features */
-    snprintf(out->key, sizeof out->key,
-             "octic %s features v1\nmodel %s\ndata %s\nlayout %s\nsplit %s\nsubset %s %zu seed %llu\n"
-             "kind %s\nsize %d\nresize %d\nblocks %d\nbatch %d\n",
-             OCTIC_VERSION, spec->model_sha256, octic_dataset_root(spec->ds),
-             octic_layout_name(octic_dataset_layout(spec->ds)), octic_dataset_split_name(spec->ds, spec->split),
-             subset_names[spec->subset], spec->subset_n, (unsigned long long)spec->seed,
-             patch_kind ? "patch" : "classify", spec->size, patch_kind ? 0 : spec->resize_to, nb, spec->batch_size);
+    /* the key: everything that changes the features, the data by its full
+     * path and the state of its files */
+    char files[65], root[PATH_MAX];
+    if ((st = split_fingerprint(spec->ds, spec->split, files)) != OCTIC_OK) return st;
+    if (!realpath(octic_dataset_root(spec->ds), root)) snprintf(root, sizeof root, "%s", octic_dataset_root(spec->ds));
+    int klen = snprintf(
+        out->key, sizeof out->key,
+        "octic %s features v2\nmodel %s\ndata %s\nfiles %s\nlayout %s\nsplit %s\nsubset %s %zu seed %llu\n"
+        "kind %s\nsize %d\nresize %d\nblocks %d\nbatch %d\n",
+        OCTIC_VERSION, spec->model_sha256, root, files, octic_layout_name(octic_dataset_layout(spec->ds)),
+        octic_dataset_split_name(spec->ds, spec->split), subset_names[spec->subset], spec->subset_n,
+        (unsigned long long)spec->seed, patch_kind ? "patch" : "classify", spec->size,
+        patch_kind ? 0 : spec->resize_to, nb, spec->batch_size);
     char hex[65];
     sha256_hex(out->key, hex);
-    snprintf(out->dir, sizeof out->dir, "%s/%.32s", spec->cache_dir, hex);
+    int dlen = snprintf(out->dir, sizeof out->dir, "%s/%.32s", spec->cache_dir, hex);
+    if (klen < 0 || (size_t)klen >= sizeof out->key || dlen < 0 || (size_t)dlen >= sizeof out->dir)
+        return octic_fail(OCTIC_ERR_ARG, "feature cache: the path of %s or of the data set %s is too long",
+                          spec->cache_dir, root);
     if ((st = mkdirs(out->dir)) != OCTIC_OK) return st;
     char path[1100];
     snprintf(path, sizeof path, "%s/key.txt", out->dir);

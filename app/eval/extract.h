@@ -58,7 +58,7 @@ typedef struct {
     int64_t *items;      /* [n] item index in the split */
     int chunks_reused, chunks_computed;
     char dir[1024];      /* the cache folder */
-    char key[1024];      /* the key text */
+    char key[5120];      /* the key text */
 } octic_features;
 
 /* $XDG_CACHE_HOME/octiscope/features or ~/.cache/octiscope/features. */

@@ -191,6 +191,30 @@ wait $p2; r2=$?
 [ $r1 -eq 0 ] && [ $r2 -eq 0 ] && [ "$("$octic" results list --db "$cdb" --format csv | grep -c ',done,')" -eq 2 ]
 check "two processes writing one database at once both succeed" $? "$(cat "$tmp/c1.out" "$tmp/c2.out")"
 
+# the feature cache tells data sets apart by their full path and their files:
+# the same relative --data in two folders, then an image replaced in place
+for d in A B; do mkdir -p "$tmp/same/$d" && cp -r "$imagenet" "$tmp/same/$d/data"; done
+first=$(find "$tmp/same/B/data/val" -name '*.JPEG' | sort | head -n 1)
+other=$(find "$tmp/same/B/data/val" -name '*.JPEG' | sort | tail -n 1)
+scache=$tmp/samecache
+octic_abs=$(realpath "$octic")
+sdb=$tmp/same.sqlite
+(cd "$tmp/same/A" && "$octic_abs" eval knn "$model" --heads "$heads" --size 64 --data data --db "$sdb" \
+    --cache "$scache" --ks 1 >"$tmp/sa.out" 2>"$tmp/sa.err")
+check "knn on a relative --data in folder A" $? "$(cat "$tmp/sa.err")"
+(cd "$tmp/same/B" && "$octic_abs" eval knn "$model" --heads "$heads" --size 64 --data data --db "$sdb" \
+    --cache "$scache" --ks 1 >"$tmp/sb.out" 2>"$tmp/sb.err")
+[ $? -eq 0 ] && ! grep -q "reused" "$tmp/sb.err"
+check "the same relative --data in folder B reuses none of A's features" $? "$(grep reused "$tmp/sb.err")"
+(cd "$tmp/same/B" && "$octic_abs" eval knn "$model" --heads "$heads" --size 64 --data data --db "$sdb" \
+    --cache "$scache" --ks 1 >"$tmp/sb.out" 2>"$tmp/sb.err")
+grep -q "computed 0" "$tmp/sb.err"; check "B again reuses its own features" $? "$(grep reused "$tmp/sb.err")"
+cp "$other" "$first"
+(cd "$tmp/same/B" && "$octic_abs" eval knn "$model" --heads "$heads" --size 64 --data data --db "$sdb" \
+    --cache "$scache" --ks 1 >"$tmp/sb.out" 2>"$tmp/sb.err")
+[ $? -eq 0 ] && ! grep -q "reused [0-9]* cached feature chunks, computed 0" "$tmp/sb.err"
+check "an image replaced in B: its split's features are computed again" $? "$(grep reused "$tmp/sb.err")"
+
 # a read-only database: a clear error and no new rows
 rdir=$tmp/ro
 mkdir -p "$rdir"
