@@ -222,9 +222,25 @@ static int strvec_push(strvec *v, char *s) {
     return 0;
 }
 
-/* Every folder below dir (dir included), at most 64 levels deep (symbolic
- * links can make cycles). */
-static int collect_dirs(const char *dir, int depth, strvec *dirs) {
+/* Every folder below dir (dir included), at most 64 levels deep. `above`
+ * holds the device and inode of dir's ancestors (depth of them): a folder
+ * that is one of them, through a symbolic link, closes a cycle and is
+ * reported instead of followed. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+} dir_id;
+
+static int collect_dirs(octic_dataset *ds, const char *dir, int depth, dir_id *above, strvec *dirs) {
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        for (int i = 0; i < depth; i++)
+            if (above[i].dev == sb.st_dev && above[i].ino == sb.st_ino)
+                return ds_problem(ds, dir, "skipped: a symbolic link back to a folder above it (a cycle)") < 0 ? -1 : 0;
+        above[depth] = (dir_id){sb.st_dev, sb.st_ino};
+    } else {
+        above[depth] = (dir_id){0, 0};
+    }
     char *copy = strdup(dir);
     if (strvec_push(dirs, copy) < 0) return -1;
     if (depth >= 64) return 0;
@@ -234,18 +250,19 @@ static int collect_dirs(const char *dir, int depth, strvec *dirs) {
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         char *p = ds_join(dir, names[i]);
-        rc = p ? collect_dirs(p, depth + 1, dirs) : -1;
+        rc = p ? collect_dirs(ds, p, depth + 1, above, dirs) : -1;
         free(p);
     }
     ds_free_list(names, n);
     return rc;
 }
 
-int ds_walk(const char *dir, char ***paths, size_t *n) {
+int ds_walk(octic_dataset *ds, const char *dir, char ***paths, size_t *n) {
     strvec dirs = {0}, files = {0};
+    dir_id above[65];
     *paths = NULL;
     *n = 0;
-    int rc = collect_dirs(dir, 0, &dirs);
+    int rc = collect_dirs(ds, dir, 0, above, &dirs);
     /* sorted(os.walk(...)) orders the (root, dirs, files) tuples by root. */
     if (rc == 0 && dirs.n) qsort(dirs.items, dirs.n, sizeof *dirs.items, cmp_str);
     for (size_t d = 0; rc == 0 && d < dirs.n; d++) {
@@ -335,7 +352,7 @@ static octic_status add_class_folders(octic_dataset *ds, int sp, const char *dir
         }
         char **files;
         size_t nf;
-        if (ds_walk(sub, &files, &nf) < 0) {
+        if (ds_walk(ds, sub, &files, &nf) < 0) {
             free(sub);
             return OCTIC_ERR_NOMEM;
         }

@@ -262,7 +262,7 @@ static octic_status build_entries(octic_dataset *ds, const char *root, const cha
         char *cdir = ds_join(dir, classes[c]);
         char **files;
         size_t nfiles;
-        if (!cdir || ds_walk(cdir, &files, &nfiles) < 0) {
+        if (!cdir || ds_walk(ds, cdir, &files, &nfiles) < 0) {
             free(cdir);
             st = OCTIC_ERR_NOMEM;
             break;

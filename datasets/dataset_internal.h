@@ -65,8 +65,10 @@ void ds_free_list(char **names, size_t n);
 int ds_image_name(const char *name);
 /* Every file below dir, as torchvision's ImageFolder visits them:
  * sorted(os.walk(dir, followlinks=True)), each folder's files sorted.
- * Paths are full (dir/...). Returns 0 or -1 (error set). */
-int ds_walk(const char *dir, char ***paths, size_t *n);
+ * Paths are full (dir/...). A symbolic link back to a folder above it (a
+ * cycle, which os.walk would follow until the path is too long) is not
+ * followed and is reported as a problem of ds. Returns 0 or -1 (error set). */
+int ds_walk(octic_dataset *ds, const char *dir, char ***paths, size_t *n);
 /* Reads a whole text file (NUL-terminated). NULL with an error set. */
 char *ds_read_text(const char *path, size_t *len);
 

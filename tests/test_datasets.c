@@ -717,6 +717,21 @@ START_TEST(class_folders_as_imagefolder) {
     assert_problem(ds, pathf("%s/empty", root), "without images");
     assert_problem(ds, pathf("%s/stray.jpg", root), "outside the class folders");
     octic_dataset_close(ds);
+
+    /* symbolic links back up (cycles) are reported, not followed: before,
+     * each image came out once per lap, and two such links took
+     * exponential time; a link across to another folder is followed, as
+     * os.walk(followlinks=True) does */
+    ck_assert_int_eq(symlink(".", pathf("%s/dog/self", root)), 0);
+    ck_assert_int_eq(symlink("..", pathf("%s/dog/a/x/up", root)), 0);
+    ck_assert_int_eq(symlink("../../cat", pathf("%s/dog/a/cats", root)), 0);
+    ds = open_ok(root, NULL);
+    ck_assert_uint_eq(octic_dataset_item_count(ds, 0), 7);
+    assert_item(ds, 0, 5, pathf("%s/dog/a/cats/1.webp", root), NULL, 1);
+    assert_item(ds, 0, 6, pathf("%s/dog/a/x/deep.jpg", root), NULL, 1);
+    assert_problem(ds, pathf("%s/dog/self", root), "a cycle");
+    assert_problem(ds, pathf("%s/dog/a/x/up", root), "a cycle");
+    octic_dataset_close(ds);
 }
 END_TEST
 
