@@ -68,11 +68,13 @@ static int split_fields(char *line, char sep, char **fields, int max) {
 /* objectInfo150.csv ("Idx,Ratio,Train,Val,[Stuff,]Name") or .txt (the same
  * columns separated by tabs). names[1..150] are filled. */
 octic_status ds_parse_object_info(char *text, const char *path, char **names) {
-    char *save = NULL;
     int name_col = -1, idx_col = -1, row = 0, line_no = 0;
     octic_status st = OCTIC_OK;
     char sep = strchr(text, '\t') ? '\t' : ',';
-    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    for (char *line = text, *next; line && *line; line = next) {
+        /* line by line, blank ones counted, so that messages give the line as an editor does */
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
         line_no++;
         size_t len = strlen(line);
         if (len && line[len - 1] == '\r') line[--len] = '\0';
@@ -87,7 +89,7 @@ octic_status ds_parse_object_info(char *text, const char *path, char **names) {
                 if (strcasecmp(f[i], "Idx") == 0) idx_col = i;
             }
             if (name_col < 0) {
-                st = octic_fail(OCTIC_ERR_FORMAT, "%s: line 1: expected a header with a 'Name' column (Idx, Ratio, Train, Val, Name)", path);
+                st = octic_fail(OCTIC_ERR_FORMAT, "%s: line %d: expected a header with a 'Name' column (Idx, Ratio, Train, Val, Name)", path, line_no);
                 break;
             }
             continue;
@@ -158,6 +160,8 @@ static octic_status ade_classes(octic_dataset *ds, const char *ade, const char *
     return st;
 }
 
+static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
 static int has_ext(const char *name, const char *ext) {
     size_t n = strlen(name), m = strlen(ext);
     return n > m && strcasecmp(name + n - m, ext) == 0;
@@ -217,24 +221,39 @@ octic_status ds_open_ade20k(octic_dataset *ds, const char *ade) {
                 free(mask);
                 free(img);
             }
+            /* Masks without an image are worth a word too: the stems of the
+             * images (any image extension), sorted, looked up by each mask's */
+            char **stems = st ? NULL : malloc((n ? n : 1) * sizeof *stems);
+            size_t nstems = 0;
+            if (!st && !stems) st = OCTIC_ERR_NOMEM;
+            for (size_t i = 0; !st && i < n; i++) {
+                if (!ds_image_name(files[i])) continue;
+                const char *dot = strrchr(files[i], '.');
+                if (!(stems[nstems] = strndup(files[i], (size_t)(dot - files[i])))) st = OCTIC_ERR_NOMEM;
+                else nstems++;
+            }
             ds_free_list(files, n);
-            /* Masks without an image are worth a word too. */
+            if (!st) qsort(stems, nstems, sizeof *stems, cmp_names);
             if (!st && ds_list(adir, 'f', &files, &n) == 0) {
                 for (size_t i = 0; !st && i < n; i++) {
                     if (!has_ext(files[i], ".png")) continue;
-                    char stem[1024];
-                    snprintf(stem, sizeof stem, "images/%s/%.*s.jpg", splits[s], (int)(strlen(files[i]) - 4), files[i]);
-                    char *img = ds_join(ade, stem);
-                    if (img && !ds_is_file(img)) {
+                    char *stem = strndup(files[i], strlen(files[i]) - 4);
+                    if (!stem) {
+                        st = OCTIC_ERR_NOMEM;
+                        break;
+                    }
+                    if (!bsearch(&stem, stems, nstems, sizeof *stems, cmp_names)) {
                         char *m = ds_join(adir, files[i]);
-                        if (!m || ds_problem(ds, m, "skipped: an annotation without its image %s", stem) < 0)
+                        if (!m || ds_problem(ds, m, "skipped: an annotation without its image images/%s/%s.jpg",
+                                             splits[s], stem) < 0)
                             st = OCTIC_ERR_NOMEM;
                         free(m);
                     }
-                    free(img);
+                    free(stem);
                 }
                 ds_free_list(files, n);
             }
+            ds_free_list(stems, nstems);
         }
         free(idir);
         free(adir);

@@ -617,9 +617,21 @@ START_TEST(ade20k_layout) {
     assert_problem(ds, pathf("%s/images/validation", ade), "missing split folder");
     ck_assert_int_eq(octic_dataset_split_count(ds), 1);
     octic_dataset_close(ds);
-    /* A broken objectInfo150. */
+    /* A broken objectInfo150; its line numbers count blank lines too. */
     write_text(pathf("%s/objectInfo150.txt", ade), "Idx\tName\n151\tnope\n");
     assert_error_says(octic_dataset_open(ade, NULL, &ds), "objectInfo150.txt: line 2", "expected 1..150");
+    write_text(pathf("%s/objectInfo150.txt", ade), "Idx\tName\n\n1\twall\r\n\r\n151\tnope\n");
+    assert_error_says(octic_dataset_open(ade, NULL, &ds), "objectInfo150.txt: line 5", "expected 1..150");
+    unlink(pathf("%s/objectInfo150.txt", ade));
+    /* An image named .JPG is its annotation's image: no orphan reported. */
+    const char *img = pathf("%s/images/training", ade), *ann = pathf("%s/annotations/training", ade);
+    ck_assert_int_eq(rename(pathf("%s/ADE_train_00000002.jpg", img), pathf("%s/ADE_train_00000002.JPG", img)), 0);
+    ds = open_ok(ade, NULL);
+    ck_assert_uint_eq(octic_dataset_item_count(ds, 0), 2);
+    assert_item(ds, 0, 0, pathf("%s/ADE_train_00000001.jpg", img), pathf("%s/ADE_train_00000001.png", ann), -1);
+    assert_item(ds, 0, 1, pathf("%s/ADE_train_00000002.JPG", img), pathf("%s/ADE_train_00000002.png", ann), -1);
+    ck_assert_ptr_null(problem_for(ds, pathf("%s/ADE_train_00000002.png", ann)));
+    octic_dataset_close(ds);
 }
 END_TEST
 
