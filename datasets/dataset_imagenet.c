@@ -46,6 +46,10 @@ octic_status ds_parse_labels(const char *text, size_t len, const char *path, ds_
     *nout = 0;
     if (memchr(text, '\0', len) || octic_utf8_length(text) < 0)
         return octic_fail(OCTIC_ERR_FORMAT, "%s: not UTF-8 text", path);
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) { /* a byte order mark (Windows editors): not a wnid's */
+        text += 3;
+        len -= 3;
+    }
     ds_label_row *rows = NULL;
     size_t n = 0, cap = 0;
     char *field = malloc(len + 1);

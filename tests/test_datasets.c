@@ -526,6 +526,13 @@ START_TEST(imagenet_bad_names_and_missing_splits) {
     ck_assert_uint_eq(octic_dataset_item_count(ds, 1), 1);
     assert_item(ds, 1, 0, pathf("%s/test/ILSVRC2012_test_00000001.JPEG", root), NULL, -1);
     octic_dataset_close(ds);
+    /* A byte order mark before the first wnid is not part of it. */
+    write_text(pathf("%s/labels.txt", root), "\xef\xbb\xbfn01,one\nn02,two\nn04,four\n");
+    ds = open_ok(root, NULL);
+    ck_assert_str_eq(octic_dataset_class_id(ds, 0), "n01");
+    ck_assert_uint_eq(octic_dataset_item_count(ds, 0), 2);
+    assert_item(ds, 0, 0, good, NULL, 0);
+    octic_dataset_close(ds);
 
     /* A broken labels.txt. */
     write_text(pathf("%s/labels.txt", root), "n01,one\nn02,two,three\n");
