@@ -433,6 +433,9 @@ static octic_status write_strings(const char *path, char **s, size_t n, int widt
     return octic_npyrec_write_fn(path, 0, &f, 1, n, fill_string, &w);
 }
 
+/* More classes than any data set of this layout has (ImageNet-21k: 21,841). */
+#define MAX_CLASSES (1 << 20)
+
 static octic_status read_entries(const char *path, entries *es) {
     memset(es, 0, sizeof *es);
     octic_npyrec r;
@@ -466,7 +469,13 @@ static octic_status read_entries(const char *path, entries *es) {
                             (unsigned long long)a);
             break;
         }
-        if (push_entry(es, (uint32_t)a, c > UINT32_MAX ? UINT32_MAX : (uint32_t)c, id, name) < 0)
+        if (c >= MAX_CLASSES && c != UINT32_MAX) { /* the class arrays have max + 1 rows; test: uint32(-1) */
+            st = octic_fail(OCTIC_ERR_FORMAT,
+                            "%s: record %zu: class_index %llu: expected the index of a class folder (below %d)", path,
+                            i, (unsigned long long)c, MAX_CLASSES);
+            break;
+        }
+        if (push_entry(es, (uint32_t)a, (uint32_t)c, id, name) < 0)
             st = octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
     }
     free(id);
@@ -484,6 +493,7 @@ static octic_status class_arrays(const entries *es, char ***ids, char ***names, 
     int wi = -1, wn = -1;
     for (size_t i = 0; i < es->n; i++) {
         const entry *e = &es->e[i];
+        if (e->class_index == UINT32_MAX) continue; /* no class (test entries) */
         if ((long)e->class_index > max_index) max_index = (long)e->class_index;
         long li = octic_utf8_length(e->class_id), ln = octic_utf8_length(e->class_name);
         if (li > wi) wi = (int)li;
@@ -499,6 +509,7 @@ static octic_status class_arrays(const entries *es, char ***ids, char ***names, 
     }
     for (size_t i = 0; i < es->n; i++) {
         const entry *e = &es->e[i];
+        if (e->class_index == UINT32_MAX) continue;
         (*ids)[e->class_index] = e->class_id; /* borrowed from the entries */
         (*names)[e->class_index] = e->class_name;
     }

@@ -544,6 +544,15 @@ START_TEST(imagenet_bad_names_and_missing_splits) {
     mkdirs(pathf("%s/extra", root));
     copy_file(record("strings.npy"), pathf("%s/extra/entries-TRAIN.npy", root));
     assert_error_says(octic_dataset_open(root, NULL, &ds), "entries-TRAIN.npy", "expected DINOv2 entries");
+    /* Entries whose class_index no class array could have: said, not "out
+     * of memory" after trying to make 4e9 rows */
+    octic_npyrec_field f[4] = {{"actual_index", 'u', 4, 0}, {"class_index", 'u', 4, 0}, {"class_id", 'U', 3, 0},
+                               {"class_name", 'U', 3, 0}};
+    ck_assert_uint_eq(octic_npyrec_pack(f, 4), 32);
+    uint32_t rec[2][8] = {{1, 0, 'n', '0', '1', 'o', 'n', 'e'}, {1, 4000000000u, 'n', '0', '2', 't', 'w', 'o'}};
+    ck_assert_int_eq(octic_npyrec_write(pathf("%s/extra/entries-TRAIN.npy", root), 1, f, 4, 2, rec), OCTIC_OK);
+    assert_error_says(octic_dataset_open(root, NULL, &ds), "entries-TRAIN.npy: record 1: class_index 4000000000",
+                      "expected the index of a class folder");
     /* An extra folder that cannot be made (a file is in the way): the
      * entries are generated in memory and the failure reported. */
     unlink(pathf("%s/extra/entries-TRAIN.npy", root));
