@@ -334,6 +334,20 @@ static octic_status build_entries(octic_dataset *ds, const char *root, const cha
         ds_free_list(files, nfiles);
         free(cdir);
     }
+    /* Images directly in the split folder (the official validation tarball
+     * unpacks flat) belong to no class: one problem says how many. */
+    char **loose;
+    size_t nloose = 0, images = 0;
+    if (!st && ds_list(dir, 'f', &loose, &nloose) == 0) {
+        for (size_t i = 0; i < nloose; i++) images += ds_image_name(loose[i]) != 0;
+        ds_free_list(loose, nloose);
+        if (images &&
+            ds_problem(ds, dir,
+                       "skipped: %zu image%s directly in %s/: expected %s/<wnid>/<image> (one folder per class, as "
+                       "DINOv2 reads ImageNet)",
+                       images, images == 1 ? "" : "s", split, split) < 0)
+            st = OCTIC_ERR_NOMEM;
+    }
     es->id_width = id_width;
     es->name_width = name_width;
     for (size_t i = 0; !st && i < ns; i++) {

@@ -500,6 +500,8 @@ START_TEST(imagenet_bad_names_and_missing_splits) {
     write_file(pathf("%s/train/n01/deeper/n01_9.JPEG", root), "", 0);
     write_file(pathf("%s/train/n02/n02_1.JPEG", root), "", 0);
     write_file(pathf("%s/train/n03/n03_1.JPEG", root), "", 0); /* no row for it in labels.txt... */
+    write_file(pathf("%s/train/ILSVRC2012_val_00000001.JPEG", root), "", 0); /* flat, in no class */
+    write_file(pathf("%s/train/ILSVRC2012_val_00000002.JPEG", root), "", 0);
     mkdirs(pathf("%s/test", root));
     write_file(pathf("%s/test/ILSVRC2012_test_00000001.JPEG", root), "", 0);
     write_file(pathf("%s/test/photo.JPEG", root), "", 0);
@@ -520,6 +522,7 @@ START_TEST(imagenet_bad_names_and_missing_splits) {
     assert_problem(ds, pathf("%s/train/n01/deeper/n01_9.JPEG", root), "subfolder");
     assert_problem(ds, pathf("%s/train/n03/n03_1.JPEG", root), "no row in labels.txt");
     assert_problem(ds, pathf("%s/test/photo.JPEG", root), "not a test image name");
+    assert_problem(ds, pathf("%s/train", root), "2 images directly in train/: expected train/<wnid>/<image>");
     ck_assert_uint_eq(octic_dataset_item_count(ds, 0), 2);
     assert_item(ds, 0, 0, good, NULL, 0);
     assert_item(ds, 0, 1, pathf("%s/train/n02/n02_1.JPEG", root), NULL, 1);
