@@ -119,9 +119,37 @@ int cli_parse_int(const char *command, const char *option, const char *text, int
 
 /* --- JSON ------------------------------------------------------------------- */
 
+/* Bytes of the well-formed UTF-8 sequence at c (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static int utf8_sequence(const unsigned char *c) {
+    int n = *c < 0x80                 ? 1
+            : *c >= 0xc2 && *c <= 0xdf ? 2
+            : *c >= 0xe0 && *c <= 0xef ? 3
+            : *c >= 0xf0 && *c <= 0xf4 ? 4
+                                       : 0;
+    for (int i = 1; i < n; i++)
+        if ((c[i] & 0xc0) != 0x80) return 0;
+    if (n == 3 && ((*c == 0xe0 && c[1] < 0xa0) || (*c == 0xed && c[1] >= 0xa0))) return 0;
+    if (n == 4 && ((*c == 0xf0 && c[1] < 0x90) || (*c == 0xf4 && c[1] >= 0x90))) return 0;
+    return n;
+}
+
 void cli_json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        int n = utf8_sequence(c);
+        if (n == 0) {
+            /* a byte that is not UTF-8 (a file name is any bytes): escaped
+             * as Python's surrogateescape does, "\udcff" for 0xff, so that
+             * the output stays JSON and the byte can be recovered */
+            fprintf(f, "\\udc%02x", *c);
+            continue;
+        }
+        if (n > 1) {
+            fwrite(c, 1, (size_t)n, f);
+            c += n - 1;
+            continue;
+        }
         switch (*c) {
         case '"': fputs("\\\"", f); break;
         case '\\': fputs("\\\\", f); break;

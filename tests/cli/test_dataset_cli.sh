@@ -104,6 +104,17 @@ else
     fail "dataset check --json lists them too"
 fi
 
+# File names are bytes: one that is not UTF-8 is escaped as Python's
+# surrogateescape does (\udcff), so that --json stays JSON; UTF-8 stays as is.
+names="$tmp/names"
+mkdir -p "$names/cats"
+cp "$fixtures/images/chelsea.jpg" "$names/cats/good.jpg"
+: >"$names/cats/x"$'\xff'"y.txt"
+: >"$names/cats/caf"$'\xc3\xa9'".txt"
+run "$octic" dataset check "$names" --json
+grep -q 'x\\udcffy.txt' "$tmp/out" && grep -q "caf"$'\xc3\xa9'".txt" "$tmp/out" && ! grep -q $'\xff' "$tmp/out"
+check "--json escapes a file name's bytes that are not UTF-8" $?
+
 # A segmentation set whose mask does not fit its image, and a mask of the wrong depth.
 voc="$tmp/voc/VOCdevkit/VOC2012"
 mkdir -p "$voc/JPEGImages" "$voc/SegmentationClass" "$voc/ImageSets/Segmentation"
