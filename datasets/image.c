@@ -62,11 +62,14 @@ static octic_status read_file(const char *path, uint8_t **buf, size_t *len) {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return octic_fail(OCTIC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+    if (fstat(fd, &sb) != 0) {
         int e = errno;
         close(fd);
-        return S_ISREG(sb.st_mode) ? octic_fail(OCTIC_ERR_IO, "%s: cannot stat: %s", path, strerror(e))
-                                   : octic_fail(OCTIC_ERR_IO, "%s: not a regular file", path);
+        return octic_fail(OCTIC_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return octic_fail(OCTIC_ERR_IO, "%s: not a regular file", path);
     }
     size_t n = (size_t)sb.st_size;
     uint8_t *p = malloc(n ? n : 1);
