@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,6 +119,62 @@ int cli_parse_int(const char *command, const char *option, const char *text, int
     *out = (int)v;
     return CLI_OK;
 }
+
+/* --- signals ---------------------------------------------------------------- */
+
+static atomic_int signals_cancel, signals_caught;
+
+static void cancel_signals(sigset_t *set) {
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+/* The one thread the two signals reach (blocked everywhere, taken here). */
+static void *signal_waiter(void *unused) {
+    (void)unused;
+    sigset_t set;
+    cancel_signals(&set);
+    for (;;) {
+        int sig;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (atomic_load(&signals_cancel)) {
+            atomic_store(&signals_caught, sig);
+            continue;
+        }
+        /* nothing to cancel: the default action, which ends the process */
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        signal(sig, SIG_DFL);
+        pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+        raise(sig);
+    }
+    return NULL;
+}
+
+int cli_signals_start(void) {
+    sigset_t set;
+    cancel_signals(&set);
+    int err = pthread_sigmask(SIG_BLOCK, &set, NULL);
+    pthread_t t;
+    pthread_attr_t attr;
+    if (!err) err = pthread_attr_init(&attr);
+    if (!err) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        err = pthread_create(&t, &attr, signal_waiter, NULL);
+        pthread_attr_destroy(&attr);
+    }
+    if (err) {
+        pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+        return cli_error("cannot start the thread that takes Ctrl-C: %s", strerror(err));
+    }
+    return CLI_OK;
+}
+
+void cli_signals_cancel(int on) { atomic_store(&signals_cancel, on != 0); }
+
+int cli_signals_caught(void) { return atomic_load(&signals_caught); }
 
 /* --- JSON ------------------------------------------------------------------- */
 

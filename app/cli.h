@@ -12,6 +12,22 @@
 #include "device.h"
 #include "model.h"
 
+/* Ctrl-C (SIGINT) and SIGTERM for a command that cancels its work on them.
+ * No signal handler may run on a thread of the engine: oneDNN 2.x's JIT
+ * sgemm points the stack pointer into a heap buffer while it runs (oneDNN
+ * issue 4845, fixed in 3.11), so a handler's frame lands in the heap and
+ * corrupts it; and a handler interrupts the system calls of the thread it
+ * runs on (SQLite's among them). cli_signals_start blocks both signals in
+ * the calling thread, which every thread started after it inherits, and
+ * starts one thread that takes them with sigwait. Call it before anything
+ * starts a thread (the model, the BLAS, the loaders, CUDA). */
+int cli_signals_start(void);
+/* on = 1: a signal is recorded (cli_signals_caught) for the command to
+ * cancel; on = 0 (the start): it has its default action (the process ends). */
+void cli_signals_cancel(int on);
+/* The signal recorded while cancelling was on, or 0. */
+int cli_signals_caught(void);
+
 /* Exit statuses. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 

@@ -70,13 +70,7 @@ typedef struct {
     const char *model; /* as given, for the run's first line */
     int tty;
     int printed;
-    /* SIGINT and SIGTERM cancel the run (recorded as cancelled) once it has a row */
-    int signals_caught;
-    struct sigaction old_int, old_term;
 } progress_state;
-
-static volatile sig_atomic_t interrupted = 0;
-static void on_signal(int sig) { interrupted = sig; }
 
 static double now_s(void) {
     struct timespec ts;
@@ -115,7 +109,7 @@ static int progress_update(void *user, int64_t done, int64_t total) {
         p->last_print = t;
         p->printed = 1;
     }
-    return interrupted != 0;
+    return cli_signals_caught() != 0;
 }
 
 static void run_started(void *user, int64_t run_id, const char *protocol, const char *root) {
@@ -124,12 +118,8 @@ static void run_started(void *user, int64_t run_id, const char *protocol, const 
     if (strstr(protocol, "-custom"))
         fprintf(stderr, "octic eval: settings other than the published protocol's: recorded as %s, apart from "
                         "the papers' numbers\n", protocol);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, &p->old_int);
-    sigaction(SIGTERM, &sa, &p->old_term);
-    p->signals_caught = 1;
+    /* from now on SIGINT and SIGTERM cancel the run, recorded as cancelled */
+    cli_signals_cancel(1);
 }
 
 static void progress_end(progress_state *p) {
@@ -286,6 +276,7 @@ static int run_eval(const char *what, int argc, char **argv) {
         snprintf(val_name, sizeof val_name, "%s", colon + 1);
         req.train_split = train_name, req.val_split = val_name;
     }
+    if ((rc = cli_signals_start()) != CLI_OK) return rc;
     if ((rc = cli_select_device("eval", device, OCTIC_FLOAT32)) != CLI_OK) return rc;
 
     progress_state ps;
@@ -305,10 +296,7 @@ static int run_eval(const char *what, int argc, char **argv) {
     octic_eval_run_outcome out;
     octic_status st = octic_eval_run(&req, &out);
     progress_end(&ps);
-    if (ps.signals_caught) {
-        sigaction(SIGINT, &ps.old_int, NULL);
-        sigaction(SIGTERM, &ps.old_term, NULL);
-    }
+    cli_signals_cancel(0);
     if (out.chunks_reused)
         fprintf(stderr, "octic eval: reused %d cached feature chunks, computed %d\n", out.chunks_reused,
                 out.chunks_computed);

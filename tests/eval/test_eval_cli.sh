@@ -215,6 +215,33 @@ cp "$other" "$first"
 [ $? -eq 0 ] && ! grep -q "reused [0-9]* cached feature chunks, computed 0" "$tmp/sb.err"
 check "an image replaced in B: its split's features are computed again" $? "$(grep reused "$tmp/sb.err")"
 
+# Ctrl-C, many times, while the engine runs: the run ends cancelled, and the
+# process never crashes. A handler run on an engine thread crashed it about 5
+# times in 6 here: oneDNN 2.x's sgemm points the stack pointer into the heap
+# while it runs, so the handler's frame overwrote the heap ("corrupted size
+# vs. prev_size"); the signals are now taken by a thread of their own.
+sigdata=$tmp/sigdata
+for c in a b c d; do mkdir -p "$sigdata/train/$c" "$sigdata/val/$c"; done
+mapfile -t photos < <(find "$imagenet" "$voc" -iname '*.jp*g' | sort)
+for i in $(seq 0 239); do
+    c=$(printf 'abcd' | cut -c$((i % 4 + 1)))
+    split=train; [ "$i" -ge 200 ] && split=val
+    cp "${photos[$((i % ${#photos[@]}))]}" "$sigdata/$split/$c/$i.jpg"
+done
+basemodel=$golden/dino_baseline_p16/model.pth
+for attempt in 1 2 3; do
+    sdb2=$tmp/sig$attempt.sqlite
+    "$octic" eval knn "$basemodel" --heads "$(heads_of dino_baseline_p16)" --size 224 --batch-size 100 \
+        --data "$sigdata" --db "$sdb2" --cache "$tmp/sigcache$attempt" >"$tmp/sig.out" 2>"$tmp/sig.err" &
+    pid=$!
+    wait_for "$tmp/sig.err" "extracting train"
+    for _ in $(seq 60); do kill -INT $pid 2>/dev/null || break; sleep 0.01; done
+    wait $pid; src=$?
+    [ $src -eq 1 ] && grep -q "octic: run 1 cancelled" "$tmp/sig.err" && [ "$(state_of 1 "$sdb2")" = cancelled ]
+    check "Ctrl-C 60 times during extraction ($attempt): exit 1, run cancelled, no crash" $? \
+        "exit $src, state $(state_of 1 "$sdb2"): $(tail -n 2 "$tmp/sig.err")"
+done
+
 # a read-only database: a clear error and no new rows
 rdir=$tmp/ro
 mkdir -p "$rdir"
