@@ -191,8 +191,8 @@ static int parse_subset(const char *text, octic_subset *kind, size_t *n) {
 
 /* ---- the run ------------------------------------------------------------------------- */
 
-static void print_results(const char *protocol, int64_t run_id, const octic_eval_results *r) {
-    printf("run %lld (%s): done\n", (long long)run_id, protocol);
+static void print_results(const char *protocol, int64_t run_id, const octic_eval_results *r, const char *state) {
+    printf("run %lld (%s): %s\n", (long long)run_id, protocol, state);
     for (int i = 0; i < r->n_metrics; i++) printf("  %-18s %.4g\n", r->metrics[i].name, r->metrics[i].value);
 }
 
@@ -301,8 +301,16 @@ static int run_eval(const char *what, int argc, char **argv) {
         fprintf(stderr, "octic eval: reused %d cached feature chunks, computed %d\n", out.chunks_reused,
                 out.chunks_computed);
     if (st == OCTIC_OK) {
-        print_results(out.protocol, out.run_id, &out.results);
+        print_results(out.protocol, out.run_id, &out.results, "done");
         rc = CLI_OK;
+    } else if (out.unsaved) {
+        /* hours of work are not thrown away with the database write */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", octic_last_error());
+        print_results(out.protocol, out.run_id, &out.results, "finished, not recorded");
+        fflush(stdout);
+        rc = cli_error("run %lld finished but its results (above) could not be recorded: %s", (long long)out.run_id,
+                       msg);
     } else if (out.state == OCTIC_RUN_CANCELLED) {
         rc = cli_error("run %lld cancelled (%s)", (long long)out.run_id, octic_last_error());
     } else if (out.model_failed) {

@@ -222,9 +222,11 @@ octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outc
          : linear ? octic_eval_linear(&ctx, &r->linear, &out->results)
                   : octic_eval_seg(&ctx, &r->seg, &out->results);
     out->chunks_reused = ctx.chunks_reused, out->chunks_computed = ctx.chunks_computed;
-    if (!st)
+    if (!st) {
         st = octic_db_finish_run(db, out->run_id, out->results.metrics, out->results.n_metrics, out->results.trials,
                                  out->results.n_trials, out->results.classes, out->results.n_classes);
+        out->unsaved = st != OCTIC_OK;
+    }
     if (st) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", octic_last_error());

@@ -61,6 +61,9 @@ typedef struct {
     int model_failed;        /* the failure was loading the model */
     octic_eval_results results; /* when done; free with octic_eval_results_free */
     int chunks_reused, chunks_computed; /* feature chunks found in the cache and computed */
+    /* 1: the evaluation finished but its results could not be recorded (a
+     * full disk): they are in results all the same, for the caller to show */
+    int unsaved;
 } octic_eval_run_outcome;
 
 /* The defaults of every field: the published protocols, 224 px crops of 256,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "results_db.h"
+#include "runner.h"
 
 static char dir[256];
 
@@ -318,6 +319,50 @@ START_TEST(test_full_disk) {
 }
 END_TEST
 
+/* A run whose evaluation finishes but whose results cannot be recorded (the
+ * database refuses the metrics, as a full disk would) gives them back to the
+ * caller all the same (octic eval prints them): hours of work are not lost. */
+START_TEST(test_results_kept_when_not_recorded) {
+    make_dir();
+    char path[512], cache[512], model[512], data[512];
+    db_path(path, sizeof path, "refuses.sqlite");
+    db_path(cache, sizeof cache, "cache");
+    snprintf(model, sizeof model, "%s/dino_hybrid_p16/model.pth", getenv("OCTIC_GOLDEN_DIR"));
+    snprintf(data, sizeof data, "%s/imagenet", getenv("OCTIC_DEMO_DATA"));
+    octic_db *db = NULL;
+    ck_assert_int_eq(octic_db_open(path, &db), OCTIC_OK);
+    octic_db_close(db);
+    sqlite3 *s = NULL;
+    ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(s,
+                                  "CREATE TRIGGER refuse BEFORE INSERT ON metrics "
+                                  "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(s);
+
+    octic_eval_run_request r;
+    octic_eval_run_request_defaults(&r, OCTIC_EVAL_KNN);
+    r.model = model, r.heads = 2, r.data = data, r.db = path, r.cache = cache;
+    r.size = 64, r.batch_size = 2;
+    r.knn.n_k = 1, r.knn.ks[0] = 1;
+    octic_eval_run_outcome out;
+    octic_status st = octic_eval_run(&r, &out);
+    ck_assert_int_ne(st, OCTIC_OK);
+    ck_assert_int_eq(out.unsaved, 1);
+    ck_assert_int_eq(out.state, OCTIC_RUN_FAILED);
+    ck_assert_msg(strstr(octic_last_error(), "full") != NULL, "%s", octic_last_error());
+    int top1 = -1;
+    for (int i = 0; i < out.results.n_metrics; i++)
+        if (!strcmp(out.results.metrics[i].name, "top1")) top1 = i;
+    ck_assert_int_ge(top1, 0);
+    ck_assert(out.results.metrics[top1].value >= 0 && out.results.metrics[top1].value <= 100);
+    octic_eval_results_free(&out.results);
+    ck_assert_int_eq(query_int(path, "SELECT count(*) FROM runs WHERE state = 'failed'"), 1);
+    ck_assert_int_eq(query_int(path, "SELECT count(*) FROM metrics"), 0);
+}
+END_TEST
+
 START_TEST(test_sha256) {
     make_dir();
     char path[512], hex[65];
@@ -355,6 +400,7 @@ static Suite *db_suite(void) {
     tcase_add_test(tc, test_concurrent_writers);
     tcase_add_test(tc, test_read_only_file);
     tcase_add_test(tc, test_full_disk);
+    tcase_add_test(tc, test_results_kept_when_not_recorded);
     tcase_add_test(tc, test_sha256);
     tcase_add_test(tc, test_default_path);
     suite_add_tcase(s, tc);
