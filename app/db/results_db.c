@@ -229,6 +229,28 @@ int octic_db_schema_version(octic_db *db) {
     return v;
 }
 
+/* A file of another program's (tables, none of them ours) is refused before
+ * anything is written to it: not switched to WAL, no tables added. Ours at
+ * version 0 is empty; at any later version it has the runs table. */
+static octic_status check_ours(octic_db *db) {
+    sqlite3_stmt *q = NULL;
+    octic_status st = prepare(db,
+                              "SELECT count(*), coalesce(sum(type = 'table' AND name = 'runs'), 0) FROM sqlite_master",
+                              &q, "reading the schema");
+    if (st != OCTIC_OK) return st;
+    int rc = sqlite3_step(q);
+    long long objects = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    long long runs = rc == SQLITE_ROW ? sqlite3_column_int64(q, 1) : 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) return db_fail(db, rc, "reading the schema");
+    if (objects > 0 && runs == 0)
+        return octic_fail(OCTIC_ERR_FORMAT,
+                          "%s: an SQLite database of another program (%lld tables and indexes, no 'runs' table): "
+                          "expected an Octiscope results database; it was left as it is",
+                          db->path, objects);
+    return OCTIC_OK;
+}
+
 static octic_status migrate(octic_db *db) {
     const int latest = (int)(sizeof migrations / sizeof migrations[0]);
     int v = octic_db_schema_version(db);
@@ -303,7 +325,8 @@ octic_status octic_db_open(const char *path, octic_db **out) {
     sqlite3_busy_timeout(db->sql, 30000);
     /* journal_mode=WAL persists in the file; on a read-only file it cannot be
      * set, which the first write then reports. */
-    if ((st = exec(db, "PRAGMA foreign_keys = ON", "enabling foreign keys")) != OCTIC_OK ||
+    if ((st = check_ours(db)) != OCTIC_OK ||
+        (st = exec(db, "PRAGMA foreign_keys = ON", "enabling foreign keys")) != OCTIC_OK ||
         (st = exec(db, "PRAGMA journal_mode = WAL", "switching to WAL")) != OCTIC_OK ||
         (st = exec(db, "PRAGMA synchronous = NORMAL", "setting synchronous")) != OCTIC_OK ||
         (st = migrate(db)) != OCTIC_OK || (st = mark_stale_runs(db)) != OCTIC_OK) {

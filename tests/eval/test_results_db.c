@@ -140,6 +140,30 @@ START_TEST(test_newer_schema_refused) {
     fclose(f);
     ck_assert_int_eq(octic_db_open(path, &db), OCTIC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(octic_last_error(), "not a results database"));
+    /* another program's database, at its version 0 or 7: refused, and left
+     * as it was (before, it got our tables and WAL, or "table models
+     * already exists", or "newer than this octic's") */
+    for (int version = 0; version <= 7; version += 7) {
+        db_path(path, sizeof path, version ? "other7.sqlite" : "other0.sqlite");
+        ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+        char sql[160];
+        snprintf(sql, sizeof sql, "CREATE TABLE models (x); CREATE TABLE notes (y); PRAGMA user_version = %d",
+                 version);
+        ck_assert_int_eq(sqlite3_exec(s, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(s);
+        ck_assert_int_eq(octic_db_open(path, &db), OCTIC_ERR_FORMAT);
+        ck_assert_msg(strstr(octic_last_error(), "another program") && strstr(octic_last_error(), path),
+                      "%s", octic_last_error());
+        ck_assert_int_eq(query_int(path, "SELECT count(*) FROM sqlite_master"), 2);
+        ck_assert_int_eq(query_int(path, "PRAGMA user_version"), version);
+        ck_assert_int_eq(sqlite3_open(path, &s), SQLITE_OK);
+        sqlite3_stmt *q = NULL;
+        ck_assert_int_eq(sqlite3_prepare_v2(s, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+        ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+        ck_assert_str_eq((const char *)sqlite3_column_text(q, 0), "delete");
+        sqlite3_finalize(q);
+        sqlite3_close(s);
+    }
 }
 END_TEST
 
