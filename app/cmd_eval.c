@@ -295,8 +295,9 @@ static int run_eval(const char *what, int argc, char **argv) {
     req.user = &ps;
     octic_eval_run_outcome out;
     octic_status st = octic_eval_run(&req, &out);
+    /* signals stay recorded until the process ends: the run is recorded, and
+     * a late Ctrl-C must not turn its exit status into a kill's */
     progress_end(&ps);
-    cli_signals_cancel(0);
     if (out.chunks_reused)
         fprintf(stderr, "octic eval: reused %d cached feature chunks, computed %d\n", out.chunks_reused,
                 out.chunks_computed);

@@ -95,7 +95,7 @@ static int open_db(const char *path, octic_db **db) {
     } else if (access(path, F_OK) != 0 && errno == ENOENT) {
         return cli_error("%s: no results database there (octic eval --db %s records its runs into one)", path, path);
     }
-    if (octic_db_open(path, db) != OCTIC_OK) return cli_engine_error();
+    if (octic_db_open_read(path, db) != OCTIC_OK) return cli_engine_error();
     return CLI_OK;
 }
 

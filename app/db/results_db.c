@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "octic-config.h"
@@ -229,6 +230,21 @@ int octic_db_schema_version(octic_db *db) {
     return v;
 }
 
+/* journal_mode=WAL takes an exclusive lock, for which SQLite does not wait
+ * out another connection's (a process creating the same new database at
+ * the same moment): tried again for up to 30 s. */
+static octic_status switch_to_wal(octic_db *db) {
+    int rc = SQLITE_BUSY;
+    for (int attempt = 0; attempt < 600 && ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED); attempt++) {
+        if (attempt) {
+            struct timespec ts = {0, 50 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+        rc = sqlite3_exec(db->sql, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
+    }
+    return rc == SQLITE_OK ? OCTIC_OK : db_fail(db, rc, "switching to WAL");
+}
+
 /* A file of another program's (tables, none of them ours) is refused before
  * anything is written to it: not switched to WAL, no tables added. Ours at
  * version 0 is empty; at any later version it has the runs table. */
@@ -327,7 +343,7 @@ octic_status octic_db_open(const char *path, octic_db **out) {
      * set, which the first write then reports. */
     if ((st = check_ours(db)) != OCTIC_OK ||
         (st = exec(db, "PRAGMA foreign_keys = ON", "enabling foreign keys")) != OCTIC_OK ||
-        (st = exec(db, "PRAGMA journal_mode = WAL", "switching to WAL")) != OCTIC_OK ||
+        (st = switch_to_wal(db)) != OCTIC_OK ||
         (st = exec(db, "PRAGMA synchronous = NORMAL", "setting synchronous")) != OCTIC_OK ||
         (st = migrate(db)) != OCTIC_OK || (st = mark_stale_runs(db)) != OCTIC_OK) {
         octic_db_close(db);
@@ -335,6 +351,65 @@ octic_status octic_db_open(const char *path, octic_db **out) {
     }
     *out = db;
     return OCTIC_OK;
+}
+
+/* "file:" + path with the characters a URI gives a meaning to escaped. */
+static int file_uri(char *buf, size_t len, const char *path, const char *query) {
+    size_t n = (size_t)snprintf(buf, len, "file:");
+    for (const unsigned char *c = (const unsigned char *)path; *c && n + 4 < len; c++)
+        n += (size_t)(*c == '?' || *c == '#' || *c == '%' ? snprintf(buf + n, len - n, "%%%02X", *c)
+                                                          : snprintf(buf + n, len - n, "%c", *c));
+    return n + strlen(query) + 1 < len && snprintf(buf + n, len - n, "%s", query) > 0;
+}
+
+octic_status octic_db_open_read(const char *path, octic_db **out) {
+    octic_status st = octic_db_open(path, out);
+    if (st == OCTIC_OK) return st;
+    /* only where this process may not write the file or its folder (the
+     * journal files live beside it) is it opened read-only */
+    char *dir = strdup(path);
+    if (!dir) return st;
+    char *slash = strrchr(dir, '/');
+    if (slash) slash[slash == dir] = '\0';
+    int writable = access(path, W_OK) == 0 && access(slash ? dir : ".", W_OK) == 0;
+    free(dir);
+    if (writable || access(path, R_OK) != 0) return st;
+    char first[2048];
+    snprintf(first, sizeof first, "%s", octic_last_error());
+
+    octic_db *db = calloc(1, sizeof *db);
+    if (!db || !(db->path = strdup(path))) {
+        free(db);
+        return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
+    }
+    if (gethostname(db->machine, sizeof db->machine - 1) != 0) strcpy(db->machine, "unknown");
+    char uri[8192];
+    /* a WAL database whose folder cannot hold its -shm file opens only as
+     * immutable: what is on disk, without the journal's locks */
+    static const char *const queries[] = {"?mode=ro", "?mode=ro&immutable=1"};
+    for (int i = 0; i < 2; i++) {
+        if (db->sql) sqlite3_close_v2(db->sql), db->sql = NULL;
+        if (!file_uri(uri, sizeof uri, path, queries[i])) break;
+        if (sqlite3_open_v2(uri, &db->sql, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) != SQLITE_OK) continue;
+        sqlite3_extended_result_codes(db->sql, 1);
+        sqlite3_busy_timeout(db->sql, 30000);
+        if (sqlite3_exec(db->sql, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) continue;
+        const int latest = (int)(sizeof migrations / sizeof migrations[0]);
+        int v = octic_db_schema_version(db);
+        if ((st = check_ours(db)) == OCTIC_OK && v != latest)
+            st = octic_fail(OCTIC_ERR_UNSUPPORTED,
+                            "%s: read-only, and its schema version %d is not this octic's (%d), which would need "
+                            "to write it",
+                            path, v, latest);
+        if (st != OCTIC_OK) { /* it opened: this is what is wrong with it */
+            octic_db_close(db);
+            return st;
+        }
+        *out = db;
+        return OCTIC_OK;
+    }
+    octic_db_close(db);
+    return octic_fail(OCTIC_ERR_IO, "%s", first);
 }
 
 void octic_db_close(octic_db *db) {

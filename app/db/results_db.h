@@ -40,6 +40,10 @@ octic_status octic_db_default_path(char *buf, size_t len);
  * migrations when older). A database written by a newer schema is refused.
  * Marks stale running runs interrupted. */
 octic_status octic_db_open(const char *path, octic_db **out);
+/* For reading only: as octic_db_open, or where this process may not write
+ * the file or its folder (another user's database, a read-only mount),
+ * opened read-only, as it is (no upgrade, no runs marked interrupted). */
+octic_status octic_db_open_read(const char *path, octic_db **out);
 void octic_db_close(octic_db *db);
 const char *octic_db_path(const octic_db *db);
 /* "ok" from PRAGMA integrity_check, else the first problem, into buf. */

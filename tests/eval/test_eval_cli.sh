@@ -232,14 +232,14 @@ basemodel=$golden/dino_baseline_p16/model.pth
 for attempt in 1 2 3; do
     sdb2=$tmp/sig$attempt.sqlite
     "$octic" eval knn "$basemodel" --heads "$(heads_of dino_baseline_p16)" --size 224 --batch-size 100 \
-        --data "$sigdata" --db "$sdb2" --cache "$tmp/sigcache$attempt" >"$tmp/sig.out" 2>"$tmp/sig.err" &
+        --data "$sigdata" --db "$sdb2" --cache "$tmp/sigcache$attempt" >"$tmp/sig$attempt.out" 2>"$tmp/sig$attempt.err" &
     pid=$!
-    wait_for "$tmp/sig.err" "extracting train"
+    wait_for "$tmp/sig$attempt.err" "extracting train"
     for _ in $(seq 60); do kill -INT $pid 2>/dev/null || break; sleep 0.01; done
     wait $pid; src=$?
-    [ $src -eq 1 ] && grep -q "octic: run 1 cancelled" "$tmp/sig.err" && [ "$(state_of 1 "$sdb2")" = cancelled ]
+    [ $src -eq 1 ] && grep -q "octic: run 1 cancelled" "$tmp/sig$attempt.err" && [ "$(state_of 1 "$sdb2")" = cancelled ]
     check "Ctrl-C 60 times during extraction ($attempt): exit 1, run cancelled, no crash" $? \
-        "exit $src, state $(state_of 1 "$sdb2"): $(tail -n 2 "$tmp/sig.err")"
+        "exit $src, state $(state_of 1 "$sdb2"): $(tail -n 2 "$tmp/sig$attempt.err")"
 done
 
 # a read-only database: a clear error and no new rows
@@ -256,6 +256,12 @@ run "${as_user[@]}" env HOME="$tmp/home" "$octic" eval knn "$model" --heads "$he
     --db "$rdir/results.sqlite" --cache "$tmp/rocache" --ks 1
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q "results.sqlite: .*read-only\|results.sqlite: .*cannot open" "$tmp/err"
 check "a read-only database gives one clear error line" $?
+# ...which octic results still reads, as it is
+run "${as_user[@]}" env HOME="$tmp/home" "$octic" results list --db "$rdir/results.sqlite" --format csv
+[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq "$before" ]
+check "octic results lists a database it may not write ($(wc -l <"$tmp/out") lines)" $? "exit $rc"
+run "${as_user[@]}" env HOME="$tmp/home" "$octic" results show 1 --db "$rdir/results.sqlite"
+[ "$rc" -eq 0 ] && grep -q "top1" "$tmp/out"; check "and shows its runs" $? "exit $rc"
 chmod 755 "$rdir"
 chmod 644 "$rdir/results.sqlite"
 after=$("$octic" results list --db "$rdir/results.sqlite" --format csv | wc -l)
