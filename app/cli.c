@@ -238,6 +238,12 @@ static int engine_error_with_heads_hint(const char *path) {
     return cli_error("%s (the number of heads is not stored in %s: pass --heads N)", msg, path);
 }
 
+int cli_model_error(const char *path, int heads, octic_status st) {
+    if (st == OCTIC_ERR_MISSING && heads == 0 && strstr(octic_last_error(), "heads"))
+        return engine_error_with_heads_hint(path);
+    return cli_engine_error();
+}
+
 int cli_load_checkpoint(const char *path, int heads, octic_tensor_set *set, octic_config *cfg) {
     octic_tensor_set_init(set);
     if (octic_checkpoint_load(path, set) != OCTIC_OK) {
@@ -249,8 +255,9 @@ int cli_load_checkpoint(const char *path, int heads, octic_tensor_set *set, octi
     octic_status st = octic_config_infer(set, heads, cfg);
     if (st == OCTIC_OK)
         return CLI_OK;
-    int rc = (st == OCTIC_ERR_MISSING && cfg->heads == 0) ? engine_error_with_heads_hint(path)
-                                                          : cli_engine_error();
+    /* what the checkpoint lacks, said of the file, as loading a model says it */
+    if (!strstr(octic_last_error(), path)) octic_fail_prefix(st, path);
+    int rc = cli_model_error(path, heads, st);
     octic_tensor_set_free(set);
     return rc;
 }
@@ -278,12 +285,6 @@ int cli_load_model(const char *path, int heads, octic_model **out) {
     *out = NULL;
     octic_status st = octic_model_load_on(path, heads, cli_device(), out);
     return st == OCTIC_OK ? CLI_OK : cli_model_error(path, heads, st);
-}
-
-int cli_model_error(const char *path, int heads, octic_status st) {
-    if (st == OCTIC_ERR_MISSING && heads == 0 && strstr(octic_last_error(), "heads"))
-        return engine_error_with_heads_hint(path);
-    return cli_engine_error();
 }
 
 int cli_load_images(const char *path, octic_array *images, int *B, int *S) {

@@ -5,6 +5,8 @@
  *   npy_tool zeros OUT.npy D0 [D1 ...]   writes float32 zeros of that shape
  *   npy_tool float64 OUT.npy D0 [D1 ...] writes float64 zeros (an input the
  *                                        engine must refuse)
+ *   npy_tool drop IN OUT.safetensors NAME
+ *                                        writes checkpoint IN without tensor NAME
  */
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +17,7 @@
 
 static int usage(void) {
     fprintf(stderr, "usage: npy_tool maxdiff A.npy B.npy LIMIT | zeros OUT.npy D0 [D1 ...] | "
-                    "float64 OUT.npy D0 [D1 ...]\n");
+                    "float64 OUT.npy D0 [D1 ...] | drop IN OUT.safetensors NAME\n");
     return 2;
 }
 
@@ -117,6 +119,30 @@ static int write_float64(const char *path, int argc, char **argv) {
     return fclose(f) == 0 ? 0 : 2;
 }
 
+/* A checkpoint lacking one tensor (the tensors keep their order). */
+static int drop_tensor(const char *in, const char *out, const char *name) {
+    octic_tensor_set set;
+    octic_tensor_set_init(&set);
+    if (octic_checkpoint_load(in, &set) != OCTIC_OK) {
+        fprintf(stderr, "npy_tool: %s\n", octic_last_error());
+        return 2;
+    }
+    int found = 0;
+    for (int i = 0; i < set.count; i++) {
+        if (strcmp(set.tensors[i].name, name) != 0) continue;
+        octic_tensor gone = set.tensors[i];
+        memmove(&set.tensors[i], &set.tensors[i + 1], (size_t)(set.count - i - 1) * sizeof gone);
+        set.tensors[--set.count] = gone; /* past the end: freed with the set, never written */
+        found = 1;
+        break;
+    }
+    octic_status st = found ? octic_safetensors_save(out, &set) : OCTIC_ERR_ARG;
+    if (st != OCTIC_OK) fprintf(stderr, "npy_tool: %s\n", found ? octic_last_error() : "no such tensor");
+    set.count += found;
+    octic_tensor_set_free(&set);
+    return st == OCTIC_OK ? 0 : 2;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 5 && strcmp(argv[1], "maxdiff") == 0)
         return maxdiff(argv[2], argv[3], argv[4]);
@@ -124,5 +150,7 @@ int main(int argc, char **argv) {
         return write_zeros(argv[2], argc - 3, argv + 3);
     if (argc >= 4 && strcmp(argv[1], "float64") == 0)
         return write_float64(argv[2], argc - 3, argv + 3);
+    if (argc == 5 && strcmp(argv[1], "drop") == 0)
+        return drop_tensor(argv[2], argv[3], argv[4]);
     return usage();
 }

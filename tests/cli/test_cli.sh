@@ -177,6 +177,11 @@ done
 
 expect_error "info without --heads on a small model asks for --heads" '--heads' \
     "$octic" info "$case_dir/model.pth"
+# a checkpoint lacking a tensor: said of the file, without a --heads hint when --heads was given
+"$npy_tool" drop "$case_dir/model.pth" "$tmp/nopos.safetensors" pos_embed.0
+expect_error "info on a checkpoint without its position embedding names the file and the tensor" \
+    "$tmp/nopos.safetensors: missing tensor pos_embed.0" "$octic" info "$tmp/nopos.safetensors" --heads 2
+if grep -q -- "pass --heads" "$tmp/err"; then fail "and asks for no --heads it was given"; else pass "and asks for no --heads it was given"; fi
 
 # --- forward against the golden outputs ----------------------------------------------
 
