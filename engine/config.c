@@ -321,11 +321,21 @@ static octic_status infer_family(const octic_tensor_set *set, int octic, octic_f
                       "(gamma_1/gamma_2 or ls1/ls2), head.weight, mask_token and the class token");
 }
 
+/* Far beyond any ViT (ViT-22B: depth 48, width 6144, MLP 24576), and small
+ * enough that no count of parameters or operations overflows: a hostile
+ * header cannot make a model of 2^31 blocks or of width 2^28. */
+#define MAX_DEPTH 4096
+#define MAX_DIM 65536
+#define MAX_HIDDEN (1 << 20)
+
 /* The block layout: how many blocks, and where the octic ones end. */
 static octic_status infer_blocks(const octic_tensor_set *set, int octic, octic_config *cfg) {
     int depth = 0;
     for (int k = 0; k < set->count; k++) {
         int i = octic_block_index(set->tensors[k].name, NULL);
+        if (i >= MAX_DEPTH)
+            return octic_fail(OCTIC_ERR_FORMAT, "tensor %s: block index %d: expected fewer than %d blocks",
+                              set->tensors[k].name, i, MAX_DEPTH);
         if (i >= depth) depth = i + 1;
     }
     if (depth == 0)
@@ -364,14 +374,14 @@ static octic_status infer_mlp(const octic_tensor_set *set, octic_config *cfg) {
         int i = cfg->break_layer;
         const octic_tensor *t = octic_block_tensor(set, i, "mlp.fc1.weight");
         if (!t) return octic_fail(OCTIC_ERR_MISSING, "missing tensor blocks.%d.mlp.fc1.weight", i);
-        if (t->ndim != 2 || t->shape[1] != C || t->shape[0] <= 0 || t->shape[0] > INT_MAX)
+        if (t->ndim != 2 || t->shape[1] != C || t->shape[0] <= 0 || t->shape[0] > MAX_HIDDEN)
             return shape_error(t, 2, (const int64_t[]){4 * (int64_t)C, C});
         hidden = (int)t->shape[0];
     }
     if (cfg->break_layer > 0) {
         const octic_tensor *t = octic_block_tensor(set, 0, "mlp.fc1.lin_A1.weight");
         if (!t) return octic_fail(OCTIC_ERR_MISSING, "missing tensor blocks.0.mlp.fc1.lin_A1.weight");
-        if (t->ndim != 2 || t->shape[1] != c || t->shape[0] <= 0 || t->shape[0] > INT_MAX / 8)
+        if (t->ndim != 2 || t->shape[1] != c || t->shape[0] <= 0 || t->shape[0] > MAX_HIDDEN / 8)
             return shape_error(t, 2, (const int64_t[]){4 * (int64_t)c, c});
         int h8 = (int)t->shape[0] * 8;
         if (hidden && hidden != h8)
@@ -469,7 +479,7 @@ octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_co
     int octic = lift != NULL;
     t = octic ? lift : proj;
     if (t->ndim != 4 || t->shape[1] != 3 || t->shape[2] != t->shape[3] || t->shape[0] <= 0 ||
-        t->shape[2] <= 0 || t->shape[0] > INT_MAX / 8 || t->shape[2] > 4096)
+        t->shape[2] <= 0 || t->shape[0] > (octic ? MAX_DIM / 8 : MAX_DIM) || t->shape[2] > 4096)
         return octic_fail(OCTIC_ERR_SHAPE,
                           "tensor %s: expected [%s, 3, k, k], found %s", t->name,
                           octic ? "C/8" : "C",

@@ -591,6 +591,22 @@ START_TEST(test_errors) {
     assert_error(octic_config_infer(&set, 2, &cfg), OCTIC_ERR_MISSING, "blocks.0.mlp.fc1.weight");
     octic_tensor_set_free(&set);
 
+    /* Hostile sizes, which made counts overflow (undefined behaviour) or
+     * loops of 2^31 blocks: a block index, a width, an MLP width. */
+    load_case("deit_baseline_p16", &set, NULL);
+    int64_t one[1] = {64};
+    ck_assert_int_eq(octic_tensor_set_add(&set, "blocks.2147483647.norm1.weight", 1, one, NULL, 0), OCTIC_OK);
+    assert_error(octic_config_infer(&set, 2, &cfg), OCTIC_ERR_FORMAT, "block index 2147483647");
+    octic_tensor_set_free(&set);
+    load_case("deit_hybrid_p16", &set, NULL);
+    find_mut(&set, "patch_embed.lift8.conv_A1.weight")->shape[0] = (1 << 28) - 1;
+    assert_error(octic_config_infer(&set, 2, &cfg), OCTIC_ERR_SHAPE, "patch_embed.lift8.conv_A1.weight");
+    octic_tensor_set_free(&set);
+    load_case("deit_baseline_p16", &set, NULL);
+    find_mut(&set, "blocks.0.mlp.fc1.weight")->shape[0] = (int64_t)1 << 30;
+    assert_error(octic_config_infer(&set, 2, &cfg), OCTIC_ERR_SHAPE, "blocks.0.mlp.fc1.weight");
+    octic_tensor_set_free(&set);
+
     /* Head of the wrong width. */
     load_case("deit_baseline_p16", &set, NULL);
     find_mut(&set, "head.weight")->shape[1] = 32;
