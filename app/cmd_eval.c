@@ -250,6 +250,9 @@ static int run_eval(const char *what, int argc, char **argv) {
         return rc;
     if (lrs_t && (lp->n_lr = parse_doubles(lrs_t, lp->lrs, OCTIC_LINEAR_MAX_LR)) <= 0)
         return cli_usage_error("eval", "--lrs expects a comma-separated list of learning rates, got '%s'", lrs_t);
+    for (int i = 0; lrs_t && i < lp->n_lr; i++)
+        if (!(lp->lrs[i] > 0 && lp->lrs[i] <= 100))
+            return cli_usage_error("eval", "--lrs values must be above 0 and at most 100, got '%s'", lrs_t);
     if (mom_t && (rc = parse_double("--momentum", mom_t, 0.0, 1.0, &lp->momentum)) != CLI_OK) return rc;
     if (cs_t && (sp->n_c = parse_doubles(cs_t, sp->cs, 16)) <= 0)
         return cli_usage_error("eval", "--cs expects a comma-separated list of C values, got '%s'", cs_t);
@@ -262,11 +265,33 @@ static int run_eval(const char *what, int argc, char **argv) {
         (segks_t && (rc = parse_ints("eval", "--seg-ks", segks_t, sp->ks, 8, &sp->n_k)) != CLI_OK))
         return rc;
     if (classifiers_t) {
-        sp->knn = strstr(classifiers_t, "knn") != NULL;
-        sp->logreg = strstr(classifiers_t, "logreg") != NULL;
-        if (!sp->knn && !sp->logreg)
+        sp->knn = sp->logreg = 0;
+        for (const char *c = classifiers_t; *c;) {
+            size_t n = strcspn(c, ",");
+            if (n == 3 && !strncmp(c, "knn", 3)) sp->knn = 1;
+            else if (n == 6 && !strncmp(c, "logreg", 6)) sp->logreg = 1;
+            else break;
+            c += n + (c[n] == ',');
+        }
+        size_t len = strlen(classifiers_t);
+        if ((!sp->knn && !sp->logreg) || len != (size_t)(sp->knn * 3 + sp->logreg * 6 + (sp->knn && sp->logreg)))
             return cli_usage_error("eval", "--classifiers expects knn, logreg or knn,logreg, got '%s'", classifiers_t);
     }
+    /* an option of another protocol would be silently ignored: say so */
+    const struct {
+        const char *name, *value;
+        int given_to;
+    } own[] = {{"--ks", ks_t, 0},          {"--temperature", temp_t, 0}, {"--cached", cached ? "" : NULL, 1},
+               {"--epochs", epochs_t, 1},  {"--epoch-length", elen_t, 1}, {"--train-batch", tbatch_t, 1},
+               {"--lrs", lrs_t, 1},        {"--momentum", mom_t, 1},     {"--cs", cs_t, 2},
+               {"--max-iter", maxit_t, 2}, {"--tol", tol_t, 2},          {"--memory", mem_t, 2},
+               {"--seg-ks", segks_t, 2},   {"--classifiers", classifiers_t, 2}, {"--holdout", holdout_t, 2}};
+    static const char *const protocol_of[] = {"knn", "linear", "seg"};
+    const int mine = is_knn ? 0 : is_linear ? 1 : 2;
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        if (own[i].value && own[i].given_to != mine)
+            return cli_usage_error("eval", "%s is an option of eval %s, not of eval %s", own[i].name,
+                                   protocol_of[own[i].given_to], what);
     char train_name[64] = "", val_name[64] = "";
     if (split) {
         const char *colon = strchr(split, ':');

@@ -108,6 +108,16 @@ run "$octic" eval seg "$model" --data "$imagenet" "${common[@]}" --split train:n
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; check "seg on a classification set: one error line" $?
 run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --split train:nope
 [ "$rc" -ne 0 ] && grep -q "no split 'nope'" "$tmp/err"; check "unknown split named" $?
+# settings that cannot be, or that another protocol would ignore: refused, before any work
+for bad in "knn|--cs 1|an option of eval seg" "linear|--ks 10|an option of eval knn" \
+    "linear|--lrs -1|above 0" "linear|--lrs 1e300|at most 100" "seg|--cs 0|must be positive" \
+    "seg|--classifiers knnfoo|--classifiers expects" "seg|--classifiers knn,knn,x|--classifiers expects"; do
+    IFS='|' read -r proto opt says <<<"$bad"
+    # shellcheck disable=SC2086
+    run "$octic" eval "$proto" "$model" --data "$imagenet" --db "$tmp/never.sqlite" $opt
+    [ "$rc" -eq 2 ] && grep -q -- "$says" "$tmp/err" && [ ! -e "$tmp/never.sqlite" ]
+    check "eval $proto $opt is refused ($says)" $? "$(cat "$tmp/err")"
+done
 for cmd in "eval --help" "results --help"; do
     run "$octic" $cmd
     [ "$rc" -eq 0 ] && grep -q "^usage: octic" "$tmp/out"; check "octic $cmd" $?
