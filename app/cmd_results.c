@@ -26,11 +26,12 @@ static const char results_usage[] =
     "  show     a run's parameters, metrics, hyper-parameter trials and per-class results\n"
     "  compare  the chosen runs as the papers' tables: models as rows, metrics as\n"
     "           columns, each value with its difference to the baseline run (default:\n"
-    "           the first one given)\n"
+    "           the first one given); as CSV, the values alone, every digit\n"
     "  export   every metric of every run, one row each (CSV or Markdown)\n"
     "  check    SQLite's integrity check of the file, and the schema version\n"
     "Opening the database marks runs whose process has died as interrupted. A --db FILE\n"
-    "that does not exist is an error (these actions only read; octic eval creates it).\n";
+    "that does not exist is an error (these actions only read; octic eval creates it); one\n"
+    "this user may not write is read as it is.\n";
 
 typedef enum { FMT_TEXT, FMT_CSV, FMT_MARKDOWN } out_format;
 
@@ -165,7 +166,7 @@ static int results_show(octic_db *db, int64_t id) {
             const octic_db_row *w = &rows[i];
             switch ((octic_db_table)t) {
             case OCTIC_DB_PARAMS: printf("  %-20s %s\n", w->name, w->text); break;
-            case OCTIC_DB_METRICS: printf("  %-20s %.4f\n", w->name, w->value); break;
+            case OCTIC_DB_METRICS: printf("  %-20s %.6g\n", w->name, w->value); break;
             case OCTIC_DB_TRIALS:
                 printf("  %-8s %-30s %s %.4f%s\n", w->name, w->text, w->extra, w->value, w->index ? "  (selected)" : "");
                 break;
@@ -189,6 +190,15 @@ static const double *find_metric(const run_metrics *r, const char *name) {
     for (int i = 0; i < r->n; i++)
         if (strcmp(r->metrics[i].name, name) == 0) return &r->metrics[i].value;
     return NULL;
+}
+
+/* A metric in a table: two decimals as the papers print accuracies and mIoU,
+ * and three significant digits for what two decimals would show as 0.00 (a
+ * C of 1e-06, a learning rate); sign: with + or - always (a difference). */
+static const char *table_value(char *buf, size_t len, double v, int sign) {
+    if (v != 0 && fabs(v) < 0.005) snprintf(buf, len, sign ? "%+.3g" : "%.3g", v);
+    else snprintf(buf, len, sign ? "%+.2f" : "%.2f", v);
+    return buf;
 }
 
 static int results_compare(octic_db *db, const int64_t *ids, int n_ids, int64_t baseline, const char *metrics_t,
@@ -230,10 +240,17 @@ static int results_compare(octic_db *db, const int64_t *ids, int n_ids, int64_t 
             snprintf(store[2], sizeof store[2], "%s", runs[i].info.protocol);
             for (int c = 0; c < n_cols; c++) {
                 const double *v = find_metric(&runs[i], names[c]), *b = find_metric(&runs[base], names[c]);
-                if (!v) snprintf(store[3 + c], sizeof store[3 + c], "-");
-                else if (i == base || !b) snprintf(store[3 + c], sizeof store[3 + c], "%.2f", *v);
-                else if (fmt == FMT_CSV) snprintf(store[3 + c], sizeof store[3 + c], "%.2f (%+.2f)", *v, *v - *b);
-                else snprintf(store[3 + c], sizeof store[3 + c], "%.2f (%+.2f)", *v, *v - *b);
+                char val[40], diff[40];
+                if (!v) {
+                    snprintf(store[3 + c], sizeof store[3 + c], "%s", fmt == FMT_CSV ? "" : "-");
+                } else if (fmt == FMT_CSV) { /* numbers, for a spreadsheet: no deltas, every digit */
+                    snprintf(store[3 + c], sizeof store[3 + c], "%.10g", *v);
+                } else if (i == base || !b) {
+                    snprintf(store[3 + c], sizeof store[3 + c], "%s", table_value(val, sizeof val, *v, 0));
+                } else {
+                    snprintf(store[3 + c], sizeof store[3 + c], "%s (%s)", table_value(val, sizeof val, *v, 0),
+                             table_value(diff, sizeof diff, *v - *b, 1));
+                }
             }
             for (int c = 0; c < 3 + n_cols; c++) cells[c] = store[c];
             row(stdout, fmt, cells, 3 + n_cols, widths);

@@ -68,6 +68,17 @@ miou=$(metric 4 "$db" mIoU)
 "$octic" results show 4 --db "$db" | grep -Eq "^  logreg +C=0.01 +mIoU"; check "seg records the C trials" $?
 "$octic" results show 4 --db "$db" | grep -Eq "^  knn +[0-9]+ .* IoU"; check "seg records per-class IoU" $?
 
+# small values (a C of 1e-06) keep their digits in show and compare, and a CSV cell is a number
+run "$octic" eval seg "$model" --data "$voc" --heads "$heads" --size 64 --db "$tmp/small.sqlite" --cs 1e-6,3e-5 \
+    --classifiers logreg
+bc=$(metric 1 "$tmp/small.sqlite" best_C)
+[ "$rc" -eq 0 ] && { [ "$bc" = 1e-06 ] || [ "$bc" = 3e-05 ]; }; check "results show prints best_C as $bc" $?
+run "$octic" results compare 1 1 --db "$tmp/small.sqlite"
+grep -q "$bc ([+]0.00)" "$tmp/out"
+check "results compare keeps best_C's digits" $? "$(cat "$tmp/out")"
+run "$octic" results compare 1 --db "$tmp/small.sqlite" --format csv
+tail -n 1 "$tmp/out" | grep -q ",$bc,"; check "results compare --format csv writes numbers" $? "$(cat "$tmp/out")"
+
 # ---- the results commands ---------------------------------------------------
 run "$octic" results list --db "$db"
 [ "$rc" -eq 0 ] && [ "$(grep -c ' done ' "$tmp/out")" -eq 4 ]; check "results list shows 4 done runs" $?
