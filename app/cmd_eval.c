@@ -70,6 +70,7 @@ typedef struct {
     const char *model; /* as given, for the run's first line */
     int tty;
     int printed;
+    int tenth; /* not a terminal: the last tenth of the phase reported */
 } progress_state;
 
 static double now_s(void) {
@@ -91,12 +92,26 @@ static void progress_phase(void *user, const char *name) {
     p->phase_start = now_s();
     p->last_print = 0;
     p->printed = 0;
+    p->tenth = 0;
     if (!p->tty) fprintf(stderr, "octic eval: %s\n", name);
 }
 
 static int progress_update(void *user, int64_t done, int64_t total) {
     progress_state *p = user;
     double t = now_s();
+    if (!p->tty && total > 0) {
+        /* a log (2>file, nohup, a batch job): a line at each tenth of the phase */
+        int tenth = (int)(10 * done / total);
+        if (tenth > p->tenth) {
+            double el = t - p->phase_start;
+            char e[32], spent[32];
+            format_eta(e, sizeof e, done > 0 ? el * (double)(total - done) / (double)done : NAN);
+            format_eta(spent, sizeof spent, el);
+            fprintf(stderr, "octic eval: %s %lld/%lld (%d%%), %s elapsed, ETA %s\n", p->phase, (long long)done,
+                    (long long)total, tenth * 10, spent, e);
+            p->tenth = tenth;
+        }
+    }
     if (p->tty && (t - p->last_print > 0.2 || done == total)) {
         double el = t - p->phase_start;
         double eta = done > 0 ? el * (double)(total - done) / (double)done : NAN;

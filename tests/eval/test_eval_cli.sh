@@ -49,6 +49,8 @@ grep -q "run 1 (knn-dinov2-custom): done" "$tmp/out"; check "knn prints its run 
 t1=$(metric 1 "$db" top1)
 awk -v v="$t1" 'BEGIN { exit !(v >= 0 && v <= 100) }'; check "knn top1 is a percentage ($t1)" $?
 grep -q "extracting train" "$tmp/err"; check "knn reports its phases on stderr" $?
+grep -Eq "^octic eval: extracting train 4/4 \(100%\), [0-9:]+ elapsed, ETA" "$tmp/err"
+check "and, stderr not being a terminal, its progress and ETA in lines for a log" $? "$(cat "$tmp/err")"
 
 run "$octic" eval linear "$model" --data "$imagenet" "${common[@]}" --cached --epochs 2 --epoch-length 5 --train-batch 4
 check "linear-cached on the demo ImageNet" $(( rc != 0 )) "exit $rc"
