@@ -193,8 +193,9 @@ static int parse_subset(const char *text, octic_subset *kind, size_t *n) {
         size_t len = strlen(names[i].name);
         if (strncmp(text, names[i].name, len) == 0) {
             char *end = NULL;
+            errno = 0;
             long long v = strtoll(text + len, &end, 10);
-            if (end != text + len && *end == '\0' && v >= 1) {
+            if (end != text + len && *end == '\0' && v >= 1 && errno == 0) {
                 *kind = names[i].kind;
                 *n = (size_t)v;
                 return CLI_OK;

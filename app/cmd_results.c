@@ -349,6 +349,9 @@ int cmd_results(int argc, char **argv) {
     if ((is_list || is_export || is_check) && npos)
         return cli_usage_error("results", "results %s takes no positional argument, got '%s'", what, pos[0]);
     if (is_show && npos != 1) return cli_usage_error("results", "results show takes one RUN id");
+    if ((is_export && fmt == FMT_TEXT && format) || ((is_show || is_check) && format))
+        return cli_usage_error("results", "results %s does not take --format %s (%s)", what, format,
+                               is_export ? "csv or markdown" : "it prints text");
     if (is_cmp && npos < 1) return cli_usage_error("results", "results compare takes one or more RUN ids");
     for (int i = 0; i < npos; i++)
         if ((rc = parse_run_id(pos[i], &ids[i])) != CLI_OK) return rc;

@@ -82,6 +82,10 @@ run "$octic" results compare 1 --db "$tmp/small.sqlite" --format csv
 tail -n 1 "$tmp/out" | grep -q ",$bc,"; check "results compare --format csv writes numbers" $? "$(cat "$tmp/out")"
 
 # ---- the results commands ---------------------------------------------------
+run "$octic" results export --format text --db "$db"
+[ "$rc" -eq 2 ] && grep -q "does not take --format text" "$tmp/err"; check "results export --format text is refused" $?
+run "$octic" eval knn "$model" --data "$imagenet" --subset first:99999999999999999999999
+[ "$rc" -eq 2 ] && grep -q "subset expects" "$tmp/err"; check "a --subset count that overflows is refused" $?
 run "$octic" results list --db "$db"
 [ "$rc" -eq 0 ] && [ "$(grep -c ' done ' "$tmp/out")" -eq 4 ]; check "results list shows 4 done runs" $?
 run "$octic" results compare 1 2 3 --metrics top1,top5 --format markdown --db "$db"
