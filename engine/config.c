@@ -316,9 +316,18 @@ static octic_status infer_family(const octic_tensor_set *set, int octic, octic_f
         *family = OCTIC_FAMILY_DEIT;
         return OCTIC_OK;
     }
+    /* A standard ViT's position embedding: DeiT III's covers the patches, a
+     * square; DINOv2's the class token too, a square plus one. */
+    const octic_tensor *pos = octic ? NULL : octic_tensor_set_find(set, "pos_embed");
+    int side;
+    if (pos && pos->ndim == 3 && (is_square(pos->shape[1], &side) || is_square(pos->shape[1] - 1, &side))) {
+        *family = is_square(pos->shape[1], &side) ? OCTIC_FAMILY_DEIT : OCTIC_FAMILY_DINOV2;
+        return OCTIC_OK;
+    }
     return octic_fail(OCTIC_ERR_FORMAT,
                       "cannot tell DeiT III from DINOv2: looked for block layer scales "
-                      "(gamma_1/gamma_2 or ls1/ls2), head.weight, mask_token and the class token");
+                      "(gamma_1/gamma_2 or ls1/ls2), head.weight, mask_token, the class token and the "
+                      "length of pos_embed");
 }
 
 /* Far beyond any ViT (ViT-22B: depth 48, width 6144, MLP 24576), and small

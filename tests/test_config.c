@@ -607,6 +607,21 @@ START_TEST(test_errors) {
     assert_error(octic_config_infer(&set, 2, &cfg), OCTIC_ERR_SHAPE, "blocks.0.mlp.fc1.weight");
     octic_tensor_set_free(&set);
 
+    /* Standard blocks without layer scales, a DINOv2 backbone without its
+     * mask token (the .pth reader drops it), a DeiT III one without its head:
+     * the length of pos_embed tells the family (square + 1: DINOv2) */
+    for (int dino = 0; dino < 2; dino++) {
+        load_case(dino ? "dino_baseline_p16" : "deit_baseline_p16", &set, NULL);
+        for (int i = 0; i < set.count; i++)
+            if (strstr(set.tensors[i].name, "ls1.") || strstr(set.tensors[i].name, "ls2.") ||
+                strstr(set.tensors[i].name, "gamma_") || !strcmp(set.tensors[i].name, "head.weight") ||
+                !strcmp(set.tensors[i].name, "mask_token"))
+                set.tensors[i].name[0] = '_';
+        ck_assert_msg(octic_config_infer(&set, 2, &cfg) == OCTIC_OK, "%s", octic_last_error());
+        ck_assert_int_eq(cfg.family, dino ? OCTIC_FAMILY_DINOV2 : OCTIC_FAMILY_DEIT);
+        octic_tensor_set_free(&set);
+    }
+
     /* Head of the wrong width. */
     load_case("deit_baseline_p16", &set, NULL);
     find_mut(&set, "head.weight")->shape[1] = 32;
