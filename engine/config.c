@@ -59,8 +59,10 @@ int octic_invariant_width(octic_invariant inv, int dim) {
 /* The published architectures (model.md). All have 16 heads, an MLP of 4C
  * and no registers; the octic ones break after depth/2 blocks. DeiT III is
  * trained at 224 with 1000 classes; DINOv2 (global crops of 224, patch 16)
- * has no head. The invariant ones are listed with the power-spectrum
- * invariant, the published code's default. */
+ * has no head. The invariant ones are listed with the invariant of their
+ * released checkpoints: polynomial for DeiT III (the README's 362 M / 104
+ * GFLOPs and 175 M / 39), power spectrum (the published code's default) for
+ * DINOv2 (355.76 M and 171.08 M). */
 
 #define ARCH(nm, ttl, fam, knd, dep, d, p, cls, inv)                                  \
     {nm, ttl,                                                                         \
@@ -74,13 +76,14 @@ int octic_invariant_width(octic_invariant inv, int dim) {
 #define HYB OCTIC_KIND_HYBRID
 #define INV OCTIC_KIND_INVARIANT
 #define PS OCTIC_INV_POWER_SPECTRUM
+#define POLY OCTIC_INV_POLYNOMIAL
 #define NOINV OCTIC_INV_NONE
 
 static const octic_arch archs[] = {
     ARCH("hybrid_deit_huge_patch14", "DeiT III Hybrid ViT-H/14", DEIT, HYB, 32, 1280, 14, 1000, NOINV),
-    ARCH("d8_inv_early_deit_huge_patch14", "DeiT III Invariant ViT-H/14", DEIT, INV, 32, 1280, 14, 1000, PS),
+    ARCH("d8_inv_early_deit_huge_patch14", "DeiT III Invariant ViT-H/14", DEIT, INV, 32, 1280, 14, 1000, POLY),
     ARCH("hybrid_deit_large_patch16", "DeiT III Hybrid ViT-L/16", DEIT, HYB, 24, 1024, 16, 1000, NOINV),
-    ARCH("d8_inv_early_deit_large_patch16", "DeiT III Invariant ViT-L/16", DEIT, INV, 24, 1024, 16, 1000, PS),
+    ARCH("d8_inv_early_deit_large_patch16", "DeiT III Invariant ViT-L/16", DEIT, INV, 24, 1024, 16, 1000, POLY),
     ARCH("deit_huge_patch14_LS", "DeiT III ViT-H/14", DEIT, STD, 32, 1280, 14, 1000, NOINV),
     ARCH("deit_large_patch16_LS", "DeiT III ViT-L/16", DEIT, STD, 24, 1024, 16, 1000, NOINV),
     ARCH("vit_huge", "DINOv2 ViT-H/16", DINO, STD, 32, 1280, 16, 0, NOINV),
@@ -98,6 +101,7 @@ static const octic_arch archs[] = {
 #undef HYB
 #undef INV
 #undef PS
+#undef POLY
 #undef NOINV
 
 #define N_ARCHS ((int)(sizeof archs / sizeof archs[0]))

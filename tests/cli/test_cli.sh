@@ -67,9 +67,9 @@ expect_ok "octic help forward" "$octic" help forward
 
 # --- the published architectures ------------------------------------------------
 # model.md: params (code) in M and GFLOPs at 224 (fvcore: one multiply-add = one
-# FLOP). Invariant DeiT III rows: params for power spectrum / polynomial; their
-# README GFLOPs are of the released (polynomial) checkpoints, which the power
-# spectrum variant undercuts by about 1-3%, still within the 3% allowed.
+# FLOP). Invariant DeiT III rows: params for power spectrum / polynomial; the
+# table lists them with the polynomial invariant of the released checkpoints,
+# which the README's GFLOPs describe.
 published="\
 hybrid_deit_huge_patch14        355.78          102
 d8_inv_early_deit_huge_patch14  357.01/362.33   104
