@@ -146,6 +146,11 @@ static float load_elem(const uint8_t *p, octic_dtype dt) {
         memcpy(&f, p, sizeof f);
         return f;
     }
+    if (dt == OCTIC_DT_F64) { /* rounded to nearest, as tensor.float() does */
+        double d;
+        memcpy(&d, p, sizeof d);
+        return (float)d;
+    }
     uint16_t h = (uint16_t)(p[0] | (p[1] << 8));
     return dt == OCTIC_DT_F16 ? octic_f16_to_f32(h) : octic_bf16_to_f32(h);
 }
@@ -254,7 +259,7 @@ static octic_status convert(pth_ctx *c, const char *tname, const octic_pk_value 
 }
 
 static int is_float(octic_dtype dt) {
-    return dt == OCTIC_DT_F32 || dt == OCTIC_DT_F16 || dt == OCTIC_DT_BF16;
+    return dt == OCTIC_DT_F32 || dt == OCTIC_DT_F16 || dt == OCTIC_DT_BF16 || dt == OCTIC_DT_F64;
 }
 
 /* One state dict entry: kept (converted), ignored (recorded) or skipped. */

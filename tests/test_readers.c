@@ -304,6 +304,28 @@ START_TEST(float16_and_bfloat16) {
 }
 END_TEST
 
+/* float64 weights (a state dict saved after .double()) are read as
+ * float32, as tensor.float() rounds them; before, they were dropped as
+ * "ignored" and the model then missed them. */
+START_TEST(float64_weights) {
+    octic_tensor_set s;
+    octic_array d;
+    load_ok(fixture("double.pth"), &s);
+    ck_assert_int_eq(octic_npy_load(fixture("double_d.npy"), &d), OCTIC_OK);
+    assert_shape(get(&s, "d"), "[2, 3]");
+    for (int i = 0; i < 6; i++) /* bitwise: 1e-40 stays subnormal, 1e300 becomes inf */
+        ck_assert_int_eq(memcmp(&get(&s, "d")->data[i], &d.data[i], sizeof(float)), 0);
+    const octic_tensor *dt = get(&s, "d_t");
+    assert_shape(dt, "[3, 2]");
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 2; j++) ck_assert_int_eq(memcmp(&dt->data[i * 2 + j], &d.data[j * 3 + i], 4), 0);
+    ck_assert_int_eq(s.n_ignored, 1);
+    ck_assert_str_eq(s.ignored[0], "steps");
+    octic_array_free(&d);
+    octic_tensor_set_free(&s);
+}
+END_TEST
+
 /* base[i, j] = 6 i + j; every view must come out contiguous. */
 START_TEST(shared_storage_views) {
     octic_tensor_set s;
@@ -952,6 +974,7 @@ static Suite *readers_suite(void) {
     tcase_add_test(tc, dino_training_checkpoint);
     tcase_add_test(tc, module_prefix_at_top_level);
     tcase_add_test(tc, float16_and_bfloat16);
+    tcase_add_test(tc, float64_weights);
     tcase_add_test(tc, shared_storage_views);
     tcase_add_loop_test(tc, pickle_protocols, 0, 4);
     tcase_add_test(tc, zip64_archive);
