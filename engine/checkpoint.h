@@ -50,6 +50,14 @@ octic_status octic_npy_load_memory(const uint8_t *buf, size_t len, const char *n
 octic_status octic_npy_save(const char *path, const float *data, int ndim, const int64_t *shape);
 void octic_array_free(octic_array *a);
 
+/* The name a state dict entry has in the model: wrappers' prefixes
+ * (_orig_mod. of torch.compile, module. of DataParallel, backbone. of
+ * DINOv2's student/teacher) taken off. Both readers apply it. */
+const char *octic_checkpoint_param_name(const char *name);
+/* 1 for the training-only parts inference never uses (dino_head., ibot_head.,
+ * mask_token): the readers list them as ignored. */
+int octic_checkpoint_training_only(const char *name);
+
 /* --- any checkpoint ---------------------------------------------------------
  * Dispatches on the file's first bytes: "PK\x03\x04" is a torch zip,
  * otherwise safetensors. */

@@ -37,7 +37,7 @@ static const char *const strip_prefixes[] = {"_orig_mod.", "module.", "backbone.
 /* Training-only parts of the model that inference never uses. */
 static const char *const drop_prefixes[] = {"dino_head.", "ibot_head.", "mask_token"};
 
-static const char *strip_name(const char *name) {
+const char *octic_checkpoint_param_name(const char *name) {
     for (int again = 1; again;) {
         again = 0;
         for (size_t i = 0; i < sizeof strip_prefixes / sizeof strip_prefixes[0]; i++) {
@@ -51,7 +51,7 @@ static const char *strip_name(const char *name) {
     return name;
 }
 
-static int is_dropped(const char *name) {
+int octic_checkpoint_training_only(const char *name) {
     for (size_t i = 0; i < sizeof drop_prefixes / sizeof drop_prefixes[0]; i++)
         if (strncmp(name, drop_prefixes[i], strlen(drop_prefixes[i])) == 0) return 1;
     return 0;
@@ -266,7 +266,7 @@ static int is_float(octic_dtype dt) {
 static octic_status add_entry(pth_ctx *c, const octic_pk_value *k, const octic_pk_value *v,
                               octic_tensor_set *set) {
     if (k->kind != OCTIC_PK_STR || v->kind != OCTIC_PK_TENSOR) return OCTIC_OK;
-    const char *name = strip_name(k->s);
+    const char *name = octic_checkpoint_param_name(k->s);
     /* Names are copied into the set, and one key string can be used by any
      * number of entries: count their bytes against the budget too. */
     size_t nlen = strnlen(name, MAX_NAME + 1);
@@ -278,7 +278,7 @@ static octic_status add_entry(pth_ctx *c, const octic_pk_value *k, const octic_p
                           "%s: the state dict names far more data than the file holds",
                           c->name);
     c->budget -= (int64_t)nlen / 4 + 1;
-    if (is_dropped(name) || !is_float(v->storage->dtype))
+    if (octic_checkpoint_training_only(name) || !is_float(v->storage->dtype))
         return octic_tensor_set_add_ignored(set, name);
     float *data = NULL;
     int owns = 1;

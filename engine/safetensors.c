@@ -41,6 +41,16 @@ static octic_status read_meta(st_ctx *c, const octic_json *meta, octic_tensor_se
 static int dtype_size(const char *dt) {
     if (strcmp(dt, "F32") == 0) return 4;
     if (strcmp(dt, "F16") == 0 || strcmp(dt, "BF16") == 0) return 2;
+    if (strcmp(dt, "F64") == 0) return 8;
+    return 0;
+}
+
+/* Integer and boolean tensors (step counters, BatchNorm's
+ * num_batches_tracked) hold no weights: ignored, as the .pth reader does. */
+static int not_weights(const char *dt) {
+    static const char *const kinds[] = {"I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(dt, kinds[i]) == 0) return 1;
     return 0;
 }
 
@@ -74,17 +84,22 @@ static octic_status read_tensor(st_ctx *c, const char *tname, const octic_json *
     if (!dt || dt->type != OCTIC_JSON_STRING)
         return octic_fail(OCTIC_ERR_FORMAT, "%s: tensor '%s': 'dtype' missing or not a string",
                           c->name, tname);
+    /* as the .pth reader: wrappers' prefixes off, training-only parts and
+     * integer buffers listed as ignored */
+    const char *pname = octic_checkpoint_param_name(tname);
+    if (octic_checkpoint_training_only(pname) || not_weights(dt->str))
+        return octic_tensor_set_add_ignored(set, pname);
     int es = dtype_size(dt->str);
     if (!es)
         return octic_fail(OCTIC_ERR_UNSUPPORTED,
-                          "%s: tensor '%s' has dtype %s: expected F32, F16 or BF16", c->name,
+                          "%s: tensor '%s' has dtype %s: expected F32, F16, BF16 or F64", c->name,
                           tname, dt->str);
     int ndim = 0;
     int64_t dims[OCTIC_MAX_DIMS], numel = 1;
     octic_status st = read_shape(c, tname, octic_json_get(info, "shape"), &ndim, dims);
     if (st) return st;
     for (int i = 0; i < ndim; i++)
-        if (__builtin_mul_overflow(numel, dims[i], &numel) || numel > INT64_MAX / 4)
+        if (__builtin_mul_overflow(numel, dims[i], &numel) || numel > INT64_MAX / 8)
             return octic_fail(OCTIC_ERR_FORMAT, "%s: tensor '%s': shape overflows", c->name,
                               tname);
     if (!offs || offs->type != OCTIC_JSON_ARRAY || offs->len != 2 ||
@@ -129,9 +144,14 @@ static octic_status read_tensor(st_ctx *c, const char *tname, const octic_json *
             uint16_t h = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
             out[i] = bf16 ? octic_bf16_to_f32(h) : octic_f16_to_f32(h);
         }
+        for (int64_t i = 0; i < numel && es == 8; i++) { /* rounded as tensor.float() does */
+            double d;
+            memcpy(&d, src + 8 * i, sizeof d);
+            out[i] = (float)d;
+        }
         if (es == 4) memcpy(out, src, (size_t)numel * sizeof(float));
     }
-    st = octic_tensor_set_add(set, tname, ndim, dims, out, owns);
+    st = octic_tensor_set_add(set, pname, ndim, dims, out, owns);
     if (st && owns) free(out);
     return st;
 }

@@ -637,6 +637,32 @@ static void st_error(const char *header, size_t data_len, octic_status want, con
     free(buf);
 }
 
+/* A safetensors file not written by octic convert is read as a .pth with
+ * the same state dict would be: prefixes off, training-only parts and
+ * integer buffers ignored, float64 rounded to float32. */
+START_TEST(safetensors_as_a_state_dict) {
+    const char *header =
+        "{\"module.backbone.norm.weight\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]},"
+        "\"mask_token\":{\"dtype\":\"F32\",\"shape\":[1,2],\"data_offsets\":[16,24]},"
+        "\"steps\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[24,32]}}";
+    size_t len;
+    uint8_t *buf = make_st(header, 32, &len);
+    const double w[2] = {0.1, -1e300};
+    memcpy(buf + len - 32, w, sizeof w);
+    octic_tensor_set s;
+    ck_assert_msg(octic_safetensors_load_memory(buf, len, "m.safetensors", &s) == OCTIC_OK, "%s",
+                  octic_last_error());
+    ck_assert_int_eq(s.count, 1);
+    const octic_tensor *t = get(&s, "norm.weight");
+    ck_assert_float_eq(t->data[0], (float)0.1);
+    ck_assert(isinf(t->data[1]) && t->data[1] < 0);
+    ck_assert_int_eq(s.n_ignored, 2);
+    ck_assert(is_ignored(&s, "mask_token") && is_ignored(&s, "steps"));
+    octic_tensor_set_free(&s);
+    free(buf);
+}
+END_TEST
+
 START_TEST(safetensors_errors) {
     st_error("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4,
              OCTIC_ERR_FORMAT,
@@ -650,9 +676,9 @@ START_TEST(safetensors_errors) {
              OCTIC_ERR_FORMAT,
              "m.safetensors: tensor 'x': data_offsets [-4, 0] out of range: the data section "
              "has 8 bytes");
-    st_error("{\"x\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
+    st_error("{\"x\":{\"dtype\":\"C64\",\"shape\":[1],\"data_offsets\":[0,8]}}", 8,
              OCTIC_ERR_UNSUPPORTED,
-             "m.safetensors: tensor 'x' has dtype I64: expected F32, F16 or BF16");
+             "m.safetensors: tensor 'x' has dtype C64: expected F32, F16, BF16 or F64");
     st_error("{\"x\":{\"dtype\":\"F32\",\"shape\":[1]", 8, OCTIC_ERR_FORMAT,
              "m.safetensors: header: invalid JSON: expected ',' or '}' at offset 31");
     st_error("[1,2]", 0, OCTIC_ERR_FORMAT, "m.safetensors: header is not a JSON object");
@@ -996,6 +1022,7 @@ static Suite *readers_suite(void) {
     tc = tcase_create("safetensors");
     tcase_add_test(tc, safetensors_fixture);
     tcase_add_test(tc, safetensors_errors);
+    tcase_add_test(tc, safetensors_as_a_state_dict);
     tcase_add_test(tc, safetensors_round_trip);
     tcase_add_test(tc, pth_to_safetensors);
     tcase_add_test(tc, save_failure_is_atomic);
