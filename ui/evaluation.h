@@ -55,8 +55,9 @@ typedef struct {
 typedef struct {
     int64_t run_id;        /* the run's row (also for a failed or cancelled run, when it was recorded) */
     char state[16];        /* "done", "failed", "cancelled" */
-    double main_value;     /* the headline metric when done */
+    double main_value;     /* the headline metric when done, or when unsaved */
     int cancelled;
+    int unsaved;           /* finished, but the results could not be recorded (a full disk) */
 } octiscope_eval_outcome;
 
 /* Reads a comma-separated list of up to `max` numbers in [lo, hi] (whole

@@ -162,6 +162,10 @@ static void update_row(queue_row *q) {
             g_snprintf(text, sizeof text, "done: %s %.2f (run %lld)",
                        octiscope_eval_main_metric(r->job->request.protocol), r->outcome.main_value,
                        (long long)r->outcome.run_id);
+        else if (r->outcome.unsaved) /* the numbers of a finished run are shown even when the disk refused them */
+            g_snprintf(text, sizeof text, "not recorded: %s %.2f (run %lld): %s",
+                       octiscope_eval_main_metric(r->job->request.protocol), r->outcome.main_value,
+                       (long long)r->outcome.run_id, r->error);
         else
             g_snprintf(text, sizeof text, "%s: %s", r->outcome.cancelled ? "cancelled" : "failed", r->error);
         frac = r->status ? 0 : 1;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "evaluation.h"
 #include "results_db.h"
 
@@ -136,6 +138,28 @@ static void stored_param(int64_t id, const char *name, char *text, size_t len, c
 }
 
 /* The dialog's lists of numbers: good lists, and every bad entry named. */
+/* A finished run whose results the database refuses (as a full disk would):
+ * failed, but its headline number comes back for the queue row to show. */
+START_TEST(results_not_recorded) {
+    octiscope_eval_request r = request(OCTISCOPE_EVAL_KNN, imagenet);
+    octiscope_eval_outcome out;
+    ck_assert_msg(octiscope_eval_run(&r, &out) == OCTIC_OK, "%s", octic_last_error());
+    double recorded = out.main_value;
+    sqlite3 *s = NULL;
+    ck_assert_int_eq(sqlite3_open(db_path, &s), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(s,
+                                  "CREATE TRIGGER refuse BEFORE INSERT ON metrics "
+                                  "BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(s);
+    ck_assert(octiscope_eval_run(&r, &out) != OCTIC_OK);
+    ck_assert_int_eq(out.unsaved, 1);
+    ck_assert_str_eq(out.state, "failed");
+    ck_assert(out.main_value == recorded); /* the same run again, from the cache: the same number */
+}
+END_TEST
+
 START_TEST(parse_numbers) {
     double v[4];
     char err[200];
@@ -209,6 +233,7 @@ int main(void) {
     tcase_add_test(tc, knn_on_demo_imagenet);
     tcase_add_test(tc, seg_on_demo_voc);
     tcase_add_test(tc, cancelled_and_wrong_data);
+    tcase_add_test(tc, results_not_recorded);
     tcase_add_test(tc, parse_numbers);
     tcase_add_test(tc, settings_recorded);
     suite_add_tcase(s, tc);
