@@ -323,6 +323,10 @@ static octic_status mark_stale_runs(octic_db *db) {
 
 octic_status octic_db_open(const char *path, octic_db **out) {
     *out = NULL;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return octic_fail(OCTIC_ERR_ARG, "%s: a folder, expected a results database file (such as %s/results.sqlite)",
+                          path, path);
     octic_status st = make_parent(path);
     if (st != OCTIC_OK) return st;
     octic_db *db = calloc(1, sizeof *db);

@@ -140,6 +140,10 @@ START_TEST(test_newer_schema_refused) {
     fclose(f);
     ck_assert_int_eq(octic_db_open(path, &db), OCTIC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(octic_last_error(), "not a results database"));
+    /* a folder */
+    ck_assert_int_eq(octic_db_open(dir, &db), OCTIC_ERR_ARG);
+    ck_assert_msg(strstr(octic_last_error(), "a folder, expected a results database file"), "%s",
+                  octic_last_error());
     /* another program's database, at its version 0 or 7: refused, and left
      * as it was (before, it got our tables and WAL, or "table models
      * already exists", or "newer than this octic's") */
