@@ -2,6 +2,8 @@
 #include "background.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #ifdef __linux__
@@ -24,6 +26,16 @@ int octiscope_background_apply(int requested) {
 }
 
 int octiscope_background_lower_priority(void) {
+    /* No signal handler may run here: oneDNN 2.x's JIT sgemm points the
+     * stack pointer into a heap buffer while it runs (oneDNN issue 4845),
+     * so a handler's frame would corrupt the heap. The job's thread, and the
+     * engine's threads it starts, leave the asynchronous signals (GLib's
+     * SIGCHLD, a profiler's SIGPROF...) to the other threads; faults stay. */
+    sigset_t async;
+    sigfillset(&async);
+    static const int faults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS};
+    for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) sigdelset(&async, faults[i]);
+    pthread_sigmask(SIG_BLOCK, &async, NULL);
 #ifdef __linux__
     id_t tid = (id_t)syscall(SYS_gettid);
     errno = 0;

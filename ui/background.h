@@ -20,8 +20,10 @@ int octiscope_background_apply(int requested);
 
 /* Lowers the calling thread's priority to OCTISCOPE_WORKER_NICE (Linux:
  * nice is per thread, and threads it starts from now on inherit it: the
- * OpenMP team, the image loaders, the k-NN selection). Returns the thread's
- * nice value afterwards. Call it at the start of every background job. */
+ * OpenMP team, the image loaders, the k-NN selection), and blocks the
+ * asynchronous signals in it (inherited the same way), so that no signal
+ * handler runs on a thread of the engine. Returns the thread's nice value
+ * afterwards. Call it at the start of every background job. */
 int octiscope_background_lower_priority(void);
 
 #endif

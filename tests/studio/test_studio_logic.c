@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -501,8 +502,11 @@ START_TEST(background_threads_and_priority) {
 }
 END_TEST
 
+static sigset_t worker_mask;
+
 static void *lowered(void *out) {
     *(int *)out = octiscope_background_lower_priority();
+    pthread_sigmask(SIG_BLOCK, NULL, &worker_mask);
     return NULL;
 }
 
@@ -514,6 +518,13 @@ START_TEST(background_priority_per_thread) {
     pthread_join(t, NULL);
     ck_assert_int_ge(worker, OCTISCOPE_WORKER_NICE);
     ck_assert_int_eq(getpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid)), before); /* this thread untouched */
+    /* and no signal handler runs on it (an engine thread): faults still do */
+    ck_assert(sigismember(&worker_mask, SIGCHLD) && sigismember(&worker_mask, SIGINT) &&
+              sigismember(&worker_mask, SIGPROF) && sigismember(&worker_mask, SIGTERM));
+    ck_assert(!sigismember(&worker_mask, SIGSEGV) && !sigismember(&worker_mask, SIGBUS));
+    sigset_t mine;
+    pthread_sigmask(SIG_BLOCK, NULL, &mine);
+    ck_assert(!sigismember(&mine, SIGCHLD)); /* this thread untouched */
 }
 END_TEST
 
