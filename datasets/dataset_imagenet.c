@@ -114,7 +114,10 @@ octic_status ds_parse_labels(const char *text, size_t len, const char *path, ds_
         }
         if (!st && end_row) {
             if (nf != 2) {
-                st = octic_fail(OCTIC_ERR_FORMAT, "%s: line %d has %d field%s: expected 2 (wnid,class name)",
+                st = octic_fail(OCTIC_ERR_FORMAT,
+                                "%s: line %d has %d field%s: expected 2 (wnid,class name), as DINOv2's "
+                                "ImageNet has them; a labels.txt makes the folder an ImageNet: for plain "
+                                "class folders (train/<class>/...), remove or rename it",
                                 path, row_line, nf, nf == 1 ? "" : "s");
             } else {
                 if (n == cap) {
