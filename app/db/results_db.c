@@ -78,6 +78,9 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (run_id, classifier, class_index, metric));",
 };
 
+/* The schema version of this octic: the number of migrations. */
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%SZ','now')"
 
 /* ---- errors ------------------------------------------------------------------ */
@@ -268,7 +271,7 @@ static octic_status check_ours(octic_db *db) {
 }
 
 static octic_status migrate(octic_db *db) {
-    const int latest = (int)(sizeof migrations / sizeof migrations[0]);
+    const int latest = SCHEMA_VERSION;
     int v = octic_db_schema_version(db);
     if (v == latest) return OCTIC_OK;
     if (v < 0) return db_fail(db, sqlite3_errcode(db->sql), "reading the schema version");
@@ -321,6 +324,17 @@ static octic_status mark_stale_runs(octic_db *db) {
     return commit(db, "marking interrupted runs");
 }
 
+/* A handle on path, not yet open. */
+static octic_db *db_new(const char *path) {
+    octic_db *db = calloc(1, sizeof *db);
+    if (!db || !(db->path = strdup(path))) {
+        free(db);
+        return NULL;
+    }
+    if (gethostname(db->machine, sizeof db->machine - 1) != 0) strcpy(db->machine, "unknown");
+    return db;
+}
+
 octic_status octic_db_open(const char *path, octic_db **out) {
     *out = NULL;
     struct stat sb;
@@ -329,12 +343,8 @@ octic_status octic_db_open(const char *path, octic_db **out) {
                           path, path);
     octic_status st = make_parent(path);
     if (st != OCTIC_OK) return st;
-    octic_db *db = calloc(1, sizeof *db);
-    if (!db || !(db->path = strdup(path))) {
-        free(db);
-        return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
-    }
-    if (gethostname(db->machine, sizeof db->machine - 1) != 0) strcpy(db->machine, "unknown");
+    octic_db *db = db_new(path);
+    if (!db) return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
     int rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
     if (rc != SQLITE_OK) {
         st = db_fail(db, rc, "cannot open the results database");
@@ -381,12 +391,8 @@ octic_status octic_db_open_read(const char *path, octic_db **out) {
     char first[2048];
     snprintf(first, sizeof first, "%s", octic_last_error());
 
-    octic_db *db = calloc(1, sizeof *db);
-    if (!db || !(db->path = strdup(path))) {
-        free(db);
-        return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
-    }
-    if (gethostname(db->machine, sizeof db->machine - 1) != 0) strcpy(db->machine, "unknown");
+    octic_db *db = db_new(path);
+    if (!db) return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
     char uri[8192];
     /* a WAL database whose folder cannot hold its -shm file opens only as
      * immutable: what is on disk, without the journal's locks */
@@ -398,7 +404,7 @@ octic_status octic_db_open_read(const char *path, octic_db **out) {
         sqlite3_extended_result_codes(db->sql, 1);
         sqlite3_busy_timeout(db->sql, 30000);
         if (sqlite3_exec(db->sql, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) continue;
-        const int latest = (int)(sizeof migrations / sizeof migrations[0]);
+        const int latest = SCHEMA_VERSION;
         int v = octic_db_schema_version(db);
         if ((st = check_ours(db)) == OCTIC_OK && v != latest)
             st = octic_fail(OCTIC_ERR_UNSUPPORTED,
