@@ -89,7 +89,9 @@ octic_status ds_parse_object_info(char *text, const char *path, char **names) {
                 if (strcasecmp(f[i], "Idx") == 0) idx_col = i;
             }
             if (name_col < 0) {
-                st = octic_fail(OCTIC_ERR_FORMAT, "%s: line %d: expected a header with a 'Name' column (Idx, Ratio, Train, Val, Name)", path, line_no);
+                st = octic_fail(OCTIC_ERR_FORMAT,
+                                "%s: line %d: expected a header with a 'Name' column (Idx, Ratio, Train, Val, Name)",
+                                path, line_no);
                 break;
             }
             continue;

@@ -539,7 +539,8 @@ START_TEST(imagenet_bad_names_and_missing_splits) {
 
     /* A broken labels.txt. */
     write_text(pathf("%s/labels.txt", root), "n01,one\nn02,two,three\n");
-    assert_error_says(octic_dataset_open(root, NULL, &ds), "labels.txt: line 2 has 3 fields", "for plain class folders (train/<class>/...), remove or rename it");
+    assert_error_says(octic_dataset_open(root, NULL, &ds), "labels.txt: line 2 has 3 fields",
+                      "for plain class folders (train/<class>/...), remove or rename it");
     write_text(pathf("%s/labels.txt", root), "n01,\"one\n");
     assert_error_says(octic_dataset_open(root, NULL, &ds), "labels.txt: line 1", "not closed");
     /* An entries file that is not one. */
