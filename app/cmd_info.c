@@ -104,6 +104,7 @@ static void print_config_text(const description *d) {
     else
         printf("  %-14s none (backbone without a head)\n", "classes");
     printf("  %-14s %d\n", "MLP hidden", cfg->mlp_hidden);
+    if (cfg->no_layer_scale) printf("  %-14s none in the standard blocks (ls1, ls2 absent)\n", "layer scale");
     print_cost_text(d);
 }
 
@@ -126,6 +127,7 @@ static void print_config_json(const description *d, const char *indent) {
     printf("%s\"registers\": %d,\n", indent, cfg->registers);
     printf("%s\"classes\": %d,\n", indent, cfg->classes);
     printf("%s\"mlp_hidden\": %d,\n", indent, cfg->mlp_hidden);
+    printf("%s\"layer_scale\": %s,\n", indent, cfg->no_layer_scale ? "false" : "true");
     printf("%s\"params\": %lld,\n", indent, (long long)cost.params);
     printf("%s\"params_m\": %.4f,\n", indent, (double)cost.params / 1e6);
     printf("%s\"gflops_size\": %d,\n", indent, REFERENCE_SIZE);

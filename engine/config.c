@@ -540,6 +540,13 @@ octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_co
     }
     if ((st = infer_mlp(set, cfg)) != OCTIC_OK) return st;
     if ((st = infer_invariant(set, cfg)) != OCTIC_OK) return st;
+    /* DINOv2 standard blocks built without LayerScale: none of them has ls1 or ls2 */
+    if (cfg->family == OCTIC_FAMILY_DINOV2 && cfg->break_layer < cfg->depth) {
+        int any = 0;
+        for (int i = cfg->break_layer; i < cfg->depth && !any; i++)
+            any = octic_block_tensor(set, i, "ls1.gamma") || octic_block_tensor(set, i, "ls2.gamma");
+        cfg->no_layer_scale = !any;
+    }
     if (octic && cfg->patch % 2 != 0)
         return octic_fail(OCTIC_ERR_SHAPE, "octic patch size %d is odd", cfg->patch);
     if ((st = check_meta(set, cfg)) != OCTIC_OK) return st;
@@ -704,7 +711,7 @@ static void count_model(const octic_config *cfg, int img, int dino_layer_scale, 
 
 octic_cost octic_config_cost(const octic_config *cfg, int img) {
     counter n;
-    count_model(cfg, img, 1, &n);
+    count_model(cfg, img, !cfg->no_layer_scale, &n);
     return (octic_cost){n.params, n.macs};
 }
 

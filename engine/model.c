@@ -103,14 +103,15 @@ static void add_block(param_list *pl, const octic_config *cfg, int i) {
     add_param(pl, SHAPE(3 * C), "blocks.%d.attn.qkv.bias", i);
     add_param(pl, SHAPE(C, C), "blocks.%d.attn.proj.weight", i);
     add_param(pl, SHAPE(C), "blocks.%d.attn.proj.bias", i);
-    add_param(pl, SHAPE(C), deit ? "blocks.%d.gamma_1" : "blocks.%d.ls1.gamma", i);
+    int ls = deit || !cfg->no_layer_scale;
+    if (ls) add_param(pl, SHAPE(C), deit ? "blocks.%d.gamma_1" : "blocks.%d.ls1.gamma", i);
     add_param(pl, SHAPE(C), "blocks.%d.norm2.weight", i);
     add_param(pl, SHAPE(C), "blocks.%d.norm2.bias", i);
     add_param(pl, SHAPE(Hd, C), "blocks.%d.mlp.fc1.weight", i);
     add_param(pl, SHAPE(Hd), "blocks.%d.mlp.fc1.bias", i);
     add_param(pl, SHAPE(C, Hd), "blocks.%d.mlp.fc2.weight", i);
     add_param(pl, SHAPE(C), "blocks.%d.mlp.fc2.bias", i);
-    add_param(pl, SHAPE(C), deit ? "blocks.%d.gamma_2" : "blocks.%d.ls2.gamma", i);
+    if (ls) add_param(pl, SHAPE(C), deit ? "blocks.%d.gamma_2" : "blocks.%d.ls2.gamma", i);
 }
 
 /* Every tensor of the published state dict for cfg, in the order of the
@@ -512,6 +513,8 @@ static octic_status build_model(param_list pl, const octic_config *cfg, const oc
         n_derived += (size_t)g * g * C;          /* unfolded position embeddings */
         n_derived += (size_t)cf.break_layer * 6 * C; /* norm scale/shift x2, layer scales x2 */
     }
+    int ones_scale = cf.family == OCTIC_FAMILY_DINOV2 && cf.no_layer_scale && cf.break_layer < cf.depth;
+    if (ones_scale) n_derived += C; /* the layer scale of blocks without one: ones */
     m->n_weights = pl.total + n_derived;
     /* The weights are assembled in host memory: directly in the backend's
      * allocation when that is host memory, else in a staging copy uploaded
@@ -602,6 +605,11 @@ static octic_status build_model(param_list pl, const octic_config *cfg, const oc
         snprintf(pre, sizeof pre, "blocks.%d.mlp.fc2", i);
         set_linear8(&b->fc2, m, host, pre, cf.mlp_hidden, C);
     }
+    float *ones = NULL;
+    if (ones_scale) {
+        ones = TAKE(C);
+        for (int k = 0; k < C; k++) ones[k] = 1.0f;
+    }
 #undef TAKE
     int deit = cf.family == OCTIC_FAMILY_DEIT;
     for (int i = cf.break_layer; i < cf.depth; i++) {
@@ -612,14 +620,14 @@ static octic_status build_model(param_list pl, const octic_config *cfg, const oc
         b->qkv_b = param_ptr(m, host, "blocks.%d.attn.qkv.bias", i);
         b->proj_w = param_ptr(m, host, "blocks.%d.attn.proj.weight", i);
         b->proj_b = param_ptr(m, host, "blocks.%d.attn.proj.bias", i);
-        b->ls1 = param_ptr(m, host, deit ? "blocks.%d.gamma_1" : "blocks.%d.ls1.gamma", i);
+        b->ls1 = ones ? ones : param_ptr(m, host, deit ? "blocks.%d.gamma_1" : "blocks.%d.ls1.gamma", i);
         b->norm2_w = param_ptr(m, host, "blocks.%d.norm2.weight", i);
         b->norm2_b = param_ptr(m, host, "blocks.%d.norm2.bias", i);
         b->fc1_w = param_ptr(m, host, "blocks.%d.mlp.fc1.weight", i);
         b->fc1_b = param_ptr(m, host, "blocks.%d.mlp.fc1.bias", i);
         b->fc2_w = param_ptr(m, host, "blocks.%d.mlp.fc2.weight", i);
         b->fc2_b = param_ptr(m, host, "blocks.%d.mlp.fc2.bias", i);
-        b->ls2 = param_ptr(m, host, deit ? "blocks.%d.gamma_2" : "blocks.%d.ls2.gamma", i);
+        b->ls2 = ones ? ones : param_ptr(m, host, deit ? "blocks.%d.gamma_2" : "blocks.%d.ls2.gamma", i);
     }
     if (cf.kind == OCTIC_KIND_INVARIANT) {
         m->inv_w = param_ptr(m, host, "invariant_proj.weight");

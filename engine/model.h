@@ -42,6 +42,10 @@ typedef struct {
     int mlp_hidden;   /* 4C for every published model */
     int break_layer;  /* octic blocks are 0..break_layer-1; 0 for standard */
     octic_invariant invariant;
+    /* 1: DINOv2 standard blocks without LayerScale (vit_large() and
+     * vit_huge() with their default init_values=None): no ls1/ls2 tensors,
+     * the model multiplies by ones */
+    int no_layer_scale;
 } octic_config;
 
 const char *octic_family_name(octic_family f);   /* "deit3", "dinov2" */

@@ -314,6 +314,72 @@ START_TEST(test_build_errors) {
 }
 END_TEST
 
+/* A DINOv2 standard ViT built without LayerScale (vit_large() with its
+ * default init_values=None) has no ls1/ls2 tensors: it loads, and computes
+ * exactly what the same model with every layer scale at one computes. */
+START_TEST(test_dinov2_without_layer_scale) {
+    char path[1024];
+    golden_path(path, sizeof path, "dino_baseline_p16", "model.pth");
+    octic_tensor_set with, without;
+    ck_assert(octic_checkpoint_load(path, &with) == OCTIC_OK);
+    ck_assert(octic_checkpoint_load(path, &without) == OCTIC_OK);
+    int removed = 0;
+    for (int i = 0; i < with.count; i++)
+        if (strstr(with.tensors[i].name, ".ls1.gamma") || strstr(with.tensors[i].name, ".ls2.gamma")) {
+            octic_tensor *t = &with.tensors[i];
+            if (!t->owns_data) { /* a view into the file: give it its own copy to write */
+                float *own = malloc((size_t)octic_numel(t->shape, t->ndim) * sizeof(float));
+                t->data = own, t->owns_data = 1;
+            }
+            for (int64_t k = 0; k < octic_numel(t->shape, t->ndim); k++) t->data[k] = 1.0f;
+        }
+    for (int i = 0; i < without.count;) /* drop them, keeping them past the end to be freed */
+        if (strstr(without.tensors[i].name, ".ls1.gamma") || strstr(without.tensors[i].name, ".ls2.gamma")) {
+            octic_tensor gone = without.tensors[i];
+            memmove(&without.tensors[i], &without.tensors[i + 1], (size_t)(without.count - i - 1) * sizeof gone);
+            without.tensors[--without.count] = gone;
+            removed++;
+        } else {
+            i++;
+        }
+    ck_assert_int_eq(removed, 2 * 4); /* two per block, 4 blocks */
+    int heads = golden_int("dino_baseline_p16", "num_heads");
+    octic_config cw, cn;
+    ck_assert(octic_config_infer(&with, heads, &cw) == OCTIC_OK);
+    ck_assert_msg(octic_config_infer(&without, heads, &cn) == OCTIC_OK, "%s", octic_last_error());
+    ck_assert_int_eq(cw.no_layer_scale, 0);
+    ck_assert_int_eq(cn.no_layer_scale, 1);
+    ck_assert_int_eq(cn.family, OCTIC_FAMILY_DINOV2);
+    ck_assert_int_eq(octic_config_cost(&cw, 224).params - octic_config_cost(&cn, 224).params,
+                     (int64_t)2 * cw.dim * cw.depth);
+    octic_model *a = NULL, *b = NULL;
+    ck_assert(octic_model_build(&with, &cw, NULL, &a) == OCTIC_OK);
+    ck_assert_msg(octic_model_build(&without, &cn, NULL, &b) == OCTIC_OK, "%s", octic_last_error());
+    octic_array in;
+    golden_npy("dino_baseline_p16", "input.npy", &in);
+    int B = (int)in.shape[0], S = (int)in.shape[3], T = octic_model_tokens(a, S);
+    size_t n = (size_t)B * T * cw.dim;
+    float *x = malloc(n * sizeof(float)), *y = malloc(n * sizeof(float));
+    octic_outputs ox = {.prenorm = x}, oy = {.prenorm = y};
+    ck_assert(octic_model_forward(a, in.data, B, S, &ox) == OCTIC_OK);
+    ck_assert(octic_model_forward(b, in.data, B, S, &oy) == OCTIC_OK);
+    ck_assert_msg(memcmp(x, y, n * sizeof(float)) == 0, "outputs differ without the layer scales");
+    /* and the safetensors it exports has none either */
+    octic_tensor_set out;
+    ck_assert(octic_model_export(b, &out) == OCTIC_OK);
+    for (int i = 0; i < out.count; i++) ck_assert_ptr_null(strstr(out.tensors[i].name, ".ls1."));
+    ck_assert_int_eq(out.count, without.count);
+    octic_tensor_set_free(&out);
+    free(x), free(y);
+    octic_array_free(&in);
+    octic_model_free(a);
+    octic_model_free(b);
+    without.count += removed;
+    octic_tensor_set_free(&with);
+    octic_tensor_set_free(&without);
+}
+END_TEST
+
 static Suite *golden_suite(void) {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("reference");
@@ -327,6 +393,7 @@ static Suite *golden_suite(void) {
     tcase_add_loop_test(tr, test_safetensors_round_trip, 0, N_CASES);
     tcase_add_test(tr, test_bad_image_size);
     tcase_add_test(tr, test_build_errors);
+    tcase_add_test(tr, test_dinov2_without_layer_scale);
     tcase_add_test(tr, test_other_resolutions_run);
     suite_add_tcase(s, tr);
     return s;
