@@ -235,8 +235,10 @@ static void legend_done(GObject *source, GAsyncResult *res, gpointer user_data) 
         GtkWidget *row = gtk_box_new(GTK_ORIENTATION_HORIZONTAL, 6);
         guint8 rgb[3];
         octiscope_label_rgb(rgb, l);
-        g_autofree char *markup = g_strdup_printf("<span foreground=\"#%02x%02x%02x\">■</span> %s", rgb[0], rgb[1],
-                                                  rgb[2], l < octic_dataset_class_count(ds) ? octic_dataset_class_name(ds, l) : "?");
+        /* the class name escaped: names come from the data set's own files */
+        g_autofree char *markup = g_markup_printf_escaped(
+            "<span foreground=\"#%02x%02x%02x\">■</span> %s", rgb[0], rgb[1], rgb[2],
+            l < octic_dataset_class_count(ds) ? octic_dataset_class_name(ds, l) : "?");
         GtkWidget *label = gtk_label_new(NULL);
         gtk_label_set_markup(GTK_LABEL(label), markup);
         gtk_label_set_xalign(GTK_LABEL(label), 0);

@@ -257,6 +257,7 @@ OctiscopeEvalDialog *octiscope_eval_dialog_new(GtkWindow *parent, OctiscopeModel
             continue;
         }
         GtkWidget *row = adw_action_row_new();
+        adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE); /* a file may be named "a&b.pth" */
         adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), octiscope_model_entry_get_title(e));
         adw_action_row_set_subtitle(ADW_ACTION_ROW(row), octic_kind_name(octiscope_model_entry_get_config(e)->kind));
         GtkWidget *check = gtk_check_button_new();

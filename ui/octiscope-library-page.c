@@ -107,6 +107,7 @@ static GtkWidget *dataset_row(gpointer item, gpointer user) {
     OctiscopeLibraryPage *self = user;
     OctiscopeDatasetEntry *e = item;
     GtkWidget *row = adw_action_row_new();
+    adw_preferences_row_set_use_markup(ADW_PREFERENCES_ROW(row), FALSE); /* a folder may be named "R&D <x>" */
     adw_preferences_row_set_title(ADW_PREFERENCES_ROW(row), octiscope_dataset_entry_get_title(e));
     g_object_bind_property(e, "summary", row, "subtitle", G_BINDING_SYNC_CREATE);
     gtk_widget_set_tooltip_text(row, octiscope_dataset_entry_get_root(e));

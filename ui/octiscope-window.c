@@ -165,7 +165,8 @@ static void on_export_response(GtkNativeDialog *chooser, int response, Octiscope
         if (!path || !octiscope_inspector_export(self->inspector, path, &error)) {
             octiscope_window_show_error(self, error ? error->message : "only local folders can be written");
         } else {
-            g_autofree char *msg = g_strdup_printf("Pictures (PNG) and numbers (CSV) written to %s", path);
+            g_autofree char *where = g_markup_escape_text(path, -1); /* a toast's title is markup */
+            g_autofree char *msg = g_strdup_printf("Pictures (PNG) and numbers (CSV) written to %s", where);
             adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(msg));
         }
     }

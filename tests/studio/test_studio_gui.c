@@ -154,6 +154,17 @@ static const char *find_label_text(GtkWidget *w, const char *needle) {
     return NULL;
 }
 
+/* The first row under w whose title is `title` (AdwPreferencesRow). */
+static GtkWidget *find_row(GtkWidget *w, const char *title) {
+    if (ADW_IS_PREFERENCES_ROW(w) && g_strcmp0(adw_preferences_row_get_title(ADW_PREFERENCES_ROW(w)), title) == 0)
+        return w;
+    for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *r = find_row(c, title);
+        if (r) return r;
+    }
+    return NULL;
+}
+
 /* The first widget under w of the named type (for the toast's own widgets,
  * which libadwaita does not export). */
 static GtkWidget *find_type(GtkWidget *w, const char *type_name) {
@@ -760,6 +771,24 @@ int main(int argc, char **argv) {
     done = wait_for(inspector_done, ins, 300);
     check(done && octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 0))->kind == OCTIC_KIND_INVARIANT,
           "with the device set to cuda the inspector fills (invariant beside hybrid)", cuda_status);
+
+    // 9b. names are text, not markup: a data set folder named "R&D <x>" shows
+    // its name in the library (before, the row's title was empty and GTK warned)
+    g_autofree char *oddparent = g_dir_make_tmp("octiscope-names-XXXXXX", NULL);
+    g_autofree char *odd = g_build_filename(oddparent, "R&D <x>", NULL);
+    g_mkdir_with_parents(odd, 0755);
+    octiscope_dataset_store_add(OCTISCOPE_DATASET_STORE(datasets), odd);
+    octiscope_window_show_page(win, "library");
+    settle(0.5);
+    GtkWidget *oddrow = find_row(GTK_WIDGET(win), "R&D <x>");
+    gboolean shown = oddrow && find_label_text(oddrow, "R&D <x>") != NULL;
+    check(shown, "a data set named \"R&D <x>\" shows its name",
+          shown ? NULL : oddrow ? "its row's title label is empty" : "no row with that title");
+    guint oddpos;
+    if (octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), odd, &oddpos))
+        octiscope_dataset_store_remove(OCTISCOPE_DATASET_STORE(datasets), oddpos);
+    g_autofree char *rmodd = g_strdup_printf("rm -rf '%s'", oddparent);
+    if (system(rmodd) != 0) fprintf(stderr, "# could not remove %s\n", oddparent);
 
     // 10. the window closed while an evaluation runs: hidden at once, the run
     // asked to stop, the window gone once the run is recorded as cancelled
