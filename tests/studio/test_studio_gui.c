@@ -654,6 +654,13 @@ int main(int argc, char **argv) {
     octiscope_evaluations_queue(evals, jobs);
     g_ptr_array_unref(jobs);
     settle(0.3);
+    /* the five rows scroll in at most 200 px: the runs table below keeps its room */
+    GtkWidget *qlist = find_type(GTK_WIDGET(evals), "GtkListBox");
+    GtkWidget *qscroll = qlist ? gtk_widget_get_ancestor(qlist, GTK_TYPE_SCROLLED_WINDOW) : NULL;
+    snprintf(detail, sizeof detail, "queue %d px in a scroller of %d px", qlist ? gtk_widget_get_height(qlist) : -1,
+             qscroll ? gtk_widget_get_height(qscroll) : -1);
+    check(qscroll && gtk_widget_get_height(qlist) > 200 && gtk_widget_get_height(qscroll) <= 200,
+          "the queue of five runs scrolls within 200 px", detail);
     screenshot(GTK_WIDGET(win), "evaluations-running.png", 700, &colours, &luma_std);
     frames_measure();
     gboolean evaluated = wait_for(evaluations_idle, evals, 400);
