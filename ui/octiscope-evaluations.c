@@ -155,7 +155,7 @@ typedef struct {
 
 static void update_row(queue_row *q) {
     running_job *r = q->job;
-    char text[256], eta[48] = "";
+    char text[1200], eta[48] = ""; /* a failure's reason in full: it names files and what was expected */
     double frac = 0;
     if (r->finished) {
         if (!r->status)
