@@ -736,6 +736,10 @@ static void dispose(GObject *object) {
     if (self->current) g_atomic_int_set(&self->current->cancel, 1); /* the worker finishes on its own */
     running_job *r;
     while ((r = g_queue_pop_head(&self->pending))) running_job_free(r);
+    /* taking the columns down re-sorts the runs, which moves the selection:
+     * its handler must not run on widgets being destroyed (Gtk-CRITICALs, and
+     * a database read started for a view that is gone) */
+    if (self->selection) g_signal_handlers_disconnect_by_data(self->selection, self);
     gtk_widget_dispose_template(GTK_WIDGET(self), OCTISCOPE_TYPE_EVALUATIONS);
     g_clear_object(&self->selection);
     g_clear_object(&self->filtered);
