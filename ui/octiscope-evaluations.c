@@ -429,7 +429,25 @@ static void on_filter_changed(OctiscopeEvaluations *self) {
 
 static const char *const kinds[3] = {"standard", "hybrid", "invariant"};
 
-/* The latest finished run of each kind per (protocol, data set), among the runs shown. */
+/* What the three kinds of a comparison share: family, depth, width and
+ * patch, with the kind taken out ("deit3 depth 24 dim 1024 patch 16"). The
+ * database names a model by its published architecture or by a description
+ * with its kind in it ("deit3 hybrid depth 4 dim 128 patch 16"). */
+static char *architecture_key(const char *model, const char *kind) {
+    const octic_arch *a = octic_arch_find(model);
+    if (a)
+        return g_strdup_printf("%s depth %d dim %d patch %d", octic_family_name(a->config.family), a->config.depth,
+                               a->config.dim, a->config.patch);
+    g_autofree char *word = g_strdup_printf(" %s ", kind);
+    g_autofree char *padded = g_strdup_printf(" %s ", model);
+    char *at = strstr(padded, word);
+    if (at) memmove(at, at + strlen(word) - 1, strlen(at + strlen(word) - 1) + 1);
+    return g_strstrip(g_strdup(padded));
+}
+
+/* The latest finished run of each kind per (protocol, data set,
+ * architecture), among the runs shown: only runs of one architecture stand
+ * side by side. */
 static void update_compare(OctiscopeEvaluations *self) {
     GtkWidget *child;
     while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->compare_grid)))) gtk_grid_remove(self->compare_grid, child);
@@ -439,7 +457,9 @@ static void update_compare(OctiscopeEvaluations *self) {
     for (guint i = 0; i < g_list_model_get_n_items(shown); i++) { /* newest first */
         g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(shown, i);
         if (g_strcmp0(octiscope_run_item_get_state(r), "done") || isnan(octiscope_run_item_get_value(r))) continue;
-        g_autofree char *key = g_strdup_printf("%s\n%s", octiscope_run_item_get_protocol(r), octiscope_run_item_get_dataset(r));
+        g_autofree char *arch = architecture_key(octiscope_run_item_get_model(r), octiscope_run_item_get_kind(r));
+        g_autofree char *key = g_strdup_printf("%s\n%s\n%s", octiscope_run_item_get_protocol(r),
+                                               octiscope_run_item_get_dataset(r), arch);
         guint g = 0;
         while (g < groups->len && strcmp(g_ptr_array_index(groups, g), key)) g++;
         if (g == groups->len) {
@@ -452,8 +472,8 @@ static void update_compare(OctiscopeEvaluations *self) {
         double *v = &g_array_index(values, double, g * 3 + k);
         if (k < 3 && isnan(*v)) *v = octiscope_run_item_get_value(r);
     }
-    const char *heads[] = {"protocol", "data set", "standard", "hybrid", "invariant"};
-    for (int c = 0; c < 5; c++) {
+    const char *heads[] = {"protocol", "data set", "architecture", "standard", "hybrid", "invariant"};
+    for (int c = 0; c < 6; c++) {
         GtkWidget *l = gtk_label_new(heads[c]);
         gtk_label_set_xalign(GTK_LABEL(l), 0);
         gtk_widget_add_css_class(l, "heading");
@@ -462,9 +482,9 @@ static void update_compare(OctiscopeEvaluations *self) {
     char **labels = g_new0(char *, groups->len + 1);
     double *bars = g_new(double, 3 * MAX(groups->len, 1));
     for (guint g = 0; g < groups->len; g++) {
-        g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(groups, g), "\n", 2);
-        labels[g] = g_strdup_printf("%s · %s", parts[0], parts[1]);
-        for (int c = 0; c < 2; c++) {
+        g_auto(GStrv) parts = g_strsplit(g_ptr_array_index(groups, g), "\n", 3);
+        labels[g] = g_strdup_printf("%s · %s · %s", parts[0], parts[1], parts[2]);
+        for (int c = 0; c < 3; c++) {
             GtkWidget *l = gtk_label_new(parts[c]);
             gtk_label_set_xalign(GTK_LABEL(l), 0);
             gtk_grid_attach(self->compare_grid, l, c, (int)g + 1, 1, 1);
@@ -479,7 +499,7 @@ static void update_compare(OctiscopeEvaluations *self) {
             GtkWidget *l = gtk_label_new(text);
             gtk_label_set_xalign(GTK_LABEL(l), 0);
             gtk_widget_add_css_class(l, "numeric");
-            gtk_grid_attach(self->compare_grid, l, 2 + k, (int)g + 1, 1, 1);
+            gtk_grid_attach(self->compare_grid, l, 3 + k, (int)g + 1, 1, 1);
         }
     }
     octiscope_plot_set_data(self->compare_plot, OCTISCOPE_PLOT_BARS, groups->len ? 3 : 0, (int)groups->len, bars,

@@ -691,6 +691,9 @@ int main(int argc, char **argv) {
     check(errors == 1, "the failed run says why (one error)", NULL);
     octiscope_evaluations_set_compare(evals, TRUE);
     settle(0.5);
+    /* runs stand side by side only within one architecture, named in the table */
+    check(find_label_text(GTK_WIDGET(evals), "deit3 depth 4 dim 128 patch 16") != NULL,
+          "compare names the architecture the kinds share", NULL);
     screenshot(GTK_WIDGET(win), "evaluations-compare.png", 1100, &colours, &luma_std);
     octiscope_evaluations_set_compare(evals, FALSE);
     for (guint i = 0; i < g_list_model_get_n_items(runs); i++) {
