@@ -268,8 +268,9 @@ gboolean octiscope_inspector_is_busy(OctiscopeInspector *self) {
     return self->load_cancellable != NULL || panes_busy(self);
 }
 
-gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, GError **error) {
+gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, int *models, GError **error) {
     g_return_val_if_fail(OCTISCOPE_IS_INSPECTOR(self), FALSE);
+    if (models) *models = 0;
     if (!self->image) {
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, "nothing to export: open an image first");
         return FALSE;
@@ -282,6 +283,7 @@ gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, G
         const char *kind = octic_kind_name(octiscope_model_pane_get_analysis(panes[i])->kind);
         g_autofree char *prefix = g_strdup_printf("%c-%s", 'A' + i, kind);
         if (!octiscope_model_pane_export(panes[i], dir, prefix, error)) return FALSE;
+        if (models) (*models)++;
     }
     return TRUE;
 }

@@ -33,6 +33,8 @@ OctiscopeModelPane *octiscope_inspector_get_pane(OctiscopeInspector *self, int i
 /* Whether a model run or the image load is under way. */
 gboolean octiscope_inspector_is_busy(OctiscopeInspector *self);
 /* Writes copies.png and each shown pane's pictures and numbers into dir. */
-gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, GError **error);
+/* Writes copies.png, and the pictures and CSVs of each model that finished
+ * (*models of them: a model that failed or still runs has none) into dir. */
+gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, int *models, GError **error);
 
 G_END_DECLS

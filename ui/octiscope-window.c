@@ -162,11 +162,14 @@ static void on_export_response(GtkNativeDialog *chooser, int response, Octiscope
         g_autoptr(GFile) dir = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(chooser));
         g_autofree char *path = g_file_get_path(dir);
         g_autoptr(GError) error = NULL;
-        if (!path || !octiscope_inspector_export(self->inspector, path, &error)) {
+        int models = 0;
+        if (!path || !octiscope_inspector_export(self->inspector, path, &models, &error)) {
             octiscope_window_show_error(self, error ? error->message : "only local folders can be written");
         } else {
             g_autofree char *where = g_markup_escape_text(path, -1); /* a toast's title is markup */
-            g_autofree char *msg = g_strdup_printf("Pictures (PNG) and numbers (CSV) written to %s", where);
+            g_autofree char *msg =
+                models ? g_strdup_printf("Pictures (PNG) and numbers (CSV) written to %s", where)
+                       : g_strdup_printf("Only the copies (copies.png) written to %s: no model has finished", where);
             adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(msg));
         }
     }
@@ -380,8 +383,18 @@ static void octiscope_window_class_init(OctiscopeWindowClass *klass) {
         gtk_widget_class_add_binding_action(widget_class, GDK_KEY_1 + i, GDK_ALT_MASK, "win.show-page", "s", pages[i]);
 }
 
+/* Export writes the Inspector's pictures and numbers: it is offered (Ctrl+E,
+ * the header button) on that page only, where they are shown. */
+static void on_page_changed(AdwViewStack *stack, GParamSpec *pspec, OctiscopeWindow *self) {
+    (void)pspec;
+    gtk_widget_action_set_enabled(GTK_WIDGET(self), "win.export",
+                                  g_strcmp0(adw_view_stack_get_visible_child_name(stack), "inspector") == 0);
+}
+
 static void octiscope_window_init(OctiscopeWindow *self) {
     gtk_widget_init_template(GTK_WIDGET(self));
+    g_signal_connect(self->stack, "notify::visible-child-name", G_CALLBACK(on_page_changed), self);
+    on_page_changed(self->stack, NULL, self);
     GtkDropTarget *drop = gtk_drop_target_new(GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
     g_signal_connect(drop, "drop", G_CALLBACK(on_drop), self);
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));

@@ -472,6 +472,14 @@ int main(int argc, char **argv) {
     }
     octiscope_window_show_page(win, "library");
     settle(0.5);
+    /* Export (the inspector's pictures) is offered on the Inspector only */
+    GtkWidget *export_btn = find_button(GTK_WIDGET(win), "Export the inspector's pictures and numbers (Ctrl+E)");
+    check(export_btn && !gtk_widget_is_sensitive(export_btn), "Export is not offered on the Library page", NULL);
+    octiscope_window_show_page(win, "inspector");
+    settle(0.2);
+    check(export_btn && gtk_widget_is_sensitive(export_btn), "and is on the Inspector", NULL);
+    octiscope_window_show_page(win, "library");
+    settle(0.3);
     int colours;
     double luma_std;
     screenshot(GTK_WIDGET(win), "library.png", 560, &colours, &luma_std);
@@ -586,8 +594,10 @@ int main(int argc, char **argv) {
     // 6. export: pictures and numbers into a folder
     g_autofree char *tmp = g_dir_make_tmp("octiscope-export-XXXXXX", NULL);
     g_autoptr(GError) export_error = NULL;
-    gboolean exported = tmp && octiscope_inspector_export(ins, tmp, &export_error);
-    check(exported, "export writes the pictures and the numbers", export_error ? export_error->message : NULL);
+    int exported_models = 0;
+    gboolean exported = tmp && octiscope_inspector_export(ins, tmp, &exported_models, &export_error);
+    check(exported && exported_models == 2, "export writes the pictures and the numbers of both models",
+          export_error ? export_error->message : NULL);
     if (exported) {
         const char *files[] = {"copies.png", "A-hybrid-pulled.png", "A-hybrid-equivariance.png",
                                "A-hybrid-equivariance.csv", "A-hybrid-energy.csv", "B-standard-top5.csv"};
