@@ -181,9 +181,18 @@ static void show_entry(OctiscopeModelPane *self) {
     }
     const octic_config *c = octiscope_model_entry_get_config(self->entry);
     gtk_label_set_label(self->title_label, octiscope_model_entry_get_title(self->entry));
+    const char *kinds[] = {"standard", "hybrid", "invariant"};
+    if (octiscope_model_entry_get_state(self->entry) != OCTISCOPE_MODEL_READY) {
+        /* not read (yet, or at all): no kind or size to show, only what is known */
+        for (int k = 0; k < 3; k++) gtk_widget_remove_css_class(GTK_WIDGET(self->kind_badge), kinds[k]);
+        gtk_label_set_label(self->kind_badge, "—");
+        gtk_label_set_label(self->subtitle_label, octiscope_model_entry_get_state(self->entry) == OCTISCOPE_MODEL_FAILED
+                                                      ? "not a model that could be read"
+                                                      : "reading…");
+        return;
+    }
     const char *kind = octic_kind_name(c->kind);
     gtk_label_set_label(self->kind_badge, kind);
-    const char *kinds[] = {"standard", "hybrid", "invariant"};
     for (int k = 0; k < 3; k++) gtk_widget_remove_css_class(GTK_WIDGET(self->kind_badge), kinds[k]);
     gtk_widget_add_css_class(GTK_WIDGET(self->kind_badge), kind);
     g_autofree char *sub = NULL;
@@ -273,6 +282,7 @@ static void run_done(GObject *source, GAsyncResult *res, gpointer user_data) {
     g_clear_object(&self->cancellable);
     gtk_spinner_stop(self->spinner);
     g_clear_pointer(&self->error, g_free);
+    show_entry(self); /* the model may have been read meanwhile, or failed */
     if (!r) {
         self->error = g_strdup(error->message);
         show_status(self, error->message, TRUE);
