@@ -1,6 +1,7 @@
 /* The evaluation protocols (see protocols.h). Accuracies and mIoU are
  * recorded in percent, as the papers' tables give them. */
 #include "protocols.h"
+#include "run_params.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -143,14 +144,24 @@ octic_status octic_eval_knn(octic_eval_context *ctx, const octic_knn_protocol *p
     memset(&kp, 0, sizeof kp);
     kp.temperature = p->temperature;
     kp.classes = classes;
-    for (int i = 0; i < p->n_k; i++) /* k beyond the train set cannot be evaluated */
+    /* k beyond the train set cannot be evaluated: such ks are left out, and
+     * where none is left (DINOv2's ks on a small set), k is every train
+     * image. The phase says so; the metrics and trials name the ks used. */
+    for (int i = 0; i < p->n_k; i++)
         if (p->ks[i] <= tr.n) kp.ks[kp.n_k++] = p->ks[i];
-    if (kp.n_k == 0) {
-        st = octic_fail(OCTIC_ERR_ARG, "k-NN: the train split has %lld images, fewer than the smallest k (%d)",
-                        (long long)tr.n, p->ks[0]);
-        goto done;
+    char phase[200], used[96];
+    if (kp.n_k == p->n_k) {
+        snprintf(phase, sizeof phase, "k-NN");
+    } else if (kp.n_k == 0) {
+        kp.ks[kp.n_k++] = (int)tr.n; /* below every k asked for, so an int */
+        snprintf(phase, sizeof phase, "k-NN with k = %lld, every train image (the train split has fewer images than any k asked for)",
+                 (long long)tr.n);
+    } else {
+        octic_join_ints(used, sizeof used, kp.ks, kp.n_k);
+        snprintf(phase, sizeof phase, "k-NN with k %s (the larger ks exceed the train split's %lld images)", used,
+                 (long long)tr.n);
     }
-    announce(ctx, "k-NN");
+    announce(ctx, phase);
     octic_knn_result res;
     if ((st = octic_knn_dinov2(xt, tr.labels, tr.n, xv, va.labels, va.n, tr.dim, &kp, NULL, &res, ctx->progress,
                                ctx->user)) != OCTIC_OK)

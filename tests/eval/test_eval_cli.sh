@@ -52,6 +52,18 @@ grep -q "extracting train" "$tmp/err"; check "knn reports its phases on stderr" 
 grep -Eq "^octic eval: extracting train 4/4 \(100%\), [0-9:]+ elapsed, ETA" "$tmp/err"
 check "and, stderr not being a terminal, its progress and ETA in lines for a log" $? "$(cat "$tmp/err")"
 
+# DINOv2's ks (10 and up) on the 4 train images: k is every train image, and the run says so
+run "$octic" eval knn "$model" --data "$imagenet" --heads "$heads" --size 64 --db "$tmp/fewk.sqlite" --batch-size 2
+check "knn with the default ks on a 4-image train split runs" $(( rc != 0 )) "exit $rc $(cat "$tmp/err")"
+grep -q "k-NN with k = 4, every train image" "$tmp/err"; check "and says that k is every train image" $?
+[ -n "$(metric 1 "$tmp/fewk.sqlite" top1_k4)" ] && [ "$(metric 1 "$tmp/fewk.sqlite" best_k)" = 4 ]
+check "and records k = 4 in its metrics" $?
+run "$octic" eval knn "$model" --data "$imagenet" --heads "$heads" --size 64 --db "$tmp/fewk.sqlite" --batch-size 2 --ks 3,5,1
+grep -q "k-NN with k 3,1 (the larger ks exceed the train split's 4 images)" "$tmp/err"
+check "ks past the train split are left out, and the run says which it used" $? "$(cat "$tmp/err")"
+[ -n "$(metric 2 "$tmp/fewk.sqlite" top1_k1)" ] && [ -z "$(metric 2 "$tmp/fewk.sqlite" top1_k5)" ]
+check "and records only those" $?
+
 run "$octic" eval linear "$model" --data "$imagenet" "${common[@]}" --cached --epochs 2 --epoch-length 5 --train-batch 4
 check "linear-cached on the demo ImageNet" $(( rc != 0 )) "exit $rc"
 grep -q "reused" "$tmp/err"; check "linear-cached reuses the features knn extracted" $?
