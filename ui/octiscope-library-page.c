@@ -24,7 +24,9 @@ static void update_buttons(OctiscopeLibraryPage *self) {
     OctiscopeModelState st = e ? octiscope_model_entry_get_state(e) : OCTISCOPE_MODEL_FAILED;
     gtk_widget_set_sensitive(GTK_WIDGET(self->inspect_button), e && st == OCTISCOPE_MODEL_READY);
     gtk_widget_set_sensitive(GTK_WIDGET(self->compare_button), e && st == OCTISCOPE_MODEL_READY);
-    gtk_widget_set_sensitive(GTK_WIDGET(self->heads_button), e && st != OCTISCOPE_MODEL_PROBING);
+    /* heads only for a file whose shape was read (not one that failed to load) */
+    gtk_widget_set_sensitive(GTK_WIDGET(self->heads_button),
+                             e && st != OCTISCOPE_MODEL_PROBING && octiscope_model_entry_get_config(e)->dim > 0);
     gtk_widget_set_sensitive(GTK_WIDGET(self->remove_button), e != NULL);
     const char *err = e ? octiscope_model_entry_get_error(e) : NULL;
     gtk_widget_set_visible(GTK_WIDGET(self->error_label), err != NULL);
@@ -88,6 +90,19 @@ OctiscopeModelEntry *octiscope_library_page_get_selected(OctiscopeLibraryPage *s
     if (!self->selection) return NULL;
     gpointer item = gtk_single_selection_get_selected_item(self->selection);
     return item ? OCTISCOPE_MODEL_ENTRY(item) : NULL;
+}
+
+void octiscope_library_page_select(OctiscopeLibraryPage *self, OctiscopeModelEntry *entry) {
+    g_return_if_fail(OCTISCOPE_IS_LIBRARY_PAGE(self));
+    if (!self->selection) return;
+    GListModel *list = G_LIST_MODEL(self->selection);
+    for (guint i = 0, n = g_list_model_get_n_items(list); i < n; i++) {
+        g_autoptr(GObject) item = g_list_model_get_item(list, i);
+        if (item == G_OBJECT(entry)) {
+            gtk_single_selection_set_selected(self->selection, i);
+            return;
+        }
+    }
 }
 
 /* ---- data sets ------------------------------------------------------------------- */

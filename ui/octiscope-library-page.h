@@ -18,6 +18,8 @@ G_DECLARE_FINAL_TYPE(OctiscopeLibraryPage, octiscope_library_page, OCTISCOPE, LI
 void octiscope_library_page_set_store(OctiscopeLibraryPage *self, OctiscopeModelStore *store);
 /* The selected entry, or NULL. */
 OctiscopeModelEntry *octiscope_library_page_get_selected(OctiscopeLibraryPage *self);
+/* Selects the entry's row (nothing when it is not listed). */
+void octiscope_library_page_select(OctiscopeLibraryPage *self, OctiscopeModelEntry *entry);
 void octiscope_library_page_set_dataset_store(OctiscopeLibraryPage *self, OctiscopeDatasetStore *store);
 
 G_END_DECLS

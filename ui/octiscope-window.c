@@ -59,14 +59,18 @@ static void on_heads_response(AdwMessageDialog *dialog, const char *response, Oc
 }
 
 static void ask_heads(OctiscopeWindow *self, OctiscopeModelEntry *entry) {
-    g_autofree char *body = g_strdup_printf(
-        "%s\n\nThe number of attention heads is not stored in a .pth checkpoint, and this one is not a published "
-        "architecture. Its width is %d; the published models use heads of width 64 (80 for ViT-H).",
-        octiscope_model_entry_get_path(entry), octiscope_model_entry_get_config(entry)->dim);
+    const octic_config *cfg = octiscope_model_entry_get_config(entry);
+    int dim = cfg->dim, heads = cfg->heads > 0 ? cfg->heads : octiscope_model_entry_get_heads(entry);
+    const char *why = octiscope_model_entry_get_state(entry) == OCTISCOPE_MODEL_NEEDS_HEADS
+                          ? "This checkpoint does not store its number of attention heads, and its shape is not a "
+                            "published architecture."
+                          : "The model is read again with the number set.";
+    g_autofree char *body = g_strdup_printf("%s\n\n%s Its width is %d; the published models use heads of width 64 "
+                                            "(80 for ViT-H).",
+                                            octiscope_model_entry_get_path(entry), why, dim);
     GtkWidget *dialog = adw_message_dialog_new(GTK_WINDOW(self), "Number of Attention Heads", body);
-    int dim = octiscope_model_entry_get_config(entry)->dim;
     GtkWidget *spin = gtk_spin_button_new_with_range(1, MAX(dim, 1), 1);
-    gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), dim >= 64 ? dim / 64 : 1);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), heads > 0 ? heads : dim >= 64 ? dim / 64 : 1);
     gtk_widget_set_halign(spin, GTK_ALIGN_CENTER);
     adw_message_dialog_set_extra_child(ADW_MESSAGE_DIALOG(dialog), spin);
     adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(dialog), "cancel", "_Cancel", "set", "_Set", NULL);
@@ -94,6 +98,7 @@ static void on_added_state(OctiscopeModelEntry *entry, GParamSpec *pspec, Octisc
 
 static void add_model(OctiscopeWindow *self, const char *path) {
     OctiscopeModelEntry *e = octiscope_model_store_add(self->store, path, 0);
+    octiscope_library_page_select(self->library_page, e);
     if (octiscope_model_entry_get_state(e) == OCTISCOPE_MODEL_PROBING)
         g_signal_connect_object(e, "notify::state", G_CALLBACK(on_added_state), self, 0);
     else

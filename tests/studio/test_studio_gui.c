@@ -810,6 +810,39 @@ int main(int argc, char **argv) {
     g_autofree char *rmodd = g_strdup_printf("rm -rf '%s'", oddparent);
     if (system(rmodd) != 0) fprintf(stderr, "# could not remove %s\n", oddparent);
 
+    // 9c. a model file that does not load: added, it is the library's
+    // selection, and Set Heads is not offered for it (its shape is unknown);
+    // it is for a model that was read
+    g_autofree char *badparent = g_dir_make_tmp("octiscope-badmodel-XXXXXX", NULL);
+    g_autofree char *badpath = g_build_filename(badparent, "broken.pth", NULL);
+    g_file_set_contents(badpath, "not a checkpoint", -1, NULL);
+    g_autoptr(GFile) badfile = g_file_new_for_path(badpath);
+    octiscope_window_open_file(win, badfile);
+    OctiscopeLibraryPage *library = octiscope_window_get_library_page(win);
+    for (int i = 0; i < 200; i++) {
+        OctiscopeModelEntry *sel = octiscope_library_page_get_selected(library);
+        if (sel && octiscope_model_entry_get_state(sel) != OCTISCOPE_MODEL_PROBING) break;
+        settle(0.05);
+    }
+    OctiscopeModelEntry *sel = octiscope_library_page_get_selected(library);
+    GtkWidget *heads_btn = find_button(GTK_WIDGET(library), "Give the number of attention heads of a checkpoint "
+                                                           "whose architecture is not published");
+    check(sel && strcmp(octiscope_model_entry_get_path(sel), badpath) == 0 &&
+              octiscope_model_entry_get_state(sel) == OCTISCOPE_MODEL_FAILED,
+          "a model file added is selected in the library, here one that failed to load",
+          sel ? octiscope_model_entry_get_path(sel) : "nothing selected");
+    check(heads_btn && !gtk_widget_is_sensitive(heads_btn), "Set Heads is not offered for a file that did not load",
+          NULL);
+    octiscope_library_page_select(library, hybrid);
+    settle(0.1);
+    check(octiscope_library_page_get_selected(library) == hybrid && heads_btn && gtk_widget_is_sensitive(heads_btn),
+          "and is for a model that was read", NULL);
+    guint badpos;
+    if (octiscope_model_store_find(st, badpath, &badpos)) octiscope_model_store_remove(st, badpos);
+    close_toasts(GTK_WIDGET(win));
+    g_unlink(badpath);
+    g_rmdir(badparent);
+
     // 10. the window closed while an evaluation runs: hidden at once, the run
     // asked to stop, the window gone once the run is recorded as cancelled
     g_autofree char *closedir = g_dir_make_tmp("octiscope-close-XXXXXX", NULL);
