@@ -61,7 +61,7 @@ static void update_scale(OctiscopeInspector *self) {
 
 static void update_block_label(OctiscopeInspector *self) {
     int b = octiscope_inspector_get_block(self);
-    g_autofree char *text = b == 0 ? g_strdup("patch embedding") : g_strdup_printf("after block %d", b);
+    g_autofree char *text = b == 0 ? g_strdup("patch embedding") : g_strdup_printf("after block %d", b - 1); /* blocks.N, as in the command line */
     gtk_label_set_label(self->block_label, text);
 }
 

@@ -82,7 +82,7 @@ static void show_maps(OctiscopeModelPane *self) {
     for (int g = 0; g < 8; g++) g_object_unref(comp[g]), g_object_unref(pull[g]);
 
     g_autofree char *heading = b == 0 ? g_strdup("Features as computed, f(g·x), after the patch embedding")
-                                      : g_strdup_printf("Features as computed, f(g·x), after block %d (%s)", b,
+                                      : g_strdup_printf("Features as computed, f(g·x), after block %d (%s)", b - 1,
                                                         octiscope_block_is_octic(a, b) ? "octic" : "standard");
     gtk_label_set_label(self->computed_heading, heading);
     g_autofree char *verdict = NULL;
@@ -112,7 +112,7 @@ static void show_attention(OctiscopeModelPane *self) {
     g_free(tex);
     g_strfreev(captions);
     g_autofree char *heading =
-        g_strdup_printf("Class-token attention per head in block %d, copy %s", blk + 1, copy_captions[self->copy]);
+        g_strdup_printf("Class-token attention per head in block %d, copy %s", blk, copy_captions[self->copy]);
     gtk_label_set_label(self->attention_heading, heading);
 }
 
@@ -127,7 +127,7 @@ static void show_plots(OctiscopeModelPane *self) {
         labels[g - 1] = copy_captions[g];
         for (int i = 0; i < nb; i++) v[(g - 1) * nb + i] = a->eq_err[i * 8 + g];
     }
-    for (int i = 0; i < nb; i++) xl[i] = i == 0 ? g_strdup("emb") : g_strdup_printf("%d", i);
+    for (int i = 0; i < nb; i++) xl[i] = i == 0 ? g_strdup("emb") : g_strdup_printf("%d", i - 1); /* after blocks.N */
     octiscope_plot_set_data(self->eq_plot, OCTISCOPE_PLOT_LINES_LOG, 7, nb, v, labels, (const char *const *)xl);
     octiscope_plot_set_axis_labels(self->eq_plot, "block output", "relative error");
     octiscope_plot_set_marker(self->eq_plot, a->kind == OCTIC_KIND_STANDARD ? -1 : a->break_layer,
@@ -200,7 +200,7 @@ static void show_entry(OctiscopeModelPane *self) {
         sub = g_strdup_printf("%s · %d blocks · width %d · %.2f M parameters", c->family == OCTIC_FAMILY_DEIT ? "DeiT III" : "DINOv2",
                               c->depth, c->dim, octiscope_model_entry_get_params(self->entry) / 1e6);
     else
-        sub = g_strdup_printf("%s · %d blocks, break after %d · width %d · %.2f M parameters",
+        sub = g_strdup_printf("%s · %d blocks, the first %d octic · width %d · %.2f M parameters",
                               c->family == OCTIC_FAMILY_DEIT ? "DeiT III" : "DINOv2", c->depth, c->break_layer, c->dim,
                               octiscope_model_entry_get_params(self->entry) / 1e6);
     gtk_label_set_label(self->subtitle_label, sub);

@@ -573,6 +573,12 @@ int main(int argc, char **argv) {
         snprintf(detail, sizeof detail, "%s model: largest difference %d/255", kind, computed);
         check(computed > 32, "the computed feature maps differ between copies", detail);
     }
+    /* blocks numbered as blocks.N in the checkpoint and in the command line:
+     * output break_layer is what block break_layer - 1 gives */
+    g_autofree char *after = g_strdup_printf("after block %d", octic_block - 1);
+    g_autofree char *heading = g_strdup_printf("Features as computed, f(g·x), after block %d (octic)", octic_block - 1);
+    check(find_label_text(GTK_WIDGET(ins), after) && find_label_text(GTK_WIDGET(ins), heading),
+          "the block is named from 0, as in the checkpoint and the command line", after);
     screenshot(GTK_WIDGET(win), "inspector.png", 0, &colours, &luma_std);
     snprintf(detail, sizeof detail, "%d colours, luma standard deviation %.1f", colours, luma_std);
     check(colours > 500 && luma_std > 15, "the inspector window is not blank", detail);
