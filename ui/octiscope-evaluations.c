@@ -61,7 +61,7 @@ struct _OctiscopeEvaluations {
 
 G_DEFINE_TYPE(OctiscopeEvaluations, octiscope_evaluations, ADW_TYPE_BIN)
 
-enum { SIGNAL_ERROR, SIGNAL_FINISHED, N_SIGNALS };
+enum { SIGNAL_ERROR, SIGNAL_NOTICE, SIGNAL_FINISHED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void rebuild_queue(OctiscopeEvaluations *self);
@@ -329,9 +329,11 @@ static void load_thread(GTask *task, gpointer source, gpointer data, GCancellabl
             for (int k = 0; k < nr; k++)
                 if (strcmp(rows[k].name, metric) == 0) value = rows[k].value;
         free(rows);
-        g_ptr_array_add(j->items, octiscope_run_item_new(runs[i].id, runs[i].protocol, runs[i].model,
-                                                         octiscope_kind_of_architecture(runs[i].model), runs[i].dataset,
-                                                         runs[i].state, metric, value, runs[i].started, runs[i].message));
+        OctiscopeRunItem *item =
+            octiscope_run_item_new(runs[i].id, runs[i].protocol, runs[i].model, octiscope_kind_of_architecture(runs[i].model),
+                                   runs[i].dataset, runs[i].state, metric, value, runs[i].started, runs[i].message);
+        octiscope_run_item_set_source(item, runs[i].checkpoint, runs[i].sha256);
+        g_ptr_array_add(j->items, item);
     }
     free(runs);
     octic_db_close(db);
@@ -668,8 +670,8 @@ static void csv_field(GString *csv, const char *s, char sep) {
 }
 
 gboolean octiscope_evaluations_export(OctiscopeEvaluations *self, const char *path, GError **error) {
-    GString *csv = g_string_new("run,protocol,model,kind,dataset,state,metric,value,started\n");
-    GListModel *shown = G_LIST_MODEL(self->filtered);
+    GString *csv = g_string_new("run,protocol,model,kind,dataset,state,metric,value,started,checkpoint,sha256\n");
+    GListModel *shown = gtk_single_selection_get_model(self->selection); /* filtered, in the table's order */
     for (guint i = 0; i < g_list_model_get_n_items(shown); i++) {
         g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(shown, i);
         double v = octiscope_run_item_get_value(r);
@@ -680,8 +682,9 @@ gboolean octiscope_evaluations_export(OctiscopeEvaluations *self, const char *pa
         for (size_t k = 0; k < G_N_ELEMENTS(text); k++) csv_field(csv, text[k] ? text[k] : "", ',');
         if (!isnan(v)) g_string_append_printf(csv, "%.6g", v);
         g_string_append_c(csv, ',');
-        const char *started = octiscope_run_item_get_started(r);
-        csv_field(csv, started ? started : "", '\n');
+        const char *tail[] = {octiscope_run_item_get_started(r), octiscope_run_item_get_checkpoint(r),
+                              octiscope_run_item_get_sha256(r)};
+        for (size_t k = 0; k < G_N_ELEMENTS(tail); k++) csv_field(csv, tail[k] ? tail[k] : "", k + 1 < G_N_ELEMENTS(tail) ? ',' : '\n');
     }
     gboolean ok = g_file_set_contents(path, csv->str, (gssize)csv->len, error);
     g_string_free(csv, TRUE);
@@ -693,8 +696,14 @@ static void on_export_response(GtkNativeDialog *chooser, int response, Octiscope
         g_autoptr(GFile) f = gtk_file_chooser_get_file(GTK_FILE_CHOOSER(chooser));
         g_autofree char *path = g_file_get_path(f);
         g_autoptr(GError) error = NULL;
-        if (!path || !octiscope_evaluations_export(self, path, &error))
+        if (!path || !octiscope_evaluations_export(self, path, &error)) {
             g_signal_emit(self, signals[SIGNAL_ERROR], 0, error ? error->message : "only local files can be written");
+        } else {
+            guint n = g_list_model_get_n_items(gtk_single_selection_get_model(self->selection));
+            g_autofree char *name = g_file_get_basename(f);
+            g_autofree char *msg = g_strdup_printf("%u run%s exported to %s", n, n == 1 ? "" : "s", name);
+            g_signal_emit(self, signals[SIGNAL_NOTICE], 0, msg);
+        }
     }
 }
 
@@ -797,6 +806,8 @@ static void octiscope_evaluations_class_init(OctiscopeEvaluationsClass *klass) {
 #undef CHILD
     signals[SIGNAL_ERROR] = g_signal_new("error", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                          G_TYPE_NONE, 1, G_TYPE_STRING);
+    signals[SIGNAL_NOTICE] = g_signal_new("notice", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                          G_TYPE_NONE, 1, G_TYPE_STRING);
     signals[SIGNAL_FINISHED] =
         g_signal_new("finished", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }

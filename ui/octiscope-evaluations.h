@@ -2,7 +2,9 @@
  * worker thread (progress, ETA, cancel; a failed run says why), and the
  * results database as a sortable table with filters, the numbers of the
  * selected run (per-class IoU for segmentation), a compare mode laying out
- * hybrid, invariant and standard with deltas and bars, and CSV export. */
+ * hybrid, invariant and standard with deltas and bars, and CSV export.
+ * Signals: "error" (message), "notice" (message: an export written),
+ * "finished" (the queue is empty). */
 #pragma once
 
 #include <adwaita.h>
@@ -30,7 +32,7 @@ gboolean octiscope_evaluations_is_busy(OctiscopeEvaluations *self);
 GListModel *octiscope_evaluations_get_runs(OctiscopeEvaluations *self);
 void octiscope_evaluations_select(OctiscopeEvaluations *self, guint position);
 void octiscope_evaluations_set_compare(OctiscopeEvaluations *self, gboolean compare);
-/* The runs shown as CSV. */
+/* The runs shown as CSV, in the table's order, with the checkpoint's path and sha256. */
 gboolean octiscope_evaluations_export(OctiscopeEvaluations *self, const char *path, GError **error);
 
 G_END_DECLS

@@ -7,7 +7,7 @@
 struct _OctiscopeRunItem {
     GObject parent_instance;
     gint64 id;
-    char *protocol, *model, *kind, *dataset, *state, *metric, *started, *message;
+    char *protocol, *model, *kind, *dataset, *state, *metric, *started, *message, *checkpoint, *sha256;
     double value;
 };
 
@@ -62,7 +62,7 @@ static void get_property(GObject *object, guint prop_id, GValue *value, GParamSp
 static void finalize(GObject *object) {
     OctiscopeRunItem *self = OCTISCOPE_RUN_ITEM(object);
     g_free(self->protocol), g_free(self->model), g_free(self->kind), g_free(self->dataset), g_free(self->state);
-    g_free(self->metric), g_free(self->started), g_free(self->message);
+    g_free(self->metric), g_free(self->started), g_free(self->message), g_free(self->checkpoint), g_free(self->sha256);
     G_OBJECT_CLASS(octiscope_run_item_parent_class)->finalize(object);
 }
 
@@ -102,6 +102,13 @@ OctiscopeRunItem *octiscope_run_item_new(gint64 id, const char *protocol, const 
     return self;
 }
 
+void octiscope_run_item_set_source(OctiscopeRunItem *self, const char *checkpoint, const char *sha256) {
+    g_free(self->checkpoint), self->checkpoint = g_strdup(checkpoint);
+    g_free(self->sha256), self->sha256 = g_strdup(sha256);
+}
+
+const char *octiscope_run_item_get_checkpoint(OctiscopeRunItem *self) { return self->checkpoint; }
+const char *octiscope_run_item_get_sha256(OctiscopeRunItem *self) { return self->sha256; }
 gint64 octiscope_run_item_get_id(OctiscopeRunItem *self) { return self->id; }
 const char *octiscope_run_item_get_protocol(OctiscopeRunItem *self) { return self->protocol; }
 const char *octiscope_run_item_get_model(OctiscopeRunItem *self) { return self->model; }

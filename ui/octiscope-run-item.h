@@ -12,6 +12,10 @@ G_DECLARE_FINAL_TYPE(OctiscopeRunItem, octiscope_run_item, OCTISCOPE, RUN_ITEM, 
 OctiscopeRunItem *octiscope_run_item_new(gint64 id, const char *protocol, const char *model, const char *kind,
                                          const char *dataset, const char *state, const char *metric, double value,
                                          const char *started, const char *message);
+/* Where the model was read from and its content hash (for exports). */
+void octiscope_run_item_set_source(OctiscopeRunItem *self, const char *checkpoint, const char *sha256);
+const char *octiscope_run_item_get_checkpoint(OctiscopeRunItem *self);
+const char *octiscope_run_item_get_sha256(OctiscopeRunItem *self);
 gint64 octiscope_run_item_get_id(OctiscopeRunItem *self);
 const char *octiscope_run_item_get_protocol(OctiscopeRunItem *self);
 const char *octiscope_run_item_get_model(OctiscopeRunItem *self);

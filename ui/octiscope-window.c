@@ -283,6 +283,11 @@ static void on_evaluations_error(OctiscopeEvaluations *view, const char *message
     octiscope_window_show_error(self, message);
 }
 
+static void on_evaluations_notice(OctiscopeEvaluations *view, const char *message, OctiscopeWindow *self) {
+    g_autofree char *escaped = g_markup_escape_text(message, -1); /* a file may be named "R&D.csv" */
+    adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(escaped));
+}
+
 static void on_database_changed(GSettings *settings, const char *key, OctiscopeWindow *self) {
     g_autofree char *db = g_settings_get_string(settings, "default-database");
     octiscope_evaluations_set_database(self->evaluations, db);
@@ -409,6 +414,7 @@ static void octiscope_window_init(OctiscopeWindow *self) {
     g_signal_connect(self->library_page, "browse", G_CALLBACK(on_browse), self);
     g_signal_connect(self->browser, "inspect", G_CALLBACK(on_browser_inspect), self);
     g_signal_connect(self->evaluations, "error", G_CALLBACK(on_evaluations_error), self);
+    g_signal_connect(self->evaluations, "notice", G_CALLBACK(on_evaluations_notice), self);
 }
 
 OctiscopeWindow *octiscope_window_new(GtkApplication *app, OctiscopeModelStore *store, OctiscopeDatasetStore *datasets,

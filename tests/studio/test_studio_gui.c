@@ -724,14 +724,38 @@ int main(int argc, char **argv) {
     const char *shown_title = find_label_text(GTK_WIDGET(evals), ": seg-capi of ");
     check(shown_title != NULL, "a reload of the runs keeps the selected run and its details",
           shown_title ? shown_title : find_label_text(GTK_WIDGET(evals), "Select a run"));
+    /* the table sorted by run, ascending (it lists the newest first) */
+    GtkColumnView *runs_view = GTK_COLUMN_VIEW(find_type(GTK_WIDGET(evals), "GtkColumnView"));
+    GListModel *columns = runs_view ? gtk_column_view_get_columns(runs_view) : NULL;
+    g_autoptr(GtkColumnViewColumn) run_column = columns ? g_list_model_get_item(columns, 0) : NULL;
+    if (run_column) gtk_column_view_sort_by_column(runs_view, run_column, GTK_SORT_ASCENDING);
+    settle(0.2);
     g_autofree char *csv = g_build_filename(evaldir, "runs.csv", NULL);
     g_autoptr(GError) csv_error = NULL;
     check(octiscope_evaluations_export(evals, csv, &csv_error), "the runs export as CSV", NULL);
     g_autofree char *csv_text = NULL;
     g_file_get_contents(csv, &csv_text, NULL, NULL);
-    check(csv_text && g_str_has_prefix(csv_text, "run,protocol,model,kind,dataset,state,metric,value,started\n") &&
+    check(csv_text &&
+              g_str_has_prefix(csv_text, "run,protocol,model,kind,dataset,state,metric,value,started,checkpoint,sha256\n") &&
               strstr(csv_text, "seg-capi") && strstr(csv_text, "knn-dinov2"),
           "the CSV has a header and both protocols", NULL);
+    /* its rows in the table's order, each with its checkpoint and sha256 */
+    g_auto(GStrv) csv_lines = csv_text ? g_strsplit(csv_text, "\n", -1) : NULL;
+    int csv_rows = 0, ascending = 1, sourced = 1;
+    long last_id = 0;
+    for (int i = 1; csv_lines && csv_lines[i] && *csv_lines[i]; i++, csv_rows++) {
+        long id = strtol(csv_lines[i], NULL, 10);
+        ascending &= id > last_id;
+        last_id = id;
+        char *hash = strrchr(csv_lines[i], ',');
+        if (hash) *hash = 0; /* the row's last two fields: the checkpoint (a file), its sha256 */
+        const char *ckpt = hash ? strrchr(csv_lines[i], ',') : NULL;
+        sourced &= hash && strlen(hash + 1) == 64 && ckpt && g_file_test(ckpt + 1, G_FILE_TEST_IS_REGULAR);
+        if (hash) *hash = ',';
+    }
+    snprintf(detail, sizeof detail, "%d rows", csv_rows);
+    check(csv_rows >= 2 && ascending, "the CSV follows the table's sort (by run, ascending)", detail);
+    check(csv_rows >= 2 && sourced, "each row names the checkpoint and its sha256", csv_rows > 1 ? csv_lines[1] : detail);
     // the finished runs' rows dismissed one by one, as a user clicks their buttons
     int dismissed = 0;
     for (GtkWidget *b; dismissed < 10 && (b = find_button(GTK_WIDGET(evals), "Dismiss"));) {
