@@ -457,6 +457,11 @@ int main(int argc, char **argv) {
     gtk_window_set_default_size(GTK_WINDOW(win), 1280, 1600);
     gtk_window_present(GTK_WINDOW(win));
 
+    // 0. the app's icon is found without an installation (from the resources)
+    GtkIconTheme *icons = gtk_icon_theme_get_for_display(gtk_widget_get_display(GTK_WIDGET(win)));
+    check(gtk_icon_theme_has_icon(icons, OCTISCOPE_APP_ID) && gtk_icon_theme_has_icon(icons, OCTISCOPE_APP_ID "-symbolic"),
+          "the app's icon and its symbolic one are found from the build tree", NULL);
+
     // 1. the library: the three demo models, read in the background
     GListModel *store = G_LIST_MODEL(octiscope_application_get_store(app));
     gboolean probed = wait_for(models_probed, store, 60);
