@@ -21,7 +21,7 @@ static const char results_usage[] =
     "       octic results check [--db FILE]\n"
     "\n"
     "The runs of the results database (default $XDG_DATA_HOME/octiscope/results.sqlite;\n"
-    "see the README's \"Results database\" for querying it with sqlite3).\n"
+    "see the README's \"Evaluations and the results database\" for querying it with sqlite3).\n"
     "  list     one line per run: id, protocol, state, model, data set, headline metric\n"
     "  show     a run's parameters, metrics, hyper-parameter trials and per-class results\n"
     "  compare  the chosen runs as the papers' tables: models as rows, metrics as\n"
@@ -29,9 +29,9 @@ static const char results_usage[] =
     "           the first one given); as CSV, the values alone, every digit\n"
     "  export   every metric of every run, one row each (CSV or Markdown)\n"
     "  check    SQLite's integrity check of the file, and the schema version\n"
-    "Opening the database marks runs whose process has died as interrupted. A --db FILE\n"
-    "that does not exist is an error (these actions only read; octic eval creates it); one\n"
-    "this user may not write is read as it is.\n";
+    "Opening the database marks runs whose process has died as interrupted. These actions\n"
+    "read: a database that does not exist, or an empty file, is reported and left as it\n"
+    "is (octic eval creates one); one this user may not write is read as it is.\n";
 
 typedef enum { FMT_TEXT, FMT_CSV, FMT_MARKDOWN } out_format;
 
@@ -85,18 +85,24 @@ static void md_rule(FILE *f, int n, int first_left) {
     fputs("|\n", f);
 }
 
-/* Every action only reads: a --db path that names no file is a mistake to
- * report, not a database (and folders) to create. The default database is
- * made empty on its first use, as octic eval would. */
-static int open_db(const char *path, octic_db **db) {
+/* The actions read: a path that names no file, or an empty one, is
+ * reported, not made a database (nor are folders created). Where the
+ * default database does not exist yet, `list` says there are no runs. */
+#define NO_DATABASE (-1) /* open_db: nothing to read, said already */
+static int open_db(const char *path, int is_list, octic_db **db) {
     char buf[4096];
-    if (!path) {
+    int is_default = !path;
+    if (is_default) {
         if (octic_db_default_path(buf, sizeof buf) != OCTIC_OK) return cli_engine_error();
         path = buf;
-    } else if (access(path, F_OK) != 0 && errno == ENOENT) {
-        return cli_error("%s: no results database there (octic eval --db %s records its runs into one)", path, path);
     }
-    if (octic_db_open_read(path, db) != OCTIC_OK) return cli_engine_error();
+    octic_status st = octic_db_open_read(path, db);
+    if (st == OCTIC_ERR_MISSING && is_default && access(path, F_OK) != 0) {
+        if (!is_list) return cli_error("no results database yet: %s does not exist (octic eval records its runs there)", path);
+        printf("no runs yet: %s does not exist (octic eval records its runs there)\n", path);
+        return NO_DATABASE;
+    }
+    if (st != OCTIC_OK) return cli_engine_error();
     return CLI_OK;
 }
 
@@ -321,7 +327,7 @@ static int results_check(octic_db *db) {
 }
 
 int cmd_results(int argc, char **argv) {
-    if (argc < 2) return cli_usage_error("results", "expects list, show, compare or export");
+    if (argc < 2) return cli_usage_error("results", "expects list, show, compare, export or check");
     const char *what = argv[1];
     if (strcmp(what, "--help") == 0 || strcmp(what, "-h") == 0) {
         fputs(results_usage, stdout);
@@ -358,7 +364,7 @@ int cmd_results(int argc, char **argv) {
     if (baseline_t && (rc = parse_run_id(baseline_t, &baseline)) != CLI_OK) return rc;
     signal(SIGXFSZ, SIG_IGN); /* a file size limit is reported as an error, not a crash */
     octic_db *db = NULL;
-    if ((rc = open_db(db_path, &db)) != CLI_OK) return rc;
+    if ((rc = open_db(db_path, is_list, &db)) != CLI_OK) return rc == NO_DATABASE ? CLI_OK : rc;
     if (is_list) rc = results_list(db, protocol, fmt);
     else if (is_show) rc = results_show(db, ids[0]);
     else if (is_cmp) rc = results_compare(db, ids, npos, baseline ? baseline : ids[0], metrics_t, fmt);

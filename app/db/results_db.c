@@ -270,6 +270,23 @@ static octic_status check_ours(octic_db *db) {
     return OCTIC_OK;
 }
 
+/* A file with no tables (empty, or SQLite's empty database) holds no runs:
+ * reported, not given a schema. */
+static octic_status check_not_empty(octic_db *db) {
+    sqlite3_stmt *q = NULL;
+    octic_status st = prepare(db, "SELECT count(*) FROM sqlite_master", &q, "reading the schema");
+    if (st != OCTIC_OK) return st;
+    int rc = sqlite3_step(q);
+    long long objects = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) return db_fail(db, rc, "reading the schema");
+    if (objects == 0)
+        return octic_fail(OCTIC_ERR_MISSING, "%s: an empty file, no results database yet (octic eval --db %s "
+                                             "records its runs into one)",
+                          db->path, db->path);
+    return OCTIC_OK;
+}
+
 static octic_status migrate(octic_db *db) {
     const int latest = SCHEMA_VERSION;
     int v = octic_db_schema_version(db);
@@ -335,17 +352,46 @@ static octic_db *db_new(const char *path) {
     return db;
 }
 
-octic_status octic_db_open(const char *path, octic_db **out) {
+/* Whether the folder holding path exists (path itself may not). */
+static int parent_exists(const char *path) {
+    char dir[PATH_MAX];
+    if (strlen(path) >= sizeof dir) return 0;
+    strcpy(dir, path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return 1;
+    slash[slash == dir] = '\0';
+    struct stat sb;
+    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int is_default_path(const char *path) {
+    char def[PATH_MAX];
+    return octic_db_default_path(def, sizeof def) == OCTIC_OK && strcmp(def, path) == 0;
+}
+
+/* create: make the file, and for the default database its folders; else
+ * the file must exist and hold tables (an empty file is no database yet). */
+static octic_status db_open(const char *path, int create, octic_db **out) {
     *out = NULL;
     struct stat sb;
-    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+    int exists = stat(path, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode))
         return octic_fail(OCTIC_ERR_ARG, "%s: a folder, expected a results database file (such as %s/results.sqlite)",
                           path, path);
-    octic_status st = make_parent(path);
-    if (st != OCTIC_OK) return st;
+    octic_status st;
+    if (!exists && !create)
+        return octic_fail(OCTIC_ERR_MISSING, "%s: no results database there (octic eval --db %s records its runs "
+                                             "into one)",
+                          path, path);
+    if (!exists && is_default_path(path)) {
+        if ((st = make_parent(path)) != OCTIC_OK) return st;
+    } else if (!exists && !parent_exists(path)) {
+        /* a mistyped --db is not a new folder to record into */
+        return octic_fail(OCTIC_ERR_IO, "%s: its folder does not exist (create it first for a new database)", path);
+    }
     octic_db *db = db_new(path);
     if (!db) return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
-    int rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int rc = sqlite3_open_v2(path, &db->sql, SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0), NULL);
     if (rc != SQLITE_OK) {
         st = db_fail(db, rc, "cannot open the results database");
         octic_db_close(db);
@@ -353,6 +399,10 @@ octic_status octic_db_open(const char *path, octic_db **out) {
     }
     sqlite3_extended_result_codes(db->sql, 1);
     sqlite3_busy_timeout(db->sql, 30000);
+    if (!create && (st = check_not_empty(db)) != OCTIC_OK) {
+        octic_db_close(db);
+        return st;
+    }
     /* journal_mode=WAL persists in the file; on a read-only file it cannot be
      * set, which the first write then reports. */
     if ((st = check_ours(db)) != OCTIC_OK ||
@@ -367,6 +417,8 @@ octic_status octic_db_open(const char *path, octic_db **out) {
     return OCTIC_OK;
 }
 
+octic_status octic_db_open(const char *path, octic_db **out) { return db_open(path, 1, out); }
+
 /* "file:" + path with the characters a URI gives a meaning to escaped. */
 static int file_uri(char *buf, size_t len, const char *path, const char *query) {
     size_t n = (size_t)snprintf(buf, len, "file:");
@@ -377,8 +429,8 @@ static int file_uri(char *buf, size_t len, const char *path, const char *query) 
 }
 
 octic_status octic_db_open_read(const char *path, octic_db **out) {
-    octic_status st = octic_db_open(path, out);
-    if (st == OCTIC_OK) return st;
+    octic_status st = db_open(path, 0, out);
+    if (st == OCTIC_OK || st == OCTIC_ERR_MISSING) return st;
     /* only where this process may not write the file or its folder (the
      * journal files live beside it) is it opened read-only */
     char *dir = strdup(path);

@@ -36,13 +36,16 @@ typedef struct octic_db octic_db;
 /* $XDG_DATA_HOME/octiscope/results.sqlite, or ~/.local/share/octiscope/... */
 octic_status octic_db_default_path(char *buf, size_t len);
 
-/* Opens (creating the file, its folder and the schema when absent, applying
+/* Opens (creating the file and the schema when absent, and the folders of
+ * the default database; another path's folder must exist; applying
  * migrations when older). A database written by a newer schema is refused.
  * Marks stale running runs interrupted. */
 octic_status octic_db_open(const char *path, octic_db **out);
-/* For reading only: as octic_db_open, or where this process may not write
- * the file or its folder (another user's database, a read-only mount),
- * opened read-only, as it is (no upgrade, no runs marked interrupted). */
+/* For reading: a database that exists and holds tables (else
+ * OCTIC_ERR_MISSING: no file, or an empty one, which is left as it is),
+ * opened as octic_db_open does, or where this process may not write the
+ * file or its folder (another user's database, a read-only mount),
+ * read-only, as it is (no upgrade, no runs marked interrupted). */
 octic_status octic_db_open_read(const char *path, octic_db **out);
 void octic_db_close(octic_db *db);
 const char *octic_db_path(const octic_db *db);

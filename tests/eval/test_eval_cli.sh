@@ -306,6 +306,21 @@ chmod 644 "$rdir/results.sqlite"
 after=$("$octic" results list --db "$rdir/results.sqlite" --format csv | wc -l)
 [ "$before" -eq "$after" ]; check "and no rows were written ($before lines before, $after after)" $?
 
+# octic results reads: no default database yet, an empty file, a missing one
+mkdir -p "$tmp/home2"
+run env HOME="$tmp/home2" "$octic" results list
+[ "$rc" -eq 0 ] && grep -q "no runs yet: .* does not exist" "$tmp/out" && [ ! -e "$tmp/home2/.local" ]
+check "results list without a default database says so and creates none" $? "$(cat "$tmp/out" "$tmp/err")"
+: >"$tmp/empty.sqlite"
+run "$octic" results list --db "$tmp/empty.sqlite"
+[ "$rc" -eq 1 ] && grep -q "empty.sqlite: an empty file, no results database yet" "$tmp/err" && [ ! -s "$tmp/empty.sqlite" ]
+check "an empty file is reported and left empty" $? "$(cat "$tmp/err")"
+# a --db in a folder that does not exist (a typo) is refused before any work, and no folder is made
+run "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$tmp/no/such/r.sqlite" \
+    --cache "$tmp/nocache" --ks 1
+[ "$rc" -eq 1 ] && grep -q "r.sqlite: its folder does not exist" "$tmp/err" && [ ! -e "$tmp/no" ] && [ ! -e "$tmp/nocache" ]
+check "eval --db in a missing folder is refused, and no folder is created" $? "$(cat "$tmp/err")"
+
 # a full disk (a file size limit): a clear error and no partial rows
 fdb=$tmp/full.sqlite
 run bash -c "ulimit -f 8; exec \"\$@\"" _ "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" \
@@ -313,8 +328,17 @@ run bash -c "ulimit -f 8; exec \"\$@\"" _ "$octic" eval knn "$model" --heads "$h
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -le 2 ] && grep -q "octic: .*\(file size limit\|disk is full\)" "$tmp/err"
 check "a file size limit gives a clear error" $?
 run "$octic" results check --db "$fdb"
-check "the database is sound after it" $(( rc != 0 ))
-run "$octic" results export --db "$fdb"
-[ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ]; check "and holds no partial results" $?
+if [ "$rc" -eq 0 ]; then
+    check "the database is sound after it" 0
+    run "$octic" results export --db "$fdb"
+    [ "$rc" -eq 0 ] && [ "$(wc -l <"$tmp/out")" -eq 1 ]; check "and holds no partial results" $?
+else # the limit struck before the schema was written: the file holds no table
+    grep -q "an empty file, no results database yet" "$tmp/err"
+    check "the database is left without tables, which results check reports" $? "$(cat "$tmp/err")"
+    sum=$(md5sum <"$fdb")
+    run "$octic" results list --db "$fdb"
+    [ "$rc" -ne 0 ] && [ "$(md5sum <"$fdb")" = "$sum" ]
+    check "and octic results leaves it as it is (no schema written into it)" $?
+fi
 
 tap_finish

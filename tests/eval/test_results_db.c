@@ -50,10 +50,20 @@ static const octic_db_param params[] = {{"model", "/models/a.pth"}, {"ks", "10,2
 
 START_TEST(test_schema_and_run) {
     make_dir();
-    char path[512];
-    snprintf(path, sizeof path, "%s/deep/er/results.sqlite", dir); /* folders are created */
+    char path[512], deep[512];
+    /* a path whose folder does not exist (a mistyped --db): refused, nothing created */
+    snprintf(path, sizeof path, "%s/deep/er/results.sqlite", dir);
     octic_db *db = NULL;
+    ck_assert_int_eq(octic_db_open(path, &db), OCTIC_ERR_IO);
+    ck_assert_msg(strstr(octic_last_error(), "its folder does not exist"), "%s", octic_last_error());
+    snprintf(deep, sizeof deep, "%s/deep", dir);
+    ck_assert_int_ne(access(deep, F_OK), 0);
+    /* the default database's folders are created */
+    snprintf(deep, sizeof deep, "%s/deep/er", dir);
+    setenv("XDG_DATA_HOME", deep, 1);
+    ck_assert_int_eq(octic_db_default_path(path, sizeof path), OCTIC_OK);
     ck_assert_msg(octic_db_open(path, &db) == OCTIC_OK, "%s", octic_last_error());
+    unsetenv("XDG_DATA_HOME");
     ck_assert_int_eq(octic_db_schema_version(db), OCTIC_DB_SCHEMA_VERSION);
     char ok[64];
     ck_assert_int_eq(octic_db_integrity(db, ok, sizeof ok), OCTIC_OK);
