@@ -96,6 +96,12 @@ static void progress_phase(void *user, const char *name) {
     if (!p->tty) fprintf(stderr, "octic eval: %s\n", name);
 }
 
+static void progress_note(void *user, const char *text) {
+    progress_state *p = user;
+    if (p->tty && p->printed) fputc('\n', stderr), p->printed = 0; /* below the progress line */
+    fprintf(stderr, "octic eval: note: %s\n", text);
+}
+
 static int progress_update(void *user, int64_t done, int64_t total) {
     progress_state *p = user;
     double t = now_s();
@@ -108,7 +114,7 @@ static int progress_update(void *user, int64_t done, int64_t total) {
             format_eta(e, sizeof e, done > 0 ? el * (double)(total - done) / (double)done : NAN);
             format_eta(spent, sizeof spent, el);
             fprintf(stderr, "octic eval: %s %lld/%lld (%d%%), %s elapsed, ETA %s\n", p->phase, (long long)done,
-                    (long long)total, tenth * 10, spent, e);
+                    (long long)total, (int)(100 * done / total), spent, e);
             p->tenth = tenth;
         }
     }
@@ -333,6 +339,7 @@ static int run_eval(const char *what, int argc, char **argv) {
     req.started = run_started;
     req.phase = progress_phase;
     req.progress = progress_update;
+    req.note = progress_note;
     req.user = &ps;
     octic_eval_run_outcome out;
     octic_status st = octic_eval_run(&req, &out);

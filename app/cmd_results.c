@@ -74,7 +74,7 @@ static void row(FILE *f, out_format fmt, const char *const *cells, int n, const 
             fputs(i ? " | " : "| ", f);
             md_field(f, cells[i]);
         } else {
-            fprintf(f, "%s%-*s", i ? "  " : "", widths ? widths[i] : 0, cells[i]);
+            fprintf(f, "%s%-*s", i ? "  " : "", widths && i + 1 < n ? widths[i] : 0, cells[i]); /* no trailing blanks */
         }
     }
     fputs(fmt == FMT_MARKDOWN ? " |\n" : "\n", f);
@@ -134,7 +134,13 @@ static int results_list(octic_db *db, const char *protocol, out_format fmt) {
     int n = 0;
     if (octic_db_list_runs(db, protocol, &runs, &n) != OCTIC_OK) return cli_engine_error();
     const char *head[] = {"run", "protocol", "state", "model", "sha256", "data", "started", "result"};
-    int widths[] = {4, 14, 11, 38, 12, 16, 20, 12};
+    int widths[] = {4, 8, 11, 5, 12, 4, 20, 12};
+    for (int i = 0; i < n; i++) { /* the columns as wide as their widest text */
+        const char *text[] = {runs[i].protocol, runs[i].model, runs[i].dataset};
+        int *w[] = {&widths[1], &widths[3], &widths[5]};
+        for (int k = 0; k < 3; k++)
+            if ((int)strlen(text[k]) > *w[k]) *w[k] = (int)strlen(text[k]);
+    }
     if (fmt == FMT_TEXT && n == 0) printf("no runs in %s\n", octic_db_path(db));
     if (n > 0 || fmt != FMT_TEXT) {
         row(stdout, fmt, head, 8, widths);

@@ -252,8 +252,8 @@ static void *worker(void *arg) {
 
 /* ---- the consumer ---- */
 
-octic_status octic_loader_open(const octic_dataset *ds, const octic_loader_options *opts, octic_loader **out) {
-    *out = NULL;
+/* The options checked, with their defaults filled in, into *out. */
+static octic_status check_options(const octic_dataset *ds, const octic_loader_options *opts, octic_loader_options *out) {
     octic_loader_options o = opts ? *opts : octic_loader_defaults();
     const char *root = octic_dataset_root(ds);
     if (o.split < 0 || o.split >= octic_dataset_split_count(ds))
@@ -286,13 +286,33 @@ octic_status octic_loader_open(const octic_dataset *ds, const octic_loader_optio
         o.threads = c < 1 ? 1 : c > 64 ? 64 : (int)c;
     }
     if (o.queue_items <= 0) o.queue_items = 2 * o.batch_size + 2 * o.threads;
+    *out = o;
+    return OCTIC_OK;
+}
 
+octic_status octic_loader_count(const octic_dataset *ds, const octic_loader_options *opts, size_t *count) {
+    *count = 0;
+    octic_loader ld;
+    memset(&ld, 0, sizeof ld);
+    ld.ds = ds;
+    octic_status st = check_options(ds, opts, &ld.o);
+    if (st == OCTIC_OK && (st = select_items(&ld)) == OCTIC_OK) *count = ld.n;
+    free(ld.sel);
+    return st;
+}
+
+octic_status octic_loader_open(const octic_dataset *ds, const octic_loader_options *opts, octic_loader **out) {
+    *out = NULL;
+    octic_loader_options o;
+    octic_status st = check_options(ds, opts, &o);
+    if (st != OCTIC_OK) return st;
+    int masks = o.masks && octic_dataset_is_segmentation(ds);
     octic_loader *ld = calloc(1, sizeof *ld);
     if (!ld) return octic_fail(OCTIC_ERR_NOMEM, "out of memory");
     ld->ds = ds;
     ld->o = o;
     ld->masks = masks;
-    octic_status st = select_items(ld);
+    st = select_items(ld);
     if (st) {
         free(ld);
         return st;

@@ -75,6 +75,10 @@ octic_status octic_loader_next(octic_loader *ld, octic_batch *out);
 /* Stops the workers and frees everything (also before the end). */
 void octic_loader_close(octic_loader *ld);
 
+/* The items a loader with these options would visit (as
+ * octic_loader_item_count), without opening one. */
+octic_status octic_loader_count(const octic_dataset *ds, const octic_loader_options *opts, size_t *count);
+
 /* Items this loader will visit (after subset and shard, times the epochs),
  * bad ones included. */
 size_t octic_loader_item_count(const octic_loader *ld);

@@ -103,6 +103,7 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
     out->run_id = res.run_id;
     out->cancelled = res.state == OCTIC_RUN_CANCELLED;
     out->unsaved = res.unsaved;
+    snprintf(out->notes, sizeof out->notes, "%s", res.notes);
     snprintf(out->state, sizeof out->state, "%s",
              res.state == OCTIC_RUN_DONE ? "done" : out->cancelled ? "cancelled" : "failed");
     for (int i = 0; i < res.results.n_metrics; i++)

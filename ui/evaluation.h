@@ -58,6 +58,7 @@ typedef struct {
     double main_value;     /* the headline metric when done, or when unsaved */
     int cancelled;
     int unsaved;           /* finished, but the results could not be recorded (a full disk) */
+    char notes[1024];      /* what the user should know of the run (images skipped, ks left out) */
 } octiscope_eval_outcome;
 
 /* Reads a comma-separated list of up to `max` numbers in [lo, hi] (whole

@@ -159,9 +159,9 @@ static void update_row(queue_row *q) {
     double frac = 0;
     if (r->finished) {
         if (!r->status)
-            g_snprintf(text, sizeof text, "done: %s %.2f (run %lld)",
+            g_snprintf(text, sizeof text, "done: %s %.2f (run %lld)%s%s",
                        octiscope_eval_main_metric(r->job->request.protocol), r->outcome.main_value,
-                       (long long)r->outcome.run_id);
+                       (long long)r->outcome.run_id, r->outcome.notes[0] ? "; " : "", r->outcome.notes);
         else if (r->outcome.unsaved) /* the numbers of a finished run are shown even when the disk refused them */
             g_snprintf(text, sizeof text, "not recorded: %s %.2f (run %lld): %s",
                        octiscope_eval_main_metric(r->job->request.protocol), r->outcome.main_value,

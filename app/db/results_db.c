@@ -679,7 +679,7 @@ octic_status octic_db_start_run(octic_db *db, int64_t model_id, int64_t dataset_
 
 octic_status octic_db_finish_run(octic_db *db, int64_t run_id, const octic_db_metric *metrics, int n_metrics,
                                  const octic_db_trial *trials, int n_trials,
-                                 const octic_db_class_result *classes, int n_classes) {
+                                 const octic_db_class_result *classes, int n_classes, const char *message) {
     char what[64];
     snprintf(what, sizeof what, "recording the results of run %lld", (long long)run_id);
     octic_status st = begin(db, what);
@@ -729,10 +729,14 @@ octic_status octic_db_finish_run(octic_db *db, int64_t run_id, const octic_db_me
         int rc = sqlite3_step(c);
         if (rc != SQLITE_DONE) { st = db_fail(db, rc, what); goto fail; }
     }
-    if ((st = prepare(db, "UPDATE runs SET state = 'done', ended = " NOW_SQL ", message = NULL WHERE id = ?", &u,
+    if ((st = prepare(db, "UPDATE runs SET state = 'done', ended = " NOW_SQL ", message = ? WHERE id = ?", &u,
                       what)) != OCTIC_OK)
         goto fail;
-    sqlite3_bind_int64(u, 1, run_id);
+    if (message && *message)
+        sqlite3_bind_text(u, 1, message, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(u, 1);
+    sqlite3_bind_int64(u, 2, run_id);
     st = step_done(db, u, what);
     u = NULL;
     if (st != OCTIC_OK) goto fail;

@@ -123,10 +123,12 @@ typedef struct {
  * its parameters: one transaction. dataset_id 0 = none. */
 octic_status octic_db_start_run(octic_db *db, int64_t model_id, int64_t dataset_id, const char *protocol,
                                 const octic_db_param *params, int n_params, int64_t *run_id);
-/* Every number of a finished run and its state done: one transaction. */
+/* Every number of a finished run, its state done and its message (what
+ * the user should know of it, such as images skipped; NULL: none): one
+ * transaction. */
 octic_status octic_db_finish_run(octic_db *db, int64_t run_id, const octic_db_metric *metrics, int n_metrics,
                                  const octic_db_trial *trials, int n_trials,
-                                 const octic_db_class_result *classes, int n_classes);
+                                 const octic_db_class_result *classes, int n_classes, const char *message);
 /* Sets a run's state (failed, cancelled, ...), its end time and message. */
 octic_status octic_db_set_state(octic_db *db, int64_t run_id, octic_run_state state, const char *message);
 /* Deletes a run and everything under it. */
@@ -144,7 +146,7 @@ typedef struct {
     char dataset[128];
     char started[32], ended[32];
     char machine[128], engine[64];
-    char message[256];
+    char message[1200];
 } octic_db_run_info;
 
 /* Runs, newest first; protocol may be NULL (all). *out malloc'd. */

@@ -366,9 +366,22 @@ octic_status octic_features_extract(const octic_extract_spec *spec, octic_featur
         }
         out->n += b.count;
         chunk++;
-        if (spec->progress && spec->progress(spec->user, out->n, cap)) {
+        if (spec->progress && spec->progress(spec->user, out->n + (int64_t)octic_loader_skipped(ld), cap)) {
             st = octic_fail(OCTIC_ERR_ARG, "cancelled during feature extraction");
             break;
+        }
+    }
+    if (st == OCTIC_OK) {
+        out->skipped = (int64_t)octic_loader_skipped(ld);
+        size_t len = 0;
+        for (size_t i = 0; i < octic_loader_skipped(ld) && len + 1 < sizeof out->skipped_text; i++) {
+            size_t index;
+            const char *file, *reason;
+            octic_loader_skipped_item(ld, i, &index, &file, &reason);
+            int w = snprintf(out->skipped_text + len, sizeof out->skipped_text - len, "%s%s (%s)", i ? "; " : "",
+                             file, reason);
+            if (w < 0) break;
+            len += (size_t)w;
         }
     }
     octic_loader_close(ld);

@@ -57,6 +57,8 @@ typedef struct {
     uint8_t *pixels;     /* PATCH: [n, N, p*p] */
     int64_t *items;      /* [n] item index in the split */
     int chunks_reused, chunks_computed;
+    int64_t skipped;     /* images that could not be read, left out */
+    char skipped_text[512]; /* the first of them: "path (reason)", "; " between */
     char dir[1024];      /* the cache folder */
     char key[5120];      /* the key text */
 } octic_features;

@@ -4,6 +4,7 @@
 #include "run_params.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,18 @@ static void announce(octic_eval_context *ctx, const char *phase) {
     if (ctx->phase) ctx->phase(ctx->user, phase);
 }
 
+static void note(octic_eval_context *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(octic_eval_context *ctx, const char *fmt, ...) {
+    char text[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    if (ctx->note) ctx->note(ctx->user, text);
+    size_t len = strlen(ctx->notes);
+    snprintf(ctx->notes + len, sizeof ctx->notes - len, "%s%s", len ? "; " : "", text);
+}
+
 static octic_status extract(octic_eval_context *ctx, int split, octic_feature_kind kind, octic_features *f) {
     char phase[96];
     snprintf(phase, sizeof phase, "extracting %s", octic_dataset_split_name(ctx->ds, split));
@@ -80,7 +93,11 @@ static octic_status extract(octic_eval_context *ctx, int split, octic_feature_ki
         ctx->chunks_reused += f->chunks_reused;
         ctx->chunks_computed += f->chunks_computed;
         if (f->n == 0)
-            st = octic_fail(OCTIC_ERR_ARG, "the %s split has no readable images", octic_dataset_split_name(ctx->ds, split));
+            st = octic_fail(OCTIC_ERR_ARG, "the %s split has no readable images%s%s",
+                            octic_dataset_split_name(ctx->ds, split), f->skipped ? ": " : "", f->skipped_text);
+        else if (f->skipped)
+            note(ctx, "%lld of the %s split's %lld images skipped, unreadable: %s", (long long)f->skipped,
+                 octic_dataset_split_name(ctx->ds, split), (long long)(f->n + f->skipped), f->skipped_text);
     }
     return st;
 }
@@ -149,19 +166,16 @@ octic_status octic_eval_knn(octic_eval_context *ctx, const octic_knn_protocol *p
      * image. The phase says so; the metrics and trials name the ks used. */
     for (int i = 0; i < p->n_k; i++)
         if (p->ks[i] <= tr.n) kp.ks[kp.n_k++] = p->ks[i];
-    char phase[200], used[96];
-    if (kp.n_k == p->n_k) {
-        snprintf(phase, sizeof phase, "k-NN");
-    } else if (kp.n_k == 0) {
+    char used[96];
+    if (kp.n_k == 0) {
         kp.ks[kp.n_k++] = (int)tr.n; /* below every k asked for, so an int */
-        snprintf(phase, sizeof phase, "k-NN with k = %lld, every train image (the train split has fewer images than any k asked for)",
-                 (long long)tr.n);
-    } else {
+        note(ctx, "k = %lld, every train image: the train split has fewer images than any k asked for",
+             (long long)tr.n);
+    } else if (kp.n_k < p->n_k) {
         octic_join_ints(used, sizeof used, kp.ks, kp.n_k);
-        snprintf(phase, sizeof phase, "k-NN with k %s (the larger ks exceed the train split's %lld images)", used,
-                 (long long)tr.n);
+        note(ctx, "k %s: the larger ks exceed the train split's %lld images", used, (long long)tr.n);
     }
-    announce(ctx, phase);
+    announce(ctx, "k-NN");
     octic_knn_result res;
     if ((st = octic_knn_dinov2(xt, tr.labels, tr.n, xv, va.labels, va.n, tr.dim, &kp, NULL, &res, ctx->progress,
                                ctx->user)) != OCTIC_OK)

@@ -52,7 +52,12 @@ typedef struct {
      * progress(done, total) calls within it; nonzero cancels */
     void (*phase)(void *user, const char *name);
     octic_progress_fn progress;
+    /* what the user should know of the run (images skipped, ks left out),
+     * each said once through note (may be NULL) and kept in notes ("; "
+     * between) for the run's record */
+    void (*note)(void *user, const char *text);
     void *user;
+    char notes[1024];
     /* what the run reused */
     int chunks_reused, chunks_computed;
 } octic_eval_context;

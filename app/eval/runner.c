@@ -154,6 +154,39 @@ static void on_phase(void *user, const char *name) {
     if (p->r->phase) p->r->phase(p->r->user, name);
 }
 
+static void on_note(void *user, const char *text) {
+    run_progress *p = user;
+    if (p->r->note) p->r->note(p->r->user, text);
+}
+
+/* k-NN's ks that the train split (with the subset) can take: those up to
+ * its size, or that size where none is. Decided before the run is named
+ * and recorded, so that its protocol and parameters are what ran. */
+static octic_status fit_ks(const octic_eval_run_request *r, const octic_dataset *ds, int split,
+                           octic_knn_protocol *knn, char *told, size_t len) {
+    octic_loader_options lo = octic_loader_defaults();
+    lo.split = split;
+    lo.size = r->size, lo.resize_to = r->resize, lo.batch_size = r->batch_size, lo.threads = 1;
+    lo.subset = r->subset, lo.subset_n = r->subset_n, lo.seed = (uint64_t)r->seed;
+    size_t n = 0;
+    octic_status st = octic_loader_count(ds, &lo, &n);
+    if (st != OCTIC_OK || n == 0) return st; /* (an empty split is reported by the extraction) */
+    int kept = 0;
+    for (int i = 0; i < knn->n_k; i++)
+        if ((size_t)knn->ks[i] <= n) knn->ks[kept++] = knn->ks[i];
+    if (kept == knn->n_k) return OCTIC_OK;
+    char used[96];
+    if (kept == 0) {
+        knn->ks[kept++] = (int)n; /* below every k asked for, so an int */
+        snprintf(told, len, "k = %zu, every train image: the train split has fewer images than any k asked for", n);
+    } else {
+        octic_join_ints(used, sizeof used, knn->ks, kept);
+        snprintf(told, len, "k %s: the larger ks exceed the train split's %zu images", used, n);
+    }
+    knn->n_k = kept;
+    return OCTIC_OK;
+}
+
 static int on_progress(void *user, int64_t done, int64_t total) {
     run_progress *p = user;
     if (p->r->progress && p->r->progress(p->r->user, done, total)) p->cancelled = 1;
@@ -176,6 +209,13 @@ octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outc
     octic_status st = octic_dataset_open(r->data, NULL, &ds);
     if (st) return st;
     if ((st = check_dataset(r, ds, &ctx))) goto done;
+    /* the settings that run: k-NN's ks fitted to the train split */
+    octic_eval_run_request eff = *r;
+    char told[200] = "";
+    if (r->kind == OCTIC_EVAL_KNN) {
+        if ((st = fit_ks(r, ds, ctx.train_split, &eff.knn, told, sizeof told))) goto done;
+        snprintf(out->protocol, sizeof out->protocol, "%s", octic_eval_run_protocol(&eff));
+    }
     if ((st = octic_model_load_on(r->model, r->heads, r->backend, &m))) {
         out->model_failed = 1;
         goto done;
@@ -207,7 +247,7 @@ octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outc
     const int knn = r->kind == OCTIC_EVAL_KNN, linear = r->kind == OCTIC_EVAL_LINEAR;
     octic_run_params pl = {0};
     octic_run_params_fill(&pl, r->model, root, &ctx, r->subset_text ? r->subset_text : "all", r->seed,
-                          knn ? &r->knn : NULL, linear ? &r->linear : NULL, !knn && !linear ? &r->seg : NULL, cache);
+                          knn ? &eff.knn : NULL, linear ? &r->linear : NULL, !knn && !linear ? &r->seg : NULL, cache);
     if (r->launched_by) octic_run_param(&pl, "launched_by", "%s", r->launched_by);
     if ((st = octic_db_start_run(db, model_id, dataset_id, out->protocol, pl.items, pl.n, &out->run_id))) goto done;
     if (r->started) r->started(r->user, out->run_id, out->protocol, root);
@@ -217,14 +257,20 @@ octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outc
     ctx.model_sha256 = sha;
     ctx.phase = on_phase;
     ctx.progress = on_progress;
+    ctx.note = on_note;
     ctx.user = &prog;
-    st = knn ? octic_eval_knn(&ctx, &r->knn, &out->results)
+    if (*told) { /* said and recorded as the protocol's own notes are */
+        on_note(&prog, told);
+        snprintf(ctx.notes, sizeof ctx.notes, "%s", told);
+    }
+    st = knn ? octic_eval_knn(&ctx, &eff.knn, &out->results)
          : linear ? octic_eval_linear(&ctx, &r->linear, &out->results)
                   : octic_eval_seg(&ctx, &r->seg, &out->results);
     out->chunks_reused = ctx.chunks_reused, out->chunks_computed = ctx.chunks_computed;
+    snprintf(out->notes, sizeof out->notes, "%s", ctx.notes);
     if (!st) {
         st = octic_db_finish_run(db, out->run_id, out->results.metrics, out->results.n_metrics, out->results.trials,
-                                 out->results.n_trials, out->results.classes, out->results.n_classes);
+                                 out->results.n_trials, out->results.classes, out->results.n_classes, ctx.notes);
         out->unsaved = st != OCTIC_OK;
     }
     if (st) {

@@ -51,6 +51,10 @@ typedef struct {
      * from progress cancels the run (recorded as cancelled) */
     void (*phase)(void *user, const char *name);
     int (*progress)(void *user, int64_t done, int64_t total);
+    /* what the user should know of the run, once each (images skipped as
+     * unreadable, k values larger than the train split left out); they are
+     * also recorded as the run's message. May be NULL. */
+    void (*note)(void *user, const char *text);
     void *user;
 } octic_eval_run_request;
 
@@ -64,6 +68,7 @@ typedef struct {
     /* 1: the evaluation finished but its results could not be recorded (a
      * full disk): they are in results all the same, for the caller to show */
     int unsaved;
+    char notes[1024];        /* what the note callback said, "; " between (also the run's message) */
 } octic_eval_run_outcome;
 
 /* The defaults of every field: the published protocols, 224 px crops of 256,

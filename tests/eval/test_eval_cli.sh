@@ -43,6 +43,20 @@ heads=$(heads_of dino_hybrid_p16)
 common=(--heads "$heads" --size 64 --db "$db" --batch-size 2)
 
 # ---- every protocol on the demo data ----------------------------------------
+# (an unreadable image among them: skipped, said, and recorded with the run)
+mkdir -p "$tmp/skip/train/a" "$tmp/skip/train/b" "$tmp/skip/val/a" "$tmp/skip/val/b"
+for c in a b; do
+    cp "$imagenet"/train/*/*.JPEG "$tmp/skip/train/$c/" 2>/dev/null
+done
+cp "$(ls "$imagenet"/val/*/*.JPEG | head -1)" "$tmp/skip/val/a/good.jpg"
+echo garbage >"$tmp/skip/val/b/bad.jpg"
+run "$octic" eval knn "$model" --data "$tmp/skip" --heads "$heads" --size 64 --db "$tmp/skip.sqlite" --ks 1
+grep -q "^octic eval: note: 1 of the val split's 2 images skipped, unreadable: $tmp/skip/val/b/bad.jpg (not a JPEG or PNG" "$tmp/err"
+check "an unreadable image is skipped, and the run says which and why" $? "$(cat "$tmp/err")"
+grep -q "extracting val 2/2 (100%)" "$tmp/err"; check "and its progress counts it" $?
+"$octic" results show 1 --db "$tmp/skip.sqlite" | grep -q "^  message    1 of the val split's 2 images skipped"
+check "and the run's record says so" $?
+
 run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --ks 1,3
 check "knn on the demo ImageNet" $(( rc != 0 )) "exit $rc"
 grep -q "run 1 (knn-dinov2-custom): done" "$tmp/out"; check "knn prints its run (custom: not the published settings)" $?
@@ -55,11 +69,16 @@ check "and, stderr not being a terminal, its progress and ETA in lines for a log
 # DINOv2's ks (10 and up) on the 4 train images: k is every train image, and the run says so
 run "$octic" eval knn "$model" --data "$imagenet" --heads "$heads" --size 64 --db "$tmp/fewk.sqlite" --batch-size 2
 check "knn with the default ks on a 4-image train split runs" $(( rc != 0 )) "exit $rc $(cat "$tmp/err")"
-grep -q "k-NN with k = 4, every train image" "$tmp/err"; check "and says that k is every train image" $?
+grep -q "^octic eval: note: k = 4, every train image" "$tmp/err"; check "and says that k is every train image" $?
 [ -n "$(metric 1 "$tmp/fewk.sqlite" top1_k4)" ] && [ "$(metric 1 "$tmp/fewk.sqlite" best_k)" = 4 ]
 check "and records k = 4 in its metrics" $?
+"$octic" results show 1 --db "$tmp/fewk.sqlite" >"$tmp/show" 2>&1
+grep -q "^run 1: knn-dinov2-custom, done" "$tmp/show" && grep -Eq "^  ks +4$" "$tmp/show" &&
+    grep -q "^  message    k = 4, every train image" "$tmp/show"
+check "as a custom run (not the published protocol) whose ks parameter is 4, with the note as its message" $? \
+    "$(cat "$tmp/show")"
 run "$octic" eval knn "$model" --data "$imagenet" --heads "$heads" --size 64 --db "$tmp/fewk.sqlite" --batch-size 2 --ks 3,5,1
-grep -q "k-NN with k 3,1 (the larger ks exceed the train split's 4 images)" "$tmp/err"
+grep -q "note: k 3,1: the larger ks exceed the train split's 4 images" "$tmp/err"
 check "ks past the train split are left out, and the run says which it used" $? "$(cat "$tmp/err")"
 [ -n "$(metric 2 "$tmp/fewk.sqlite" top1_k1)" ] && [ -z "$(metric 2 "$tmp/fewk.sqlite" top1_k5)" ]
 check "and records only those" $?

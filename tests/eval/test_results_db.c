@@ -81,10 +81,11 @@ START_TEST(test_schema_and_run) {
     octic_db_metric metrics[] = {{"top1", 82.5}, {"top5", 95.25}};
     octic_db_trial trials[] = {{"knn", "k=10", "top1", 81.0, 0}, {"knn", "k=20", "top1", 82.5, 1}};
     octic_db_class_result classes[] = {{"knn", 3, "cat", "IoU", 50.0}};
-    ck_assert_int_eq(octic_db_finish_run(db, run, metrics, 2, trials, 2, classes, 1), OCTIC_OK);
+    ck_assert_int_eq(octic_db_finish_run(db, run, metrics, 2, trials, 2, classes, 1, "2 of 9 val images skipped"), OCTIC_OK);
     ck_assert_int_eq(octic_db_get_run(db, run, &info), OCTIC_OK);
     ck_assert_str_eq(info.state, "done");
     ck_assert_str_ne(info.ended, "");
+    ck_assert_str_eq(info.message, "2 of 9 val images skipped"); /* recorded with the numbers */
     octic_db_row *rows = NULL;
     int n = 0;
     ck_assert_int_eq(octic_db_run_rows(db, run, OCTIC_DB_TRIALS, &rows, &n), OCTIC_OK);
@@ -96,7 +97,7 @@ START_TEST(test_schema_and_run) {
     ck_assert_int_eq(n, 3);
     free(rows);
     /* a finished run of an unknown id is an error, and writes nothing */
-    ck_assert_int_ne(octic_db_finish_run(db, 999, metrics, 2, NULL, 0, NULL, 0), OCTIC_OK);
+    ck_assert_int_ne(octic_db_finish_run(db, 999, metrics, 2, NULL, 0, NULL, 0, NULL), OCTIC_OK);
     ck_assert_int_eq(query_int(path, "SELECT count(*) FROM metrics WHERE run_id = 999"), 0);
     /* deleting cascades */
     ck_assert_int_eq(octic_db_delete_run(db, run), OCTIC_OK);
@@ -257,7 +258,7 @@ START_TEST(test_concurrent_writers) {
                     fprintf(stderr, "%s\n", octic_last_error());
                     _exit(12);
                 }
-                if (octic_db_finish_run(d, run, met, 40, NULL, 0, NULL, 0) != OCTIC_OK) {
+                if (octic_db_finish_run(d, run, met, 40, NULL, 0, NULL, 0, NULL) != OCTIC_OK) {
                     fprintf(stderr, "%s\n", octic_last_error());
                     _exit(13);
                 }
@@ -336,7 +337,7 @@ START_TEST(test_full_disk) {
             cls[i] = (octic_db_class_result){"logreg", i, names[i], "IoU", i * 0.5};
         }
         octic_db_metric met[] = {{"mIoU", 35.1}};
-        octic_status st = octic_db_finish_run(d, run, met, 1, NULL, 0, cls, N);
+        octic_status st = octic_db_finish_run(d, run, met, 1, NULL, 0, cls, N, NULL);
         if (st == OCTIC_OK) _exit(31);
         const char *msg = octic_last_error();
         fprintf(stderr, "full: %s\n", msg);
