@@ -187,19 +187,25 @@ static int is_npy_input(const char *path) {
     return len >= 4 && strcmp(path + len - 4, ".npy") == 0;
 }
 
-/* One .npy, or image files (JPEG or PNG, decided by content). */
-static int load_inputs(const char **inputs, int n, int size, octic_array *images, int *B, int *S) {
+/* One .npy, or image files (JPEG or PNG, decided by content); size_given:
+ * --size was (it applies to image files only). */
+static int load_inputs(const char **inputs, int n, int size, int size_given, octic_array *images, int *B, int *S) {
     int n_npy = 0;
     for (int i = 0; i < n; i++) n_npy += is_npy_input(inputs[i]);
+    if (n_npy == 1 && n == 1 && size_given)
+        return cli_usage_error("forward", "--size applies to image files; the images of %s keep their side "
+                               "(give them at the size wanted)", inputs[0]);
     if (n == 1 && n_npy == 1) return cli_load_images(inputs[0], images, B, S);
+    if (n_npy == n)
+        return cli_usage_error("forward", "--input takes one .npy (a batch [B, 3, S, S]), got %d", n);
     if (n_npy > 0)
-        return cli_usage_error("forward", "--input mixes image files with other files: give one .npy, or "
-                               "only JPEG/PNG images");
+        return cli_usage_error("forward", "--input mixes .npy and image files: give one .npy, or only JPEG/PNG "
+                               "images");
     *B = n, *S = size;
     return load_image_batch(inputs, n, size, images);
 }
 
-static int forward(const char *model_path, int heads, const char **inputs, int n_inputs, int size,
+static int forward(const char *model_path, int heads, const char **inputs, int n_inputs, int size, int size_given,
                    const char *output, const what_spec *w) {
     const char *input = inputs[0];
     octic_model *m = NULL;
@@ -210,10 +216,13 @@ static int forward(const char *model_path, int heads, const char **inputs, int n
     int rc = cli_load_model(model_path, heads, &m);
     if (rc != CLI_OK)
         return rc;
-    if ((rc = load_inputs(inputs, n_inputs, size, &images, &B, &S)) != CLI_OK)
+    if ((rc = load_inputs(inputs, n_inputs, size, size_given, &images, &B, &S)) != CLI_OK)
         goto done_model;
     if (octic_model_check_size(m, S) != OCTIC_OK) {
-        rc = cli_error("%s: %s", input, octic_last_error());
+        if (n_inputs == 1 && is_npy_input(input))
+            rc = cli_error("%s: %s", input, octic_last_error());
+        else /* image files are brought to --size */
+            rc = cli_error("--size %d: %s", S, octic_last_error());
         goto done;
     }
     if ((rc = output_shape(m, model_path, w, B, S, shape, &ndim)) != CLI_OK)
@@ -292,7 +301,7 @@ int cmd_forward(int argc, char **argv) {
         goto done;
     if ((rc = cli_select_device("forward", device, OCTIC_FLOAT32)) != CLI_OK)
         goto done;
-    rc = forward(model, heads, inputs, n_inputs, size, output, &what);
+    rc = forward(model, heads, inputs, n_inputs, size, size_text != NULL, output, &what);
 done:
     free(inputs);
     return rc;

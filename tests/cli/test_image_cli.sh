@@ -101,9 +101,13 @@ expect_error "forward: truncated JPEG" "truncated.jpg: truncated JPEG" "$octic" 
     --input "$images/chelsea.jpg" --input "$images/truncated.jpg" --output "$tmp/t.npy" --what cls
 expect_error "forward: a text file named .JPEG" "not a JPEG or PNG" "$octic" forward "$model" --heads 2 \
     --input "$tmp/n02085620_7.JPEG" --output "$tmp/t.npy" --what cls
-expect_error "forward: images mixed with a .npy" "mixes image files" "$octic" forward "$model" --heads 2 \
+expect_error "forward: images mixed with a .npy" "mixes .npy and image files" "$octic" forward "$model" --heads 2 \
     --input "$images/chelsea.jpg" --input "$tmp/chelsea.npy" --output "$tmp/t.npy" --what cls
-expect_error "forward: a size the patches do not divide" "chelsea.jpg: image size 100x100" "$octic" forward "$model" --heads 2 \
-    --input "$images/chelsea.jpg" --size 100 --output "$tmp/t.npy" --what cls
+expect_error "forward: two .npy files (one batch is one .npy)" "takes one .npy .*got 2" "$octic" forward "$model" \
+    --heads 2 --input "$tmp/chelsea.npy" --input "$tmp/chelsea.npy" --output "$tmp/t.npy" --what cls
+expect_error "forward: a size the patches do not divide names --size" "--size 100: image size 100x100" "$octic" \
+    forward "$model" --heads 2 --input "$images/chelsea.jpg" --size 100 --output "$tmp/t.npy" --what cls
+expect_error "forward: --size with a .npy (whose images keep their side)" "--size applies to image files" \
+    "$octic" forward "$model" --heads 2 --input "$tmp/chelsea.npy" --size 64 --output "$tmp/t.npy" --what cls
 
 tap_finish
