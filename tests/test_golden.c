@@ -1,6 +1,7 @@
 /* Every golden case (outputs of the published PyTorch code) reproduced by the
  * engine to a max absolute difference of 1e-4, block by block. */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -15,11 +16,39 @@
 
 #define TOL 1e-4f
 
-static const char *const cases[] = {
-    "deit_hybrid_p16", "deit_hybrid_p14",  "deit_invariant_p16", "deit_invariant_poly", "deit_baseline_p16",
-    "dino_hybrid_p16", "dino_invariant_p16", "dino_baseline_p16", "dino_hybrid_interp",
-};
-#define N_CASES (int)(sizeof cases / sizeof cases[0])
+/* The cases: every folder of the golden directory with a case.json (a new
+ * case is a new folder), in name order; found by main. */
+#define MAX_CASES 64
+static char *cases[MAX_CASES];
+static int n_cases;
+
+static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static void find_cases(void) {
+    const char *dir = getenv("OCTIC_GOLDEN_DIR");
+    DIR *d = opendir(dir ? dir : "tests/golden");
+    for (struct dirent *e; d && (e = readdir(d)) && n_cases < MAX_CASES;) {
+        char path[1024];
+        if (e->d_name[0] == '.' || access(golden_path(path, sizeof path, e->d_name, "case.json"), R_OK) != 0) continue;
+        cases[n_cases++] = strdup(e->d_name);
+    }
+    if (d) closedir(d);
+    qsort(cases, (size_t)n_cases, sizeof cases[0], by_name);
+}
+
+/* The nine cases of the published code's families are there (a golden
+ * directory not found gives no loop to run, which must not pass). */
+START_TEST(test_cases_found) {
+    static const char *const expected[] = {"deit_hybrid_p16",   "deit_hybrid_p14",    "deit_invariant_p16",
+                                           "deit_invariant_poly", "deit_baseline_p16", "dino_hybrid_p16",
+                                           "dino_invariant_p16", "dino_baseline_p16",  "dino_hybrid_interp"};
+    for (size_t i = 0; i < sizeof expected / sizeof expected[0]; i++) {
+        int found = 0;
+        for (int c = 0; c < n_cases; c++) found |= strcmp(cases[c], expected[i]) == 0;
+        ck_assert_msg(found, "golden case %s not found (%d cases)", expected[i], n_cases);
+    }
+}
+END_TEST
 
 static octic_model *load_case(const char *name) {
     char path[1024];
@@ -384,13 +413,14 @@ static Suite *golden_suite(void) {
     Suite *s = suite_create("golden");
     TCase *tc = tcase_create("reference");
     tcase_set_timeout(tc, 600);
-    tcase_add_loop_test(tc, test_golden_case, 0, N_CASES);
+    tcase_add_test(tc, test_cases_found);
+    tcase_add_loop_test(tc, test_golden_case, 0, n_cases);
     tcase_add_loop_test(tc, test_golden_transformed_logits, 0, 5);
     tcase_add_loop_test(tc, test_invariant_models_are_invariant, 0, 3);
     suite_add_tcase(s, tc);
     TCase *tr = tcase_create("round trip and errors");
     tcase_set_timeout(tr, 600);
-    tcase_add_loop_test(tr, test_safetensors_round_trip, 0, N_CASES);
+    tcase_add_loop_test(tr, test_safetensors_round_trip, 0, n_cases);
     tcase_add_test(tr, test_bad_image_size);
     tcase_add_test(tr, test_build_errors);
     tcase_add_test(tr, test_dinov2_without_layer_scale);
@@ -400,9 +430,11 @@ static Suite *golden_suite(void) {
 }
 
 int main(void) {
+    find_cases();
     SRunner *sr = srunner_create(golden_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    for (int i = 0; i < n_cases; i++) free(cases[i]);
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

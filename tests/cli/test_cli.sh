@@ -162,9 +162,14 @@ else
     fail "dino_invariant_p16: text description"
 fi
 
+# the number of heads of a golden case, from its case.json
+heads_of() {
+    sed -n 's/.*"num_heads": *\([0-9]*\).*/\1/p' "$golden/$1/case.json"
+}
+
 for dir in "$golden"/*/; do
     name=$(basename "$dir")
-    run "$octic" info "$dir/model.pth" --heads 2 --json
+    run "$octic" info "$dir/model.pth" --heads "$(heads_of "$name")" --json
     got=$(json_value params "$tmp/out")
     want=$(golden_param_count "$dir/tensors.txt")
     want_all=$(json_value params "$dir/case.json")
@@ -198,7 +203,7 @@ compare() {
 # forward_case CASE WHAT REFERENCE
 forward_case() {
     local dir="$golden/$1" out="$tmp/$1.$2.npy"
-    run "$octic" forward "$dir/model.pth" --heads 2 --input "$dir/input.npy" \
+    run "$octic" forward "$dir/model.pth" --heads "$(heads_of "$1")" --input "$dir/input.npy" \
         --output "$out" --what "$2"
     if [ "$rc" -ne 0 ]; then
         fail "forward $1 --what $2" "exit status $rc"
