@@ -53,7 +53,7 @@ static const char bench_usage[] =
     "                   on CUDA the peak device memory is reported\n"
     "  --precision P    float32 (default) or bfloat16 (CUDA: products and attention on\n"
     "                   tensor cores, float32 accumulation)\n"
-    "  --json           print one JSON object\n"
+    "  --json           print one JSON object (memory in MiB, as the text: the _mb keys)\n"
     "\n"
     "octic bench --data ROOT measures the data path instead ('octic bench --data x --help').\n";
 
@@ -285,7 +285,7 @@ static void print_text(const bench_result *r, const octic_backend *be, int batch
            size, size, threads, threads == 1 ? "" : "s", octic_blas_name(), be->name);
     printf("  %.1f ms per batch, %.1f ms per image, %.2f images/s\n", 1e3 * r->seconds, 1e3 * r->seconds / batch,
            images_per_second(r, batch));
-    if (r->device_peak_mb > 0) printf("  peak device memory %.0f MB\n", r->device_peak_mb);
+    if (r->device_peak_mb > 0) printf("  peak device memory %.0f MiB\n", r->device_peak_mb);
     printf("  %.1f GMACs per image, effective %.1f GFLOP/s", r->macs_per_image / 1e9, eff);
     if (sgemm > 0)
         printf(" = %.0f%% of sgemm (%.1f GFLOP/s)\n", 100.0 * eff / sgemm, sgemm);
@@ -481,11 +481,11 @@ int cmd_bench(int argc, char **argv) {
         printf("\nsteal time: %.1f%% of the CPU time during the timed runs went to other guests of the\n"
                "hypervisor (figures taken on a busy shared machine are low)\n",
                steal);
-    printf("\npeak resident memory %.0f MB (weights %.0f MB", rss, res.weights_mb);
-    if (compare) printf(" + %.0f MB", cmp.weights_mb);
+    printf("\npeak resident memory %.0f MiB (weights %.0f MiB", rss, res.weights_mb);
+    if (compare) printf(" + %.0f MiB", cmp.weights_mb);
     if (res.packed_mb > 0 || (compare && cmp.packed_mb > 0)) {
-        printf(", packed for the products %.0f MB", res.packed_mb);
-        if (compare) printf(" + %.0f MB", cmp.packed_mb);
+        printf(", packed for the products %.0f MiB", res.packed_mb);
+        if (compare) printf(" + %.0f MiB", cmp.packed_mb);
     }
     printf("; before the sgemm buffers)\n");
     return CLI_OK;
