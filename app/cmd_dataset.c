@@ -1,8 +1,10 @@
 /* octic dataset info|check: what a data set folder holds, and whether every
  * file of it decodes. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,8 +38,20 @@ static const char dataset_usage[] =
     "  --json          print one JSON object\n";
 
 static int open_dataset(const char *root, const char *extra, int write_extra, octic_dataset **ds) {
+    struct stat sb;
+    if (extra && !write_extra) { /* the extra files are read from it */
+        if (stat(extra, &sb) != 0) return cli_error("--extra %s: %s", extra, strerror(errno));
+        if (!S_ISDIR(sb.st_mode)) return cli_error("--extra %s: not a folder", extra);
+    }
     octic_dataset_options o = {extra, write_extra};
     if (octic_dataset_open(root, &o, ds) != OCTIC_OK) return cli_engine_error();
+    if ((extra || write_extra) && octic_dataset_layout(*ds) != OCTIC_LAYOUT_IMAGENET) {
+        int rc = cli_error("%s: %s applies to an ImageNet (its extra files); this is %s", root,
+                           extra ? "--extra" : "--write-extra", octic_layout_name(octic_dataset_layout(*ds)));
+        octic_dataset_close(*ds);
+        *ds = NULL;
+        return rc;
+    }
     return CLI_OK;
 }
 

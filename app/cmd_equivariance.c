@@ -20,9 +20,9 @@ static const char equivariance_usage[] =
     "is the invariance error of the final class token, |cls(g.x) - cls(x)| / |cls(x)|.\n"
     "\n"
     "options:\n"
-    "  --input X.npy  input images (float32, already normalized)\n"
-    "  --heads N      number of attention heads (see 'octic info --help')\n"
-    "  --json         print one JSON object\n"
+    "  --input X.npy     input images (float32, already normalized)\n"
+    "  --heads N         number of attention heads (see 'octic info --help')\n"
+    "  --json            print one JSON object\n"
     CLI_DEVICE_HELP;
 
 /* Row i of the report: 0 = the embedded tokens, i = after block i-1. */
@@ -45,8 +45,8 @@ static const char *break_note(const octic_config *cfg) {
 
 static void print_table(const char *path, const octic_config *cfg,
                         const octic_equivariance_report *rep, int B, int S) {
-    printf("%s: %s %s, %d blocks, %d images of %d x %d\n", path, octic_family_name(cfg->family),
-           octic_kind_name(cfg->kind), cfg->depth, B, S, S);
+    printf("%s: %s %s, %d blocks, %d image%s of %d x %d\n", path, octic_family_name(cfg->family),
+           octic_kind_name(cfg->kind), cfg->depth, B, B == 1 ? "" : "s", S, S);
     printf("relative error |f(g.x) - g.f(x)| / |f(x)|\n\n");
     printf("%-13s %-8s", "output", "");
     for (int g = 0; g < OCTIC_GROUP_ORDER; g++)

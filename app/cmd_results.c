@@ -80,8 +80,10 @@ static void row(FILE *f, out_format fmt, const char *const *cells, int n, const 
     fputs(fmt == FMT_MARKDOWN ? " |\n" : "\n", f);
 }
 
-static void md_rule(FILE *f, int n, int first_left) {
-    for (int i = 0; i < n; i++) fputs(i == 0 && first_left ? "| --- " : i == 0 ? "| ---: " : "| ---: ", f);
+/* The rule under a Markdown table's head: the first n_left columns (text)
+ * aligned left, the others (numbers) right. */
+static void md_rule(FILE *f, int n, int n_left) {
+    for (int i = 0; i < n; i++) fputs(i < n_left ? "| --- " : "| ---: ", f);
     fputs("|\n", f);
 }
 
@@ -144,7 +146,7 @@ static int results_list(octic_db *db, const char *protocol, out_format fmt) {
     if (fmt == FMT_TEXT && n == 0) printf("no runs in %s\n", octic_db_path(db));
     if (n > 0 || fmt != FMT_TEXT) {
         row(stdout, fmt, head, 8, widths);
-        if (fmt == FMT_MARKDOWN) md_rule(stdout, 8, 1);
+        if (fmt == FMT_MARKDOWN) md_rule(stdout, 8, 8);
     }
     for (int i = 0; i < n; i++) {
         char id[32], sha[16], result[64];
@@ -205,10 +207,18 @@ static const double *find_metric(const run_metrics *r, const char *name) {
 }
 
 /* A metric in a table: two decimals as the papers print accuracies and mIoU,
- * and three significant digits for what two decimals would show as 0.00 (a
- * C of 1e-06, a learning rate); sign: with + or - always (a difference). */
-static const char *table_value(char *buf, size_t len, double v, int sign) {
-    if (v != 0 && fabs(v) < 0.005) snprintf(buf, len, sign ? "%+.3g" : "%.3g", v);
+ * three significant digits for what two decimals would show as 0.00 (a C of
+ * 1e-06, a learning rate), counts (images, iterations, best_k) as whole
+ * numbers; sign: with + or - always (a difference). */
+static int is_count(const char *metric) {
+    size_t n = strlen(metric);
+    return strcmp(metric, "best_k") == 0 || strcmp(metric, "iterations") == 0 ||
+           (n > 7 && strcmp(metric + n - 7, "_images") == 0);
+}
+
+static const char *table_value(char *buf, size_t len, const char *metric, double v, int sign) {
+    if (is_count(metric) && fabs(v) < 1e15) snprintf(buf, len, sign ? "%+.0f" : "%.0f", v);
+    else if (v != 0 && fabs(v) < 0.005) snprintf(buf, len, sign ? "%+.3g" : "%.3g", v);
     else snprintf(buf, len, sign ? "%+.2f" : "%.2f", v);
     return buf;
 }
@@ -234,6 +244,17 @@ static int results_compare(octic_db *db, const int64_t *ids, int n_ids, int64_t 
         for (char *tok = strtok_r(copy, ",", &save); tok && n_cols < 64; tok = strtok_r(NULL, ",", &save))
             names[n_cols++] = strdup(tok);
         free(copy);
+        for (int c = 0; c < n_cols && rc == CLI_OK; c++) { /* a metric no run has: a typo, not a column of '-' */
+            int any = 0;
+            for (int i = 0; i < n_ids && !any; i++) any = find_metric(&runs[i], names[c]) != NULL;
+            if (!any)
+                rc = cli_error("--metrics: no run given has a metric '%s' (see 'octic results show %lld')",
+                                     names[c], (long long)ids[base]);
+        }
+        if (rc != CLI_OK) {
+            for (int c = 0; c < n_cols; c++) free(names[c]);
+            n_cols = 0;
+        }
     } else if (rc == CLI_OK) {
         for (int i = 0; i < runs[base].n && n_cols < 64; i++) names[n_cols++] = strdup(runs[base].metrics[i].name);
     }
@@ -242,10 +263,15 @@ static int results_compare(octic_db *db, const int64_t *ids, int n_ids, int64_t 
         char store[68][96];
         int widths[68];
         cells[0] = "model", cells[1] = "run", cells[2] = "protocol";
-        widths[0] = 30, widths[1] = 4, widths[2] = 14;
+        widths[0] = 5, widths[1] = 4, widths[2] = 8;
+        for (int i = 0; i < n_ids; i++) { /* as wide as their widest text */
+            int lm = (int)strlen(runs[i].info.model), lp = (int)strlen(runs[i].info.protocol);
+            if (lm > widths[0]) widths[0] = lm;
+            if (lp > widths[2]) widths[2] = lp;
+        }
         for (int c = 0; c < n_cols; c++) cells[3 + c] = names[c], widths[3 + c] = 18;
         row(stdout, fmt, cells, 3 + n_cols, widths);
-        if (fmt == FMT_MARKDOWN) md_rule(stdout, 3 + n_cols, 1);
+        if (fmt == FMT_MARKDOWN) md_rule(stdout, 3 + n_cols, 3);
         for (int i = 0; i < n_ids; i++) {
             snprintf(store[0], sizeof store[0], "%s", runs[i].info.model);
             snprintf(store[1], sizeof store[1], "%lld", (long long)runs[i].info.id);
@@ -258,10 +284,10 @@ static int results_compare(octic_db *db, const int64_t *ids, int n_ids, int64_t 
                 } else if (fmt == FMT_CSV) { /* numbers, for a spreadsheet: no deltas, every digit */
                     snprintf(store[3 + c], sizeof store[3 + c], "%.10g", *v);
                 } else if (i == base || !b) {
-                    snprintf(store[3 + c], sizeof store[3 + c], "%s", table_value(val, sizeof val, *v, 0));
+                    snprintf(store[3 + c], sizeof store[3 + c], "%s", table_value(val, sizeof val, names[c], *v, 0));
                 } else {
-                    snprintf(store[3 + c], sizeof store[3 + c], "%s (%s)", table_value(val, sizeof val, *v, 0),
-                             table_value(diff, sizeof diff, *v - *b, 1));
+                    snprintf(store[3 + c], sizeof store[3 + c], "%s (%s)", table_value(val, sizeof val, names[c], *v, 0),
+                             table_value(diff, sizeof diff, names[c], *v - *b, 1));
                 }
             }
             for (int c = 0; c < 3 + n_cols; c++) cells[c] = store[c];
@@ -295,7 +321,7 @@ static int results_export(octic_db *db, const char *protocol, out_format fmt, co
     const char *head[] = {"run", "protocol", "state", "model", "sha256", "checkpoint", "data", "started", "ended",
                           "metric", "value"};
     row(f, fmt, head, 11, NULL);
-    if (fmt == FMT_MARKDOWN) md_rule(f, 11, 1);
+    if (fmt == FMT_MARKDOWN) md_rule(f, 11, 10);
     for (int i = 0; i < n; i++) {
         octic_db_row *rows = NULL;
         int nr = 0;

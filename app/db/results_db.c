@@ -264,9 +264,9 @@ static octic_status check_ours(octic_db *db) {
     if (rc != SQLITE_ROW) return db_fail(db, rc, "reading the schema");
     if (objects > 0 && runs == 0)
         return octic_fail(OCTIC_ERR_FORMAT,
-                          "%s: an SQLite database of another program (%lld tables and indexes, no 'runs' table): "
+                          "%s: an SQLite database of another program (%lld table%s or index%s, no 'runs' table): "
                           "expected an Octiscope results database; it was left as it is",
-                          db->path, objects);
+                          db->path, objects, objects == 1 ? "" : "s", objects == 1 ? "" : "es");
     return OCTIC_OK;
 }
 

@@ -33,6 +33,10 @@ expect_error "dataset without a subcommand" "expected 'info' or 'check'" "$octic
 expect_error "dataset with an unknown subcommand" "unknown subcommand 'list'" "$octic" dataset list "$demo/imagenet"
 expect_error "dataset info without a folder" "expected one data set folder" "$octic" dataset info
 expect_error "dataset info with an unknown option" "--nope" "$octic" dataset info --nope "$demo/imagenet"
+expect_error "dataset info --extra naming no folder" "--extra $tmp/nope: No such file" \
+    "$octic" dataset info "$demo/imagenet" --extra "$tmp/nope"
+expect_error "dataset info --write-extra on a set that is not an ImageNet" "--write-extra applies to an ImageNet.*voc2012" \
+    "$octic" dataset info "$demo/voc" --write-extra
 
 # --- info on the demo sets -----------------------------------------------------------
 

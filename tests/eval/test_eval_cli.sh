@@ -109,6 +109,10 @@ bc=$(metric 1 "$tmp/small.sqlite" best_C)
 run "$octic" results compare 1 1 --db "$tmp/small.sqlite"
 grep -q "$bc ([+]0.00)" "$tmp/out"
 check "results compare keeps best_C's digits" $? "$(cat "$tmp/out")"
+grep -Eq " 2 \([+]0\) " "$tmp/out"; check "and shows counts (images) as whole numbers" $? "$(cat "$tmp/out")"
+run "$octic" results compare 1 --metrics mIoU,miou --db "$tmp/small.sqlite"
+[ "$rc" -eq 1 ] && grep -q "no run given has a metric 'miou'" "$tmp/err"
+check "results compare --metrics with a metric no run has is an error" $? "$(cat "$tmp/err")"
 run "$octic" results compare 1 --db "$tmp/small.sqlite" --format csv
 tail -n 1 "$tmp/out" | grep -q ",$bc,"; check "results compare --format csv writes numbers" $? "$(cat "$tmp/out")"
 
@@ -122,6 +126,7 @@ run "$octic" results list --db "$db"
 run "$octic" results compare 1 2 3 --metrics top1,top5 --format markdown --db "$db"
 [ "$rc" -eq 0 ] && grep -q "^| model | run | protocol | top1 | top5 |" "$tmp/out" && grep -Eq "\| 2 \| linear-cached-custom \| [0-9.]+ \([+-][0-9.]+\)" "$tmp/out"
 check "results compare: models as rows, metrics as columns, deltas to run 1" $?
+grep -q "^| --- | --- | --- | ---: | ---: |$" "$tmp/out"; check "with its text columns aligned left, its numbers right" $?
 run "$octic" results compare 1 2 --baseline 2 --format csv --db "$db"
 [ "$rc" -eq 0 ] && head -1 "$tmp/out" | grep -q "^model,run,protocol,"; check "results compare --baseline --format csv" $?
 run "$octic" results export --db "$db" --output "$tmp/export.csv"
