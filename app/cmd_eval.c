@@ -61,8 +61,8 @@ static const char eval_usage[] =
     "          --lrs 1e-5,...,0.1  --momentum 0.9\n"
     "  seg:    --cs C1,C2,..  --max-iter 1000  --tol 1e-12  --memory 5\n"
     "          --seg-ks 1,3,10,30  --classifiers knn,logreg  --holdout 0.1\n"
-    "bench-knn and bench-logreg time the classifiers on synthetic clustered features,\n"
-    "beside the sgemm of the same shape: bench-knn --train 100000 --queries 10000\n"
+    "bench-knn and bench-logreg time the classifiers on synthetic clustered features\n"
+    "(GFLOP/s, peak memory; k-NN beside a plain sgemm): bench-knn --train 100000 --queries 10000\n"
     "--dim 1024 --classes 1000 (k 10, 20, 100, 200); bench-logreg --rows 200000 --dim 1024\n"
     "--classes 150 --max-iter 100.\n";
 
