@@ -598,7 +598,12 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
     st = gather(&te, te_all, te.n, &ign, 1, &test_rows);
     free(te_all);
     if (st != OCTIC_OK) goto done;
-    if (fit_rows.rows == 0 || all_rows.rows == 0) { st = octic_fail(OCTIC_ERR_ARG, "segmentation: every train patch is an ignored label"); goto done; }
+    if (fit_rows.rows == 0 || all_rows.rows == 0) {
+        st = octic_fail(OCTIC_ERR_ARG, "%s: segmentation: no patch of the %s split (apart from the held-out share) has "
+                                       "a label that is not ignored: nothing to fit; are its masks right?",
+                        octic_dataset_root(ctx->ds), octic_dataset_split_name(ctx->ds, ctx->train_split));
+        goto done;
+    }
     int64_t most = sel_rows.rows > test_rows.rows ? sel_rows.rows : test_rows.rows;
     pred = malloc((size_t)(most ? most : 1) * pp);
     pred32 = malloc((size_t)(most ? most : 1) * sizeof(int32_t));
