@@ -138,6 +138,24 @@ void octic_knn_protocol_defaults(octic_knn_protocol *p) {
     p->temperature = 0.07f;
 }
 
+int octic_knn_fit_ks(octic_knn_protocol *p, int64_t n, char *told, size_t len) {
+    int kept = 0;
+    for (int i = 0; i < p->n_k; i++)
+        if (p->ks[i] <= n) p->ks[kept++] = p->ks[i];
+    if (kept == p->n_k) return 0;
+    if (kept == 0) {
+        p->ks[kept++] = (int)n; /* below every k asked for, so an int */
+        snprintf(told, len, "k = %lld, every train image: the train split has fewer images than any k asked for",
+                 (long long)n);
+    } else {
+        char used[96];
+        octic_join_ints(used, sizeof used, p->ks, kept);
+        snprintf(told, len, "k %s: the larger ks exceed the train split's %lld images", used, (long long)n);
+    }
+    p->n_k = kept;
+    return 1;
+}
+
 octic_status octic_eval_knn(octic_eval_context *ctx, const octic_knn_protocol *p, octic_eval_results *out) {
     octic_features tr, va;
     memset(&va, 0, sizeof va);
@@ -161,20 +179,13 @@ octic_status octic_eval_knn(octic_eval_context *ctx, const octic_knn_protocol *p
     memset(&kp, 0, sizeof kp);
     kp.temperature = p->temperature;
     kp.classes = classes;
-    /* k beyond the train set cannot be evaluated: such ks are left out, and
-     * where none is left (DINOv2's ks on a small set), k is every train
-     * image. The phase says so; the metrics and trials name the ks used. */
-    for (int i = 0; i < p->n_k; i++)
-        if (p->ks[i] <= tr.n) kp.ks[kp.n_k++] = p->ks[i];
-    char used[96];
-    if (kp.n_k == 0) {
-        kp.ks[kp.n_k++] = (int)tr.n; /* below every k asked for, so an int */
-        note(ctx, "k = %lld, every train image: the train split has fewer images than any k asked for",
-             (long long)tr.n);
-    } else if (kp.n_k < p->n_k) {
-        octic_join_ints(used, sizeof used, kp.ks, kp.n_k);
-        note(ctx, "k %s: the larger ks exceed the train split's %lld images", used, (long long)tr.n);
-    }
+    /* the runner fitted the ks to the split; images skipped as unreadable
+     * may leave fewer: fitted again, with a note */
+    octic_knn_protocol fitted = *p;
+    char told[200];
+    if (octic_knn_fit_ks(&fitted, tr.n, told, sizeof told)) note(ctx, "%s", told);
+    kp.n_k = fitted.n_k;
+    memcpy(kp.ks, fitted.ks, sizeof kp.ks);
     announce(ctx, "k-NN");
     octic_knn_result res;
     if ((st = octic_knn_dinov2(xt, tr.labels, tr.n, xv, va.labels, va.n, tr.dim, &kp, NULL, &res, ctx->progress,

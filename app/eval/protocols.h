@@ -69,6 +69,10 @@ typedef struct {
 } octic_knn_protocol;
 
 void octic_knn_protocol_defaults(octic_knn_protocol *p);
+/* The ks a train set of n images can take: those up to n, or n where none
+ * is (n > 0). Returns 1, with a sentence for the user in told, when they
+ * changed. */
+int octic_knn_fit_ks(octic_knn_protocol *p, int64_t n, char *told, size_t len);
 octic_status octic_eval_knn(octic_eval_context *ctx, const octic_knn_protocol *p, octic_eval_results *out);
 
 typedef struct {

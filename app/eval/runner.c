@@ -171,19 +171,7 @@ static octic_status fit_ks(const octic_eval_run_request *r, const octic_dataset 
     size_t n = 0;
     octic_status st = octic_loader_count(ds, &lo, &n);
     if (st != OCTIC_OK || n == 0) return st; /* (an empty split is reported by the extraction) */
-    int kept = 0;
-    for (int i = 0; i < knn->n_k; i++)
-        if ((size_t)knn->ks[i] <= n) knn->ks[kept++] = knn->ks[i];
-    if (kept == knn->n_k) return OCTIC_OK;
-    char used[96];
-    if (kept == 0) {
-        knn->ks[kept++] = (int)n; /* below every k asked for, so an int */
-        snprintf(told, len, "k = %zu, every train image: the train split has fewer images than any k asked for", n);
-    } else {
-        octic_join_ints(used, sizeof used, knn->ks, kept);
-        snprintf(told, len, "k %s: the larger ks exceed the train split's %zu images", used, n);
-    }
-    knn->n_k = kept;
+    octic_knn_fit_ks(knn, (int64_t)n, told, len);
     return OCTIC_OK;
 }
 
