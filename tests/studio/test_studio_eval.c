@@ -82,6 +82,23 @@ START_TEST(knn_on_demo_imagenet) {
     stored(out.run_id, state, "top1", &top1);
     ck_assert_str_eq(state, "done");
     ck_assert(top1 == out.main_value);
+    ck_assert_str_eq(out.notes, ""); /* nothing to tell */
+}
+END_TEST
+
+/* New Evaluation's default ks (DINOv2's 10 and up) on the 4 train images:
+ * the run is k = 4, a custom one, and the queue row has the note to show. */
+START_TEST(knn_default_ks_on_a_small_set) {
+    octiscope_eval_request r = request(OCTISCOPE_EVAL_KNN, imagenet);
+    r.n_ks = 0;
+    octiscope_eval_outcome out;
+    ck_assert_msg(octiscope_eval_run(&r, &out) == OCTIC_OK, "%s", octic_last_error());
+    ck_assert_str_eq(out.state, "done");
+    ck_assert_msg(strstr(out.notes, "k = 4, every train image"), "notes: '%s'", out.notes);
+    char state[16];
+    double best_k;
+    stored(out.run_id, state, "best_k", &best_k);
+    ck_assert(best_k == 4);
 }
 END_TEST
 
@@ -231,6 +248,7 @@ int main(void) {
     TCase *tc = tcase_create("eval");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, knn_on_demo_imagenet);
+    tcase_add_test(tc, knn_default_ks_on_a_small_set);
     tcase_add_test(tc, seg_on_demo_voc);
     tcase_add_test(tc, cancelled_and_wrong_data);
     tcase_add_test(tc, results_not_recorded);
