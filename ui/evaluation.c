@@ -2,6 +2,7 @@
 #include "evaluation.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,22 @@ int octiscope_parse_numbers(const char *text, double lo, double hi, int whole, d
         p = comma + 1;
     }
     return n;
+}
+
+void octiscope_format_numbers(char *buf, size_t len, const double *v, int n, int whole) {
+    size_t at = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && at < len; i++) {
+        int w = snprintf(buf + at, len - at, whole ? "%s%.0f" : "%s%g", i ? ", " : "", v[i]);
+        if (w < 0) break;
+        at += (size_t)w;
+    }
+}
+
+void octiscope_snap_numbers(double *v, int n, const double *ref, int n_ref) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n_ref; k++)
+            if (fabs(v[i] - ref[k]) <= 1e-5 * fabs(ref[k])) v[i] = ref[k];
 }
 
 /* The studio's request as a run of app/eval/runner.c: the same set-up,

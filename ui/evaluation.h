@@ -67,6 +67,14 @@ typedef struct {
 int octiscope_parse_numbers(const char *text, double lo, double hi, int whole, double *out, int max, char *err,
                             size_t err_len);
 
+/* "0.1, 0.2": numbers as the dialog shows them (%g: six digits), whole
+ * numbers without decimals. */
+void octiscope_format_numbers(char *buf, size_t len, const double *v, int n, int whole);
+/* Each value within 1e-5 (relative) of one of ref becomes it: the published
+ * settings shown in six digits (the C grid, 10^linspace(-6, 5, 8)) read back
+ * exactly, so that a run with them is recorded as the published protocol. */
+void octiscope_snap_numbers(double *v, int n, const double *ref, int n_ref);
+
 /* Runs the evaluation and records it. On failure the run (if it was
  * started) is marked failed or cancelled with the message, and the status
  * and octic_last_error() say why (naming the file). */

@@ -97,6 +97,9 @@ static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
         what = "learning rates";
         if ((n = octiscope_parse_numbers(gtk_editable_get_text(GTK_EDITABLE(self->lrs_row)), 1e-9, 1e3, 0, v, 16, err,
                                          sizeof err)) > 0) {
+            octic_linear_protocol lp;
+            octic_linear_protocol_defaults(&lp);
+            octiscope_snap_numbers(v, n, lp.lrs, lp.n_lr); /* the defaults as shown read back exactly */
             settings.n_lrs = n;
             memcpy(settings.lrs, v, (size_t)n * sizeof(double));
         }
@@ -107,6 +110,9 @@ static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
         what = "C values";
         if ((n = octiscope_parse_numbers(gtk_editable_get_text(GTK_EDITABLE(self->cs_row)), 1e-12, 1e12, 0, v, 16, err,
                                          sizeof err)) > 0) {
+            octic_seg_protocol sp;
+            octic_seg_protocol_defaults(&sp);
+            octiscope_snap_numbers(v, n, sp.cs, sp.n_c); /* 3.72759e-05 is 10^-4.43 */
             settings.n_cs = n;
             memcpy(settings.cs, v, (size_t)n * sizeof(double));
             what = "k values";
@@ -164,10 +170,9 @@ static void on_protocol(AdwComboRow *row, GParamSpec *pspec, OctiscopeEvalDialog
 
 /* "0.1, 0.2" from the protocol's defaults, for the entry rows. */
 static void set_numbers(AdwEntryRow *row, const double *v, int n, gboolean whole) {
-    GString *text = g_string_new(NULL);
-    for (int i = 0; i < n; i++) g_string_append_printf(text, whole ? "%s%.0f" : "%s%g", i ? ", " : "", v[i]);
-    gtk_editable_set_text(GTK_EDITABLE(row), text->str);
-    g_string_free(text, TRUE);
+    char text[512];
+    octiscope_format_numbers(text, sizeof text, v, n, whole);
+    gtk_editable_set_text(GTK_EDITABLE(row), text);
 }
 
 static void show_defaults(OctiscopeEvalDialog *self) {

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 
 #include "evaluation.h"
+#include "protocols.h"
 #include "results_db.h"
 
 static char tmp[64], db_path[128], cache[128], model[4096], imagenet[4096], voc[4096];
@@ -197,6 +198,37 @@ START_TEST(parse_numbers) {
 }
 END_TEST
 
+/* The segmentation's default C grid as New Evaluation shows it (six
+ * digits), read back: the run is the published protocol, seg-capi, as the
+ * same run from the command line is (before, it was seg-capi-custom). */
+START_TEST(seg_defaults_as_shown) {
+    octic_seg_protocol sp;
+    octic_seg_protocol_defaults(&sp);
+    char text[512], err[200];
+    octiscope_format_numbers(text, sizeof text, sp.cs, sp.n_c, 0);
+    ck_assert_msg(strstr(text, "3.72759e-05") != NULL, "%s", text);
+    octiscope_eval_request r = request(OCTISCOPE_EVAL_SEG, voc);
+    r.n_cs = octiscope_parse_numbers(text, 1e-12, 1e12, 0, r.cs, 16, err, sizeof err);
+    ck_assert_int_eq(r.n_cs, sp.n_c);
+    ck_assert(r.cs[1] != sp.cs[1]); /* six digits are not the value */
+    octiscope_snap_numbers(r.cs, r.n_cs, sp.cs, sp.n_c);
+    for (int i = 0; i < sp.n_c; i++) ck_assert(r.cs[i] == sp.cs[i]);
+    r.n_ks = 0;
+    octiscope_eval_outcome out;
+    ck_assert_msg(octiscope_eval_run(&r, &out) == OCTIC_OK, "%s", octic_last_error());
+    octic_db *db;
+    ck_assert_msg(octic_db_open(db_path, &db) == OCTIC_OK, "%s", octic_last_error());
+    octic_db_run_info info;
+    ck_assert(octic_db_get_run(db, out.run_id, &info) == OCTIC_OK);
+    octic_db_close(db);
+    ck_assert_str_eq(info.protocol, "seg-capi");
+    /* a value typed that is not a default stays as typed */
+    double typed[1] = {3.7e-05};
+    octiscope_snap_numbers(typed, 1, sp.cs, sp.n_c);
+    ck_assert(typed[0] == 3.7e-05);
+}
+END_TEST
+
 /* The protocols' settings reach the run and the database: the k-NN's
  * temperature, both linear protocols with a short schedule, the
  * segmentation's C grid and k values. */
@@ -250,6 +282,7 @@ int main(void) {
     tcase_add_test(tc, knn_on_demo_imagenet);
     tcase_add_test(tc, knn_default_ks_on_a_small_set);
     tcase_add_test(tc, seg_on_demo_voc);
+    tcase_add_test(tc, seg_defaults_as_shown);
     tcase_add_test(tc, cancelled_and_wrong_data);
     tcase_add_test(tc, results_not_recorded);
     tcase_add_test(tc, parse_numbers);
