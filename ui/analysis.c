@@ -500,6 +500,16 @@ static octic_status csv_close(FILE *f, const char *tmp, const char *path) {
     return OCTIC_OK;
 }
 
+/* A block output's name in the CSV files: "embedding", then the block it
+ * comes out of, numbered from 0 as blocks.N (as the screen and octic
+ * equivariance name them). */
+static void output_name(FILE *f, int i) {
+    if (i == 0)
+        fputs("embedding", f);
+    else
+        fprintf(f, "%d", i - 1);
+}
+
 octic_status octiscope_write_equivariance_csv(const octiscope_analysis *a, const char *path) {
     char tmp[4096];
     FILE *f = csv_open(path, tmp, sizeof tmp);
@@ -508,7 +518,8 @@ octic_status octiscope_write_equivariance_csv(const octiscope_analysis *a, const
     for (int g = 0; g < 8; g++) fprintf(f, ",%s", octic_group_names[g]);
     fprintf(f, "\n");
     for (int i = 0; i < a->nblocks; i++) {
-        fprintf(f, "%d,%d", i, octiscope_block_is_octic(a, i));
+        output_name(f, i);
+        fprintf(f, ",%d", octiscope_block_is_octic(a, i));
         for (int g = 0; g < 8; g++) fprintf(f, ",%.9g", a->eq_err[i * 8 + g]);
         fprintf(f, "\n");
     }
@@ -524,7 +535,7 @@ octic_status octiscope_write_energy_csv(const octiscope_analysis *a, const char 
     fprintf(f, "\n");
     for (int i = 0; i < a->nblocks; i++) {
         if (!octiscope_block_is_octic(a, i)) continue;
-        fprintf(f, "%d", i);
+        output_name(f, i);
         for (int k = 0; k < OCTISCOPE_NIRREPS; k++) fprintf(f, ",%.9g", a->energy[i * OCTISCOPE_NIRREPS + k]);
         fprintf(f, "\n");
     }

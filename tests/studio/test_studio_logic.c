@@ -463,7 +463,15 @@ START_TEST(csv_files) {
     ck_assert(f && fgets(line, sizeof line, f));
     ck_assert_str_eq(line, "block,octic,e,r,rr,rrr,m,mr,mrr,mrrr\n");
     int rows = 0;
-    while (fgets(line, sizeof line, f)) rows++;
+    /* rows named as the screen and octic equivariance name them: the
+     * embedding, then blocks 0..depth-1 */
+    while (fgets(line, sizeof line, f)) {
+        char want[32];
+        if (rows == 0) snprintf(want, sizeof want, "embedding,1,");
+        else snprintf(want, sizeof want, "%d,%d,", rows - 1, rows <= a.break_layer);
+        ck_assert_msg(strncmp(line, want, strlen(want)) == 0, "row %d: %s (expected %s...)", rows, line, want);
+        rows++;
+    }
     fclose(f);
     ck_assert_int_eq(rows, a.nblocks);
     snprintf(path, sizeof path, "%s/energy.csv", dir);
