@@ -49,6 +49,7 @@ struct _OctiscopeEvaluations {
     OctiscopePlot *compare_plot, *classes_plot;
 
     char *db_path;
+    char *shown_db; /* the database whose runs the table holds (NULL: none) */
     GListStore *runs;         /* OctiscopeRunItem, as read */
     GtkFilterListModel *filtered;
     GtkSingleSelection *selection;
@@ -296,9 +297,15 @@ static void load_job_free(load_job *j) {
     g_free(j);
 }
 
+static gboolean folder_missing(const char *path) {
+    g_autofree char *dir = g_path_get_dirname(path);
+    return !g_file_test(dir, G_FILE_TEST_IS_DIR);
+}
+
 static void load_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
     load_job *j = data;
     char path[4096];
+    const gboolean is_default = !j->db; /* its folders are made with it */
     if (!j->db) {
         if (octic_db_default_path(path, sizeof path)) {
             g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", octic_last_error());
@@ -308,8 +315,19 @@ static void load_thread(GTask *task, gpointer source, gpointer data, GCancellabl
     }
     j->resolved = g_strdup(j->db);
     octic_db *db;
-    if (octic_db_open(j->db, &db)) {
-        g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", octic_last_error());
+    octic_status st = octic_db_open_read(j->db, &db); /* read-only where it must be: another user's */
+    if (st == OCTIC_ERR_MISSING && (is_default || !folder_missing(j->db))) {
+        /* no database there yet (or an empty file): no runs, until the first is recorded */
+        j->items = g_ptr_array_new_with_free_func(g_object_unref);
+        g_task_return_boolean(task, TRUE);
+        return;
+    }
+    if (st != OCTIC_OK) {
+        if (st == OCTIC_ERR_MISSING)
+            g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                                    "%s: its folder does not exist (create it first for a new database)", j->db);
+        else
+            g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", octic_last_error());
         return;
     }
     octic_db_run_info *runs = NULL;
@@ -349,6 +367,11 @@ static void load_done(GObject *source, GAsyncResult *res, gpointer user_data) {
     load_job *j = g_task_get_task_data(G_TASK(res));
     g_autoptr(GError) error = NULL;
     if (!g_task_propagate_boolean(G_TASK(res), &error)) {
+        if (g_strcmp0(self->shown_db, j->resolved) != 0) { /* another database's runs are not this one's */
+            g_list_store_remove_all(self->runs);
+            g_clear_pointer(&self->shown_db, g_free);
+            update_compare(self);
+        }
         gtk_label_set_label(self->db_label, error->message);
         g_signal_emit(self, signals[SIGNAL_ERROR], 0, error->message);
         if (!octiscope_evaluations_is_busy(self)) g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
@@ -356,6 +379,7 @@ static void load_done(GObject *source, GAsyncResult *res, gpointer user_data) {
     }
     gtk_label_set_label(self->db_label, j->resolved);
     gtk_widget_set_tooltip_text(GTK_WIDGET(self->db_label), j->resolved);
+    g_free(self->shown_db), self->shown_db = g_strdup(j->resolved);
     /* the selected run stays selected (and its details shown) across the reload */
     OctiscopeRunItem *was = gtk_single_selection_get_selected_item(self->selection);
     gint64 selected_id = was ? octiscope_run_item_get_id(was) : -1;
@@ -542,7 +566,7 @@ static void details_thread(GTask *task, gpointer source, gpointer data, GCancell
     char path[4096];
     if (!j->db && !octic_db_default_path(path, sizeof path)) j->db = g_strdup(path);
     octic_db *db;
-    if (!j->db || octic_db_open(j->db, &db)) {
+    if (!j->db || octic_db_open_read(j->db, &db)) {
         g_task_return_new_error(task, G_IO_ERROR, G_IO_ERROR_FAILED, "%s", octic_last_error());
         return;
     }
@@ -780,6 +804,7 @@ static void finalize(GObject *object) {
     OctiscopeEvaluations *self = OCTISCOPE_EVALUATIONS(object);
     g_ptr_array_unref(self->finished);
     g_free(self->db_path);
+    g_free(self->shown_db);
     G_OBJECT_CLASS(octiscope_evaluations_parent_class)->finalize(object);
 }
 

@@ -761,6 +761,26 @@ int main(int argc, char **argv) {
     snprintf(detail, sizeof detail, "%d rows", csv_rows);
     check(csv_rows >= 2 && ascending, "the CSV follows the table's sort (by run, ascending)", detail);
     check(csv_rows >= 2 && sourced, "each row names the checkpoint and its sha256", csv_rows > 1 ? csv_lines[1] : detail);
+    /* a database in a folder that does not exist: said, and the table no
+     * longer shows the other database's runs (nor would Export write them) */
+    close_toasts(GTK_WIDGET(win));
+    g_autofree char *nofolder = g_build_filename(evaldir, "nope", "results.sqlite", NULL);
+    g_settings_set_string(octiscope_application_get_settings(app), "default-database", nofolder);
+    settle(0.3);
+    wait_for(evaluations_idle, evals, 100);
+    settle(0.3);
+    guint stale = g_list_model_get_n_items(octiscope_evaluations_get_runs(evals));
+    const char *said = find_label_text(GTK_WIDGET(evals), "its folder does not exist");
+    snprintf(detail, sizeof detail, "%u runs shown", stale);
+    check(stale == 0 && said, "a database whose folder does not exist empties the runs table and says why", detail);
+    g_settings_set_string(octiscope_application_get_settings(app), "default-database", db);
+    settle(0.3);
+    wait_for(evaluations_idle, evals, 100);
+    settle(0.3);
+    guint back = g_list_model_get_n_items(octiscope_evaluations_get_runs(evals));
+    snprintf(detail, sizeof detail, "%u runs shown", back);
+    check(back == (guint)csv_rows, "and the runs come back with the database", detail);
+    close_toasts(GTK_WIDGET(win));
     // the finished runs' rows dismissed one by one, as a user clicks their buttons
     int dismissed = 0;
     for (GtkWidget *b; dismissed < 10 && (b = find_button(GTK_WIDGET(evals), "Dismiss"));) {
