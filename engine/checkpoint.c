@@ -146,7 +146,8 @@ static const char *looks_like(const unsigned char *head, size_t n) {
  * 1.6) or safetensors (an 8-byte header length, then the JSON header's '{').
  * A file that is neither gets an error that says what was expected, and what
  * the file looks like where that is easy to tell; one named .safetensors
- * goes to its reader, whose errors say how it is damaged. */
+ * that does not look like anything else goes to its reader, whose errors
+ * say how it is damaged. */
 octic_status octic_checkpoint_load(const char *path, octic_tensor_set *out) {
     octic_tensor_set_init(out);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -160,7 +161,9 @@ octic_status octic_checkpoint_load(const char *path, octic_tensor_set *out) {
     close(fd);
     if (n < 0) return octic_fail(OCTIC_ERR_IO, "%s: cannot read: %s", path, strerror(e));
     if (n >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) return octic_pth_load(path, out);
-    if ((n >= 9 && head[8] == '{') || ends_with(path, ".safetensors")) return octic_safetensors_load(path, out);
+    /* (named .safetensors but plainly something else, a JPEG say: said so) */
+    if ((n >= 9 && head[8] == '{') || (ends_with(path, ".safetensors") && !*looks_like(head, (size_t)n)))
+        return octic_safetensors_load(path, out);
     const char *expected = "expected a PyTorch checkpoint (the zip archive torch.save writes) or a safetensors file";
     if (n == 0) return octic_fail(OCTIC_ERR_FORMAT, "%s: the file is empty: %s", path, expected);
     /* torch.save's legacy format: pickles, the first one PyTorch's magic

@@ -108,7 +108,13 @@ static octic_status read_tensor(st_ctx *c, const char *tname, const octic_json *
                           "%s: tensor '%s': 'data_offsets' missing or not [begin, end]", c->name,
                           tname);
     int64_t begin = offs->items[0].i, end = offs->items[1].i;
-    if (begin < 0 || end < begin || (uint64_t)end > c->data_len)
+    if (begin >= 0 && end >= begin && (uint64_t)end > c->data_len) /* the likeliest cause: a cut copy */
+        return octic_fail(OCTIC_ERR_FORMAT,
+                          "%s: truncated: tensor '%s' ends at byte %lld of the data section, which has only "
+                          "%llu bytes (data_offsets [%lld, %lld])",
+                          c->name, tname, (long long)end, (unsigned long long)c->data_len, (long long)begin,
+                          (long long)end);
+    if (begin < 0 || end < begin)
         return octic_fail(OCTIC_ERR_FORMAT,
                           "%s: tensor '%s': data_offsets [%lld, %lld] out of range: the data "
                           "section has %llu bytes",

@@ -666,8 +666,8 @@ END_TEST
 START_TEST(safetensors_errors) {
     st_error("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4,
              OCTIC_ERR_FORMAT,
-             "m.safetensors: tensor 'x': data_offsets [0, 8] out of range: the data section "
-             "has 4 bytes");
+             "m.safetensors: truncated: tensor 'x' ends at byte 8 of the data section, which has only 4 "
+             "bytes (data_offsets [0, 8])");
     st_error("{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", 8,
              OCTIC_ERR_FORMAT,
              "m.safetensors: tensor 'x': data_offsets [0, 8] span 8 bytes: expected 12 for F32 "
@@ -723,6 +723,9 @@ START_TEST(checkpoint_kind_by_content) {
     make_tmpdir();
     not_a_checkpoint("empty.pth", "", 0, OCTIC_ERR_FORMAT, "the file is empty");
     not_a_checkpoint("photo.pth", "\xff\xd8\xff\xe0\x00\x10JFIF", 10, OCTIC_ERR_FORMAT,
+                     "not a checkpoint (it is a JPEG image)");
+    /* the name does not decide either: a JPEG renamed .safetensors */
+    not_a_checkpoint("photo.safetensors", "\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01", 13, OCTIC_ERR_FORMAT,
                      "not a checkpoint (it is a JPEG image)");
     not_a_checkpoint("x.pth", "\x93NUMPY\x01\x00v\x00", 10, OCTIC_ERR_FORMAT,
                      "not a checkpoint (it is a NumPy .npy array)");
