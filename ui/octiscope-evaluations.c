@@ -1,5 +1,6 @@
 /* The evaluations view (see octiscope-evaluations.h). */
 #include "octiscope-evaluations.h"
+#include "octiscope-export.h"
 
 #include <math.h>
 #include <string.h>
@@ -710,7 +711,7 @@ gboolean octiscope_evaluations_export(OctiscopeEvaluations *self, const char *pa
                               octiscope_run_item_get_sha256(r)};
         for (size_t k = 0; k < G_N_ELEMENTS(tail); k++) csv_field(csv, tail[k] ? tail[k] : "", k + 1 < G_N_ELEMENTS(tail) ? ',' : '\n');
     }
-    gboolean ok = g_file_set_contents(path, csv->str, (gssize)csv->len, error);
+    gboolean ok = octiscope_write_file(path, csv->str, csv->len, error);
     g_string_free(csv, TRUE);
     return ok;
 }

@@ -1,6 +1,11 @@
 /* Pictures out of the studio (see octiscope-export.h). */
 #include "octiscope-export.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
 GdkTexture *octiscope_widget_render(GtkWidget *widget) {
     g_return_val_if_fail(GTK_IS_WIDGET(widget), NULL);
     int w = gtk_widget_get_width(widget), h = gtk_widget_get_height(widget);
@@ -20,6 +25,28 @@ GdkTexture *octiscope_widget_render(GtkWidget *widget) {
     return texture;
 }
 
+gboolean octiscope_write_file(const char *path, const void *data, size_t len, GError **error) {
+    g_autofree char *tmp = g_strconcat(path, ".part", NULL);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int e = errno;
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "%s: cannot write: %s", path, g_strerror(e));
+        return FALSE;
+    }
+    size_t put = fwrite(data, 1, len, f);
+    int e = put == len ? 0 : errno;
+    if (fflush(f) != 0 && !e) e = errno;
+    if (fsync(fileno(f)) != 0 && !e) e = errno;
+    if (fclose(f) != 0 && !e) e = errno;
+    if (!e && rename(tmp, path) != 0) e = errno;
+    if (e) {
+        remove(tmp);
+        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(e), "%s: cannot write: %s", path, g_strerror(e));
+        return FALSE;
+    }
+    return TRUE;
+}
+
 gboolean octiscope_widget_save_png(GtkWidget *widget, const char *path, GError **error) {
     g_autoptr(GdkTexture) texture = octiscope_widget_render(widget);
     if (!texture) {
@@ -27,9 +54,12 @@ gboolean octiscope_widget_save_png(GtkWidget *widget, const char *path, GError *
                     path);
         return FALSE;
     }
-    if (!gdk_texture_save_to_png(texture, path)) {
-        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot write the PNG", path);
+    g_autoptr(GBytes) png = gdk_texture_save_to_png_bytes(texture);
+    gsize len = 0;
+    const void *data = png ? g_bytes_get_data(png, &len) : NULL;
+    if (!data) {
+        g_set_error(error, G_IO_ERROR, G_IO_ERROR_FAILED, "%s: cannot encode the picture as PNG", path);
         return FALSE;
     }
-    return TRUE;
+    return octiscope_write_file(path, data, len, error);
 }

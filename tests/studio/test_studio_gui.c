@@ -625,6 +625,12 @@ int main(int argc, char **argv) {
         }
         g_rmdir(tmp);
     }
+    /* into a folder that cannot be written: the file and the system's reason */
+    g_autoptr(GError) gone_error = NULL;
+    gboolean gone = octiscope_inspector_export(ins, "/nonexistent-octiscope-dir", &exported_models, &gone_error);
+    check(!gone && gone_error && strstr(gone_error->message, "/nonexistent-octiscope-dir/copies.png: cannot write: ") &&
+              strstr(gone_error->message, "No such file or directory"),
+          "an export into a folder that is not there names the file and why", gone_error ? gone_error->message : NULL);
 
     // 7. a broken image is an error message, not a crash
     g_autofree char *bad = g_build_filename(g_get_tmp_dir(), "octiscope-not-an-image.png", NULL);
