@@ -392,6 +392,15 @@ static void show_entry(OctiscopeBrowser *self) {
             adw_status_page_set_title(self->status_page, "Opening the data set…");
             adw_status_page_set_description(self->status_page, octiscope_dataset_entry_get_root(self->entry));
         }
+        /* nothing of the set shown before stays: its splits, count, preview and selection */
+        self->updating = TRUE;
+        gtk_string_list_splice(self->split_list, 0, g_list_model_get_n_items(G_LIST_MODEL(self->split_list)), NULL);
+        gtk_widget_set_visible(GTK_WIDGET(self->class_dd), FALSE);
+        gtk_widget_set_visible(self->opacity_box, FALSE);
+        self->updating = FALSE;
+        gtk_label_set_label(self->count_label, "");
+        if (self->selection) gtk_single_selection_set_selected(self->selection, GTK_INVALID_LIST_POSITION);
+        if (self->selection) on_selected(self->selection, NULL, self); /* the preview emptied, Inspect off */
         gtk_stack_set_visible_child_name(self->stack, "empty");
         return;
     }

@@ -534,6 +534,32 @@ int main(int argc, char **argv) {
         settle(0.8);
         screenshot(GTK_WIDGET(win), "browser-voc.png", 520, &colours, &luma_std);
     }
+    // a data set that cannot be opened (an empty folder), after one with an
+    // image selected: nothing of the other is left to inspect
+    octiscope_browser_show_dataset(browser, imagenet);
+    wait_for(browser_idle, browser, 30);
+    octiscope_browser_select(browser, 1);
+    settle(0.3);
+    g_autofree char *emptyds = g_dir_make_tmp("octiscope-emptyds-XXXXXX", NULL);
+    octiscope_dataset_store_add(OCTISCOPE_DATASET_STORE(datasets), emptyds);
+    guint emptypos = 0;
+    octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), emptyds, &emptypos);
+    g_autoptr(OctiscopeDatasetEntry) emptyentry = g_list_model_get_item(datasets, emptypos);
+    for (int i = 0; i < 100 && octiscope_dataset_entry_get_state(emptyentry) != OCTISCOPE_DATASET_FAILED; i++) settle(0.05);
+    octiscope_browser_show_dataset(browser, emptyentry);
+    settle(0.3);
+    GtkWidget *inspect_btn = find_button(GTK_WIDGET(browser), "Open the selected image in the inspector (Enter or double-click)");
+    const char *count_left = find_label_text(GTK_WIDGET(browser), "3 images"); /* the demo ImageNet's val count */
+    snprintf(detail, sizeof detail, "state %d, inspect %d, selected %s, count '%s'",
+             octiscope_dataset_entry_get_state(emptyentry), inspect_btn ? gtk_widget_is_sensitive(inspect_btn) : -1,
+             octiscope_browser_get_selected_path(browser), count_left ? count_left : "");
+    check(octiscope_dataset_entry_get_state(emptyentry) == OCTISCOPE_DATASET_FAILED && inspect_btn &&
+              !gtk_widget_is_sensitive(inspect_btn) && octiscope_browser_get_selected_path(browser) == NULL &&
+              !count_left,
+          "a data set that cannot be opened leaves no image of the last one selected, counted or to inspect", detail);
+    if (octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), emptyds, &emptypos))
+        octiscope_dataset_store_remove(OCTISCOPE_DATASET_STORE(datasets), emptypos);
+    g_rmdir(emptyds);
     // a split of 1.28 M entries: opening, listing, scrolling and filtering keep the frames coming
     big_browser(browser);
     octiscope_browser_show_dataset(browser, imagenet);
