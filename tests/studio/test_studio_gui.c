@@ -143,15 +143,20 @@ static void count_error(int *errors, const char *message) {
     printf("# error shown: %s\n", message);
 }
 
-/* The text of the first label under w that contains needle, or NULL: what a
- * toast on the window says. */
-static const char *find_label_text(GtkWidget *w, const char *needle) {
-    if (GTK_IS_LABEL(w) && strstr(gtk_label_get_text(GTK_LABEL(w)), needle)) return gtk_label_get_text(GTK_LABEL(w));
+/* The first label under w whose text contains needle, or NULL. */
+static GtkWidget *find_label(GtkWidget *w, const char *needle) {
+    if (GTK_IS_LABEL(w) && strstr(gtk_label_get_text(GTK_LABEL(w)), needle)) return w;
     for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
-        const char *t = find_label_text(c, needle);
-        if (t) return t;
+        GtkWidget *l = find_label(c, needle);
+        if (l) return l;
     }
     return NULL;
+}
+
+/* The text of that label, or NULL: what a toast on the window says. */
+static const char *find_label_text(GtkWidget *w, const char *needle) {
+    GtkWidget *l = find_label(w, needle);
+    return l ? gtk_label_get_text(GTK_LABEL(l)) : NULL;
 }
 
 /* The first row under w whose title is `title` (AdwPreferencesRow). */
@@ -181,6 +186,16 @@ static GtkWidget *find_button(GtkWidget *w, const char *tooltip) {
     if (GTK_IS_BUTTON(w) && g_strcmp0(gtk_widget_get_tooltip_text(w), tooltip) == 0) return w;
     for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
         GtkWidget *t = find_button(c, tooltip);
+        if (t) return t;
+    }
+    return NULL;
+}
+
+/* The first button under w whose label is `label`. */
+static GtkWidget *find_labelled_button(GtkWidget *w, const char *label) {
+    if (GTK_IS_BUTTON(w) && g_strcmp0(gtk_button_get_label(GTK_BUTTON(w)), label) == 0) return w;
+    for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *t = find_labelled_button(c, label);
         if (t) return t;
     }
     return NULL;
@@ -682,6 +697,18 @@ int main(int argc, char **argv) {
         if (OCTISCOPE_IS_EVAL_DIALOG(l->data)) dialog = l->data;
     check(dialog != NULL, "New Evaluation opens the dialog", NULL);
     if (dialog) {
+        /* Queue with no model chosen: the reason is in view at the dialog's own size */
+        GtkWidget *queue = find_labelled_button(GTK_WIDGET(dialog), "_Queue");
+        if (queue) g_signal_emit_by_name(queue, "clicked");
+        settle(0.3);
+        GtkWidget *why = find_label(GTK_WIDGET(dialog), "Choose at least one model");
+        graphene_rect_t at = GRAPHENE_RECT_INIT(0, -1, 0, 0);
+        gboolean shown = FALSE;
+        if (why && gtk_widget_get_mapped(why) && gtk_widget_compute_bounds(why, GTK_WIDGET(dialog), &at))
+            shown = at.origin.y >= 0 && at.origin.y + at.size.height <= gtk_widget_get_height(GTK_WIDGET(dialog));
+        snprintf(detail, sizeof detail, "label %s, y %.0f of %d", why ? "found" : "not found", why ? at.origin.y : -1.0,
+                 gtk_widget_get_height(GTK_WIDGET(dialog)));
+        check(queue && shown, "Queue without a model says why where it can be seen", detail);
         // the augmented DINOv2 linear protocol, which has the most settings, in a
         // dialog tall enough to show them below the models and the data set
         octiscope_eval_dialog_set_protocol(OCTISCOPE_EVAL_DIALOG(dialog), OCTISCOPE_EVAL_LINEAR_DINOV2);
