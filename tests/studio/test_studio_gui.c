@@ -697,7 +697,15 @@ int main(int argc, char **argv) {
         if (OCTISCOPE_IS_EVAL_DIALOG(l->data)) dialog = l->data;
     check(dialog != NULL, "New Evaluation opens the dialog", NULL);
     if (dialog) {
-        /* Queue with no model chosen: the reason is in view at the dialog's own size */
+        // the augmented DINOv2 linear protocol, which has the most settings, in a
+        // dialog tall enough to show them below the models and the data set
+        octiscope_eval_dialog_set_protocol(OCTISCOPE_EVAL_DIALOG(dialog), OCTISCOPE_EVAL_LINEAR_DINOV2);
+        gtk_window_set_default_size(dialog, 560, 860);
+        settle(0.5);
+        screenshot(GTK_WIDGET(dialog), "evaluation-dialog.png", 0, &colours, &luma_std);
+        gtk_window_set_default_size(dialog, 560, 640); /* its own size again */
+        settle(0.5);
+        /* Queue with no model chosen: the reason is in view at the dialog's own size (after the screenshot) */
         GtkWidget *queue = find_labelled_button(GTK_WIDGET(dialog), "_Queue");
         if (queue) g_signal_emit_by_name(queue, "clicked");
         settle(0.3);
@@ -709,12 +717,6 @@ int main(int argc, char **argv) {
         snprintf(detail, sizeof detail, "label %s, y %.0f of %d", why ? "found" : "not found", why ? at.origin.y : -1.0,
                  gtk_widget_get_height(GTK_WIDGET(dialog)));
         check(queue && shown, "Queue without a model says why where it can be seen", detail);
-        // the augmented DINOv2 linear protocol, which has the most settings, in a
-        // dialog tall enough to show them below the models and the data set
-        octiscope_eval_dialog_set_protocol(OCTISCOPE_EVAL_DIALOG(dialog), OCTISCOPE_EVAL_LINEAR_DINOV2);
-        gtk_window_set_default_size(dialog, 560, 860);
-        settle(0.5);
-        screenshot(GTK_WIDGET(dialog), "evaluation-dialog.png", 0, &colours, &luma_std);
         gtk_window_destroy(dialog);
     }
     int errors = 0;
