@@ -59,6 +59,8 @@ struct _OctiscopeEvaluations {
     running_job *current;
     GPtrArray *finished;      /* running_job, shown until dismissed */
     guint tick;
+    guint reveal;             /* tick callback bringing the running row into view */
+    GtkWidget *current_row;   /* the running run's row in the queue, or NULL */
 };
 
 G_DEFINE_TYPE(OctiscopeEvaluations, octiscope_evaluations, ADW_TYPE_BIN)
@@ -213,7 +215,29 @@ static void on_cancel_job(GtkButton *button, OctiscopeEvaluations *self) {
     rebuild_queue(self);
 }
 
+/* The running run's row scrolled into the queue's view (the queue is built
+ * again as runs end, which would leave it at the top, the running row out of
+ * sight below the finished ones): at the first frame where the rows have
+ * their sizes. */
+static gboolean reveal_current(GtkWidget *list, GdkFrameClock *clock, gpointer data) {
+    OctiscopeEvaluations *self = data;
+    GtkWidget *sw = gtk_widget_get_ancestor(list, GTK_TYPE_SCROLLED_WINDOW);
+    if (self->current_row && gtk_widget_get_height(self->current_row) == 0 && gtk_widget_get_mapped(list))
+        return G_SOURCE_CONTINUE; /* not laid out yet */
+    self->reveal = 0;
+    graphene_rect_t b; /* the row where the scrolled window shows it */
+    if (!self->current_row || !sw || !gtk_widget_compute_bounds(self->current_row, sw, &b)) return G_SOURCE_REMOVE;
+    GtkAdjustment *adj = gtk_scrolled_window_get_vadjustment(GTK_SCROLLED_WINDOW(sw));
+    double v = gtk_adjustment_get_value(adj), view = gtk_widget_get_height(sw);
+    if (b.origin.y < 0)
+        gtk_adjustment_set_value(adj, v + b.origin.y);
+    else if (b.origin.y + b.size.height > view)
+        gtk_adjustment_set_value(adj, v + b.origin.y + b.size.height - view);
+    return G_SOURCE_REMOVE;
+}
+
 static void rebuild_queue(OctiscopeEvaluations *self) {
+    self->current_row = NULL;
     GtkWidget *child;
     while ((child = gtk_widget_get_first_child(GTK_WIDGET(self->queue_list)))) gtk_list_box_remove(self->queue_list, child);
     GPtrArray *all = g_ptr_array_new();
@@ -253,9 +277,12 @@ static void rebuild_queue(OctiscopeEvaluations *self) {
         g_object_set_data_full(G_OBJECT(row), "queue-row", q, g_free);
         update_row(q);
         gtk_list_box_append(self->queue_list, row);
+        if (r == self->current) self->current_row = row;
     }
     gtk_widget_set_visible(GTK_WIDGET(self->queue_list), all->len > 0);
     g_ptr_array_unref(all);
+    if (self->current_row && !self->reveal)
+        self->reveal = gtk_widget_add_tick_callback(GTK_WIDGET(self->queue_list), reveal_current, self, NULL);
 }
 
 void octiscope_evaluations_queue(OctiscopeEvaluations *self, GPtrArray *jobs) {
@@ -783,6 +810,8 @@ static void add_column(GtkColumnView *view, const char *title, const char *prop,
 static void dispose(GObject *object) {
     OctiscopeEvaluations *self = OCTISCOPE_EVALUATIONS(object);
     if (self->tick) g_source_remove(self->tick), self->tick = 0;
+    if (self->reveal) gtk_widget_remove_tick_callback(GTK_WIDGET(self->queue_list), self->reveal), self->reveal = 0;
+    self->current_row = NULL;
     if (self->loading) g_cancellable_cancel(self->loading);
     if (self->details) g_cancellable_cancel(self->details);
     g_clear_object(&self->loading);

@@ -852,6 +852,44 @@ int main(int argc, char **argv) {
     snprintf(detail, sizeof detail, "%d dismissed", dismissed);
     check(dismissed == 5 && !find_button(GTK_WIDGET(evals), "Dismiss") && !octiscope_evaluations_is_busy(evals),
           "the five finished runs are dismissed one by one", detail);
+    // the running run stays in the queue's view as the runs before it end
+    // (the queue is built again each time, which left it at the top)
+    g_setenv("OCTIC_EVAL_PAUSE_MS", "200", TRUE); /* the linear run's steps pause */
+    jobs = g_ptr_array_new_with_free_func((GDestroyNotify)octiscope_eval_job_free);
+    for (int i = 0; i < 4; i++) /* k-NN on features in the cache: quick */
+        g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(models[i % 3]), 0, "knn", imagenet_root,
+                                                     OCTISCOPE_EVAL_KNN, 0, ks, 2));
+    g_ptr_array_add(jobs, octiscope_eval_job_new(octiscope_model_entry_get_path(hybrid), 0, "linear", imagenet_root,
+                                                 OCTISCOPE_EVAL_LINEAR, 0, NULL, 0));
+    octiscope_evaluations_queue(evals, jobs);
+    g_ptr_array_unref(jobs);
+    GtkWidget *running = NULL;
+    int done_rows = 0;
+    for (int i = 0; i < 1200 && !(running && done_rows == 4); i++) {
+        settle(0.05);
+        running = find_button(GTK_WIDGET(evals), "Cancel the run");
+        done_rows = 0;
+        for (GtkWidget *r = gtk_widget_get_first_child(qlist); r; r = gtk_widget_get_next_sibling(r))
+            done_rows += find_button(r, "Dismiss") != NULL;
+    }
+    settle(0.5);
+    running = find_button(GTK_WIDGET(evals), "Cancel the run");
+    GtkWidget *run_row = running ? gtk_widget_get_ancestor(running, GTK_TYPE_LIST_BOX_ROW) : NULL;
+    graphene_rect_t in_view = GRAPHENE_RECT_INIT(0, -1, 0, 0);
+    gboolean visible_row = run_row && qscroll && gtk_widget_compute_bounds(run_row, qscroll, &in_view) &&
+                           in_view.origin.y >= 0 &&
+                           in_view.origin.y + in_view.size.height <= gtk_widget_get_height(qscroll) + 1;
+    snprintf(detail, sizeof detail, "%d finished rows, the running one at y %.0f..%.0f of %d", done_rows,
+             in_view.origin.y, in_view.origin.y + in_view.size.height, qscroll ? gtk_widget_get_height(qscroll) : -1);
+    check(done_rows == 4 && visible_row, "the running run's row is in the queue's view below four finished ones",
+          detail);
+    octiscope_evaluations_cancel_all(evals);
+    wait_for(evaluations_idle, evals, 100);
+    g_unsetenv("OCTIC_EVAL_PAUSE_MS");
+    for (GtkWidget *b; (b = find_button(GTK_WIDGET(evals), "Dismiss"));) {
+        g_signal_emit_by_name(b, "clicked");
+        settle(0.05);
+    }
     // the preferences' database path typed letter by letter changes nothing (no
     // setting, no file made for a partial name); applied, it is the setting
     GSettings *settings = octiscope_application_get_settings(app);
