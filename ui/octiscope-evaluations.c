@@ -134,6 +134,10 @@ static void start_next(OctiscopeEvaluations *self) {
     if (self->current || g_queue_is_empty(&self->pending)) return;
     running_job *r = g_queue_pop_head(&self->pending);
     self->current = r;
+    /* the database in force when the run starts (the preference may change
+     * while runs wait); the row says so where it is not the one shown */
+    g_free(r->db);
+    r->db = self->db_path && *self->db_path ? g_strdup(self->db_path) : NULL;
     r->phase_started = g_get_monotonic_time();
     g_strlcpy(r->phase, "starting", sizeof r->phase);
     GTask *task = g_task_new(self, NULL, run_done, r);
@@ -155,6 +159,7 @@ typedef struct {
     GtkLabel *status;
     GtkProgressBar *bar;
     running_job *job;
+    OctiscopeEvaluations *view;
 } queue_row;
 
 static void update_row(queue_row *q) {
@@ -162,10 +167,14 @@ static void update_row(queue_row *q) {
     char text[1200], eta[48] = ""; /* a failure's reason in full: it names files and what was expected */
     double frac = 0;
     if (r->finished) {
+        /* a run recorded in another database than the one shown says which */
+        const char *shown = q->view->db_path && *q->view->db_path ? q->view->db_path : NULL;
+        g_autofree char *where = g_strcmp0(r->db, shown) == 0 ? g_strdup("")
+                                 : g_strdup_printf(" in %s", r->db ? r->db : "the default database");
         if (!r->status)
-            g_snprintf(text, sizeof text, "done: %s %.2f (run %lld)%s%s",
+            g_snprintf(text, sizeof text, "done: %s %.2f (run %lld%s)%s%s",
                        octiscope_eval_main_metric(r->job->request.protocol), r->outcome.main_value,
-                       (long long)r->outcome.run_id, r->outcome.notes[0] ? "; " : "", r->outcome.notes);
+                       (long long)r->outcome.run_id, where, r->outcome.notes[0] ? "; " : "", r->outcome.notes);
         else if (r->outcome.unsaved) /* the numbers of a finished run are shown even when the disk refused them */
             g_snprintf(text, sizeof text, "not recorded: %s %.2f (run %lld): %s",
                        octiscope_eval_main_metric(r->job->request.protocol), r->outcome.main_value,
@@ -256,6 +265,7 @@ static void rebuild_queue(OctiscopeEvaluations *self) {
         gtk_label_set_ellipsize(GTK_LABEL(title), PANGO_ELLIPSIZE_END);
         queue_row *q = g_new0(queue_row, 1);
         q->job = r;
+        q->view = self;
         q->status = GTK_LABEL(gtk_label_new(NULL));
         gtk_label_set_xalign(q->status, 0);
         gtk_label_set_wrap(q->status, TRUE);
@@ -291,7 +301,6 @@ void octiscope_evaluations_queue(OctiscopeEvaluations *self, GPtrArray *jobs) {
         running_job *r = g_new0(running_job, 1);
         g_mutex_init(&r->lock);
         r->job = g_ptr_array_steal_index(jobs, 0);
-        r->db = self->db_path && *self->db_path ? g_strdup(self->db_path) : NULL;
         g_queue_push_tail(&self->pending, r);
     }
     start_next(self);
@@ -443,6 +452,7 @@ void octiscope_evaluations_set_database(OctiscopeEvaluations *self, const char *
     g_free(self->db_path);
     self->db_path = g_strdup(path);
     octiscope_evaluations_refresh(self);
+    rebuild_queue(self); /* a finished run's row names its database where it is not this one */
 }
 
 const char *octiscope_evaluations_get_database(OctiscopeEvaluations *self) {

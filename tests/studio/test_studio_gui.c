@@ -883,6 +883,17 @@ int main(int argc, char **argv) {
              in_view.origin.y, in_view.origin.y + in_view.size.height, qscroll ? gtk_widget_get_height(qscroll) : -1);
     check(done_rows == 4 && visible_row, "the running run's row is in the queue's view below four finished ones",
           detail);
+    /* another database chosen meanwhile: the finished rows say where their runs are */
+    g_autofree char *otherdb = g_build_filename(evaldir, "other.sqlite", NULL);
+    g_settings_set_string(octiscope_application_get_settings(app), "default-database", otherdb);
+    settle(0.3);
+    g_autofree char *in_db2 = g_strdup_printf(" in %s)", db);
+    const char *said_where = find_label_text(GTK_WIDGET(evals), in_db2);
+    check(said_where != NULL, "with another database chosen, a finished run's row names the one it is in",
+          find_label_text(GTK_WIDGET(evals), "done: "));
+    g_settings_set_string(octiscope_application_get_settings(app), "default-database", db);
+    settle(0.3);
+    check(find_label_text(GTK_WIDGET(evals), in_db2) == NULL, "and no longer once that one is chosen again", NULL);
     octiscope_evaluations_cancel_all(evals);
     wait_for(evaluations_idle, evals, 100);
     g_unsetenv("OCTIC_EVAL_PAUSE_MS");
