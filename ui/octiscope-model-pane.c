@@ -104,7 +104,7 @@ static void show_attention(OctiscopeModelPane *self) {
     for (int h = 0; h < a->H; h++) {
         octiscope_cmap_apply(rgb, self->cmap, octiscope_attention_row(a, blk, self->copy, h), N);
         tex[h] = map_texture(rgb, a->n);
-        captions[h] = g_strdup_printf("head %d", h + 1);
+        captions[h] = g_strdup_printf("head %d", h); /* from 0, as the blocks */
     }
     octiscope_image_strip_set_images(self->attention_strip, a->H, tex, (const char *const *)captions);
     octiscope_image_strip_set_columns(self->attention_strip, 8);
