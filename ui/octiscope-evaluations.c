@@ -179,7 +179,10 @@ static void update_row(queue_row *q) {
             g_snprintf(text, sizeof text, "not recorded: %s %.2f (run %lld): %s",
                        octiscope_eval_main_metric(r->job->request.protocol), r->outcome.main_value,
                        (long long)r->outcome.run_id, r->error);
-        else
+        else if (r->outcome.run_id) /* recorded: its number, to find it in the table */
+            g_snprintf(text, sizeof text, "%s (run %lld%s): %s", r->outcome.cancelled ? "cancelled" : "failed",
+                       (long long)r->outcome.run_id, where, r->error);
+        else /* failed before it was recorded (a file that is not a model, a wrong data set) */
             g_snprintf(text, sizeof text, "%s: %s", r->outcome.cancelled ? "cancelled" : "failed", r->error);
         frac = r->status ? 0 : 1;
     } else {
@@ -481,7 +484,11 @@ static gboolean run_visible(gpointer item, gpointer data) {
         g_autofree char *needle = g_utf8_casefold(text, -1);
         g_autofree char *hay = g_utf8_casefold(octiscope_run_item_get_model(r), -1);
         g_autofree char *hay2 = g_utf8_casefold(octiscope_run_item_get_dataset(r), -1);
-        if (!strstr(hay, needle) && !strstr(hay2, needle)) return FALSE;
+        /* and the checkpoint's file name: what the library calls the model ("demo-hybrid") */
+        const char *ckpt = octiscope_run_item_get_checkpoint(r);
+        g_autofree char *base = ckpt ? g_path_get_basename(ckpt) : NULL;
+        g_autofree char *hay3 = base ? g_utf8_casefold(base, -1) : NULL;
+        if (!strstr(hay, needle) && !strstr(hay2, needle) && !(hay3 && strstr(hay3, needle))) return FALSE;
     }
     return TRUE;
 }

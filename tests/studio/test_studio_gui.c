@@ -191,6 +191,20 @@ static GtkWidget *find_button(GtkWidget *w, const char *tooltip) {
     return NULL;
 }
 
+/* The search entry under w with this placeholder text. */
+static GtkWidget *find_search(GtkWidget *w, const char *placeholder) {
+    if (GTK_IS_SEARCH_ENTRY(w)) {
+        g_autofree char *p = NULL;
+        g_object_get(w, "placeholder-text", &p, NULL);
+        if (g_strcmp0(p, placeholder) == 0) return w;
+    }
+    for (GtkWidget *c = gtk_widget_get_first_child(w); c; c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *t = find_search(c, placeholder);
+        if (t) return t;
+    }
+    return NULL;
+}
+
 /* The first button under w whose label is `label`. */
 static GtkWidget *find_labelled_button(GtkWidget *w, const char *label) {
     if (GTK_IS_BUTTON(w) && g_strcmp0(gtk_button_get_label(GTK_BUTTON(w)), label) == 0) return w;
@@ -897,6 +911,24 @@ int main(int argc, char **argv) {
     octiscope_evaluations_cancel_all(evals);
     wait_for(evaluations_idle, evals, 100);
     g_unsetenv("OCTIC_EVAL_PAUSE_MS");
+    settle(0.3);
+    const char *cancelled_row = find_label_text(GTK_WIDGET(evals), "cancelled (run ");
+    check(cancelled_row != NULL, "the cancelled run's row gives its number", find_label_text(GTK_WIDGET(evals), "cancelled"));
+    /* the runs filtered by the checkpoint's file name, as the library knows the model */
+    GtkWidget *runs_search = find_search(GTK_WIDGET(evals), "Filter models, checkpoint files and data sets");
+    g_autofree char *hybrid_file = g_path_get_basename(octiscope_model_entry_get_path(hybrid));
+    if (runs_search) gtk_editable_set_text(GTK_EDITABLE(runs_search), hybrid_file);
+    settle(0.5);
+    GListModel *by_file = octiscope_evaluations_get_runs(evals);
+    int only_hybrid = g_list_model_get_n_items(by_file) > 0;
+    for (guint i = 0; i < g_list_model_get_n_items(by_file); i++) {
+        g_autoptr(OctiscopeRunItem) r = g_list_model_get_item(by_file, i);
+        only_hybrid &= g_str_has_suffix(octiscope_run_item_get_checkpoint(r), hybrid_file);
+    }
+    snprintf(detail, sizeof detail, "%u runs for '%s'", g_list_model_get_n_items(by_file), hybrid_file);
+    check(runs_search && only_hybrid, "the runs filter matches the checkpoint's file name", detail);
+    if (runs_search) gtk_editable_set_text(GTK_EDITABLE(runs_search), "");
+    settle(0.3);
     for (GtkWidget *b; (b = find_button(GTK_WIDGET(evals), "Dismiss"));) {
         g_signal_emit_by_name(b, "clicked");
         settle(0.05);
