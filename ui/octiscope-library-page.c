@@ -16,7 +16,7 @@ struct _OctiscopeLibraryPage {
 
 G_DEFINE_TYPE(OctiscopeLibraryPage, octiscope_library_page, ADW_TYPE_BIN)
 
-enum { SIGNAL_INSPECT, SIGNAL_ASK_HEADS, SIGNAL_BROWSE, N_SIGNALS };
+enum { SIGNAL_INSPECT, SIGNAL_ASK_HEADS, SIGNAL_BROWSE, SIGNAL_REMOVED, N_SIGNALS };
 static guint signals[N_SIGNALS];
 
 static void update_buttons(OctiscopeLibraryPage *self) {
@@ -61,8 +61,13 @@ static void on_heads(GtkButton *button, OctiscopeLibraryPage *self) {
 static void on_remove(GtkButton *button, OctiscopeLibraryPage *self) {
     OctiscopeModelEntry *e = octiscope_library_page_get_selected(self);
     guint pos;
-    if (e && octiscope_model_store_find(self->store, octiscope_model_entry_get_path(e), &pos))
-        octiscope_model_store_remove(self->store, pos);
+    if (!e || !octiscope_model_store_find(self->store, octiscope_model_entry_get_path(e), &pos)) return;
+    /* what it takes to add it back (an undo) */
+    g_autofree char *path = g_strdup(octiscope_model_entry_get_path(e));
+    g_autofree char *title = g_strdup(octiscope_model_entry_get_title(e));
+    int heads = octiscope_model_entry_get_heads(e);
+    octiscope_model_store_remove(self->store, pos);
+    g_signal_emit(self, signals[SIGNAL_REMOVED], 0, path, heads, title);
 }
 
 static void on_activate(GtkColumnView *view, guint position, OctiscopeLibraryPage *self) {
@@ -177,6 +182,8 @@ static void octiscope_library_page_class_init(OctiscopeLibraryPageClass *klass) 
                                              NULL, G_TYPE_NONE, 1, OCTISCOPE_TYPE_MODEL_ENTRY);
     signals[SIGNAL_BROWSE] = g_signal_new("browse", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                           G_TYPE_NONE, 1, OCTISCOPE_TYPE_DATASET_ENTRY);
+    signals[SIGNAL_REMOVED] = g_signal_new("removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                           G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_INT, G_TYPE_STRING);
 }
 
 static void octiscope_library_page_init(OctiscopeLibraryPage *self) {

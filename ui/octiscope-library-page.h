@@ -2,7 +2,9 @@
  * about each checkpoint) and, below, the data sets. Signals:
  * "inspect" (entry, compare): open the model in the inspector, beside the
  * current one when compare; "ask-heads" (entry): the number of heads is
- * needed; "browse" (data set entry): show the data set in the browser. */
+ * needed; "browse" (data set entry): show the data set in the browser;
+ * "removed" (path, heads, title): a model was taken out of the library (the
+ * file stays), with what it takes to add it back. */
 #pragma once
 
 #include <adwaita.h>

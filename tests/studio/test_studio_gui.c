@@ -1039,6 +1039,30 @@ int main(int argc, char **argv) {
     close_toasts(GTK_WIDGET(win));
     g_unlink(badpath);
     g_rmdir(badparent);
+    // 9d. Remove takes a model out of the library, and the toast's Undo brings it back
+    g_autofree char *standard_path = g_strdup(octiscope_model_entry_get_path(standard));
+    octiscope_library_page_select(library, standard);
+    settle(0.1);
+    GtkWidget *remove_btn = find_button(GTK_WIDGET(library), "Remove the selected model from the library (the file stays)");
+    close_toasts(GTK_WIDGET(win)); /* a toast waiting would hold the next one back */
+    if (remove_btn) g_signal_emit_by_name(remove_btn, "clicked");
+    settle(0.3);
+    guint standard_pos;
+    gboolean removed = octiscope_model_store_find(st, standard_path, &standard_pos) == NULL;
+    GtkWidget *undo = find_labelled_button(GTK_WIDGET(win), "_Undo");
+    snprintf(detail, sizeof detail, "button %d, removed %d, undo %d, toast '%s'", remove_btn != NULL, removed,
+             undo != NULL, find_label_text(GTK_WIDGET(win), "Removed ") ? find_label_text(GTK_WIDGET(win), "Removed ") : "");
+    check(remove_btn && removed && undo, "Remove takes the model out of the library, and a toast offers Undo", detail);
+    if (undo) g_signal_emit_by_name(undo, "clicked");
+    settle(0.3);
+    gboolean restored = octiscope_model_store_find(st, standard_path, &standard_pos) != NULL;
+    OctiscopeModelEntry *again = restored ? octiscope_library_page_get_selected(library) : NULL;
+    for (int i = 0; i < 100 && again && octiscope_model_entry_get_state(again) == OCTISCOPE_MODEL_PROBING; i++)
+        settle(0.05);
+    check(restored && again && g_strcmp0(octiscope_model_entry_get_path(again), standard_path) == 0 &&
+              octiscope_model_entry_get_state(again) == OCTISCOPE_MODEL_READY,
+          "Undo puts it back, read again and selected", NULL);
+    close_toasts(GTK_WIDGET(win));
 
     // 10. the window closed while an evaluation runs: hidden at once, the run
     // asked to stop, the window gone once the run is recorded as cancelled
