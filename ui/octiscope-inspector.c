@@ -1,6 +1,8 @@
 /* The inspector (see octiscope-inspector.h). */
 #include "octiscope-inspector.h"
 
+#include <math.h>
+
 #include "background.h"
 #include "group.h"
 #include "image.h"
@@ -83,10 +85,28 @@ static void run_panes(OctiscopeInspector *self) {
     octiscope_model_pane_set_block(self->pane_b, b);
 }
 
+/* Two models side by side: their equivariance charts on one scale, so that
+ * 1e-7 beside 1e0 reads as such (each chart fitted its own decades). */
+static void share_scale(OctiscopeInspector *self) {
+    if (!gtk_check_button_get_active(self->compare_check) || !octiscope_model_pane_get_analysis(self->pane_a) ||
+        !octiscope_model_pane_get_analysis(self->pane_b))
+        return;
+    OctiscopePlot *a = octiscope_model_pane_get_equivariance_plot(self->pane_a),
+                  *b = octiscope_model_pane_get_equivariance_plot(self->pane_b);
+    double alo, ahi, blo, bhi;
+    if (!octiscope_plot_get_log_span(a, FALSE, &alo, &ahi) || !octiscope_plot_get_log_span(b, FALSE, &blo, &bhi))
+        return;
+    octiscope_plot_set_log_span(a, fmin(alo, blo), fmax(ahi, bhi));
+    octiscope_plot_set_log_span(b, fmin(alo, blo), fmax(ahi, bhi));
+}
+
 static void on_pane_finished(OctiscopeModelPane *pane, OctiscopeInspector *self) {
     const char *err = octiscope_model_pane_get_error(pane);
     if (err) g_signal_emit(self, signals[SIGNAL_ERROR], 0, err);
-    if (!panes_busy(self)) g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
+    if (!panes_busy(self)) {
+        share_scale(self);
+        g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
+    }
 }
 
 static void on_model_changed(GObject *dd, GParamSpec *pspec, OctiscopeInspector *self) {

@@ -372,6 +372,8 @@ void octiscope_model_pane_set_cmap(OctiscopeModelPane *self, octiscope_cmap cmap
     if (self->result) show_attention(self);
 }
 
+OctiscopePlot *octiscope_model_pane_get_equivariance_plot(OctiscopeModelPane *self) { return self->eq_plot; }
+
 GtkWidget *octiscope_model_pane_get_pulled_strip(OctiscopeModelPane *self) {
     return GTK_WIDGET(self->pulled_strip);
 }

@@ -11,6 +11,7 @@
 
 #include "analysis.h"
 #include "octiscope-model-entry.h"
+#include "octiscope-plot.h"
 
 G_BEGIN_DECLS
 
@@ -36,6 +37,8 @@ void octiscope_model_pane_set_cmap(OctiscopeModelPane *self, octiscope_cmap cmap
 /* The strips as shown (for tests and export). */
 GtkWidget *octiscope_model_pane_get_pulled_strip(OctiscopeModelPane *self);
 GtkWidget *octiscope_model_pane_get_computed_strip(OctiscopeModelPane *self);
+/* The equivariance chart (the inspector puts two side by side on one scale). */
+OctiscopePlot *octiscope_model_pane_get_equivariance_plot(OctiscopeModelPane *self);
 
 /* Writes prefix-{computed,pulled,equivariance,energy,attention}.png and
  * prefix-{equivariance,energy,top5}.csv into dir (what the model has). */

@@ -11,6 +11,7 @@ struct _OctiscopePlot {
     GPtrArray *series_labels, *x_labels;
     double marker;
     char *marker_label, *x_label, *y_label;
+    double span_lo, span_hi; /* LINES_LOG: decades shown when span_hi > span_lo, else the data's */
 };
 
 G_DEFINE_TYPE(OctiscopePlot, octiscope_plot, GTK_TYPE_WIDGET)
@@ -64,18 +65,7 @@ static void draw(OctiscopePlot *self, cairo_t *cr, int width, int height) {
         return;
     }
     double y_lo = 0, y_hi = 1;
-    if (self->kind == OCTISCOPE_PLOT_LINES_LOG) {
-        double lo = INFINITY, hi = -INFINITY;
-        for (int i = 0; i < self->nseries * self->nx; i++) {
-            double v = self->values[i];
-            if (isnan(v)) continue;
-            double l = log10(fmax(v, 1e-12));
-            lo = fmin(lo, l), hi = fmax(hi, l);
-        }
-        if (!isfinite(lo)) lo = -8, hi = 0;
-        y_lo = floor(lo), y_hi = ceil(hi);
-        if (y_hi - y_lo < 1) y_hi = y_lo + 1;
-    }
+    if (self->kind == OCTISCOPE_PLOT_LINES_LOG) octiscope_plot_get_log_span(self, TRUE, &y_lo, &y_hi);
     gboolean columns = self->kind != OCTISCOPE_PLOT_LINES_LOG; /* one column per x */
     double ymax = 1.0;
     if (self->kind == OCTISCOPE_PLOT_BARS) {
@@ -265,10 +255,37 @@ GtkWidget *octiscope_plot_new(void) {
     return g_object_new(OCTISCOPE_TYPE_PLOT, NULL);
 }
 
+gboolean octiscope_plot_get_log_span(OctiscopePlot *self, gboolean shown, double *lo_out, double *hi_out) {
+    g_return_val_if_fail(OCTISCOPE_IS_PLOT(self), FALSE);
+    if (shown && self->span_hi > self->span_lo) {
+        *lo_out = self->span_lo, *hi_out = self->span_hi;
+        return TRUE;
+    }
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; i < self->nseries * self->nx; i++) {
+        double v = self->values[i];
+        if (isnan(v)) continue;
+        double l = log10(fmax(v, 1e-12));
+        lo = fmin(lo, l), hi = fmax(hi, l);
+    }
+    gboolean any = isfinite(lo);
+    if (!any) lo = -8, hi = 0;
+    *lo_out = floor(lo), *hi_out = ceil(hi);
+    if (*hi_out - *lo_out < 1) *hi_out = *lo_out + 1;
+    return any;
+}
+
+void octiscope_plot_set_log_span(OctiscopePlot *self, double lo, double hi) {
+    g_return_if_fail(OCTISCOPE_IS_PLOT(self));
+    self->span_lo = lo, self->span_hi = hi;
+    gtk_widget_queue_draw(GTK_WIDGET(self));
+}
+
 void octiscope_plot_set_data(OctiscopePlot *self, OctiscopePlotKind kind, int nseries, int nx, const double *values,
                              const char *const *series_labels, const char *const *x_labels) {
     g_return_if_fail(OCTISCOPE_IS_PLOT(self));
     self->kind = kind;
+    self->span_lo = self->span_hi = 0; /* new data: its own span until told otherwise */
     self->nseries = nseries > 0 && nx > 0 ? nseries : 0;
     self->nx = self->nseries ? nx : 0;
     g_free(self->values);

@@ -26,6 +26,13 @@ void octiscope_plot_set_marker(OctiscopePlot *self, double x, const char *label)
 /* Highlights one x (the block shown), -1: none. */
 void octiscope_plot_set_current(OctiscopePlot *self, int x);
 void octiscope_plot_set_axis_labels(OctiscopePlot *self, const char *x_label, const char *y_label);
+/* LINES_LOG: the decades on the y axis, [lo, hi] (log10): those set with
+ * set_log_span when shown is TRUE and one is set, else those of the data;
+ * FALSE when there is no data. */
+gboolean octiscope_plot_get_log_span(OctiscopePlot *self, gboolean shown, double *lo, double *hi);
+/* Shows the decades [lo, hi] (two charts side by side on one scale); lo >=
+ * hi: the data's own. Reset by set_data. */
+void octiscope_plot_set_log_span(OctiscopePlot *self, double lo, double hi);
 /* The data as CSV (x label, then one column per series). */
 char *octiscope_plot_to_csv(OctiscopePlot *self);
 

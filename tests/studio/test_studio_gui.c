@@ -648,6 +648,19 @@ int main(int argc, char **argv) {
     done = wait_for(inspector_done, ins, 300);
     check(done, "the standard model ran", NULL);
     if (done) {
+        /* side by side, the two equivariance charts share their scale: the
+         * hybrid's 1e-7 and the standard model's 1e0 on one axis */
+        double lo[2], hi[2], dlo[2], dhi[2];
+        for (int i = 0; i < 2; i++) {
+            OctiscopePlot *p = octiscope_model_pane_get_equivariance_plot(octiscope_inspector_get_pane(ins, i));
+            octiscope_plot_get_log_span(p, TRUE, &lo[i], &hi[i]);
+            octiscope_plot_get_log_span(p, FALSE, &dlo[i], &dhi[i]);
+        }
+        snprintf(detail, sizeof detail, "shown 1e%.0f..1e%.0f and 1e%.0f..1e%.0f; data 1e%.0f..1e%.0f and 1e%.0f..1e%.0f",
+                 lo[0], hi[0], lo[1], hi[1], dlo[0], dhi[0], dlo[1], dhi[1]);
+        check(lo[0] == lo[1] && hi[0] == hi[1] && lo[0] == fmin(dlo[0], dlo[1]) && hi[0] == fmax(dhi[0], dhi[1]) &&
+                  (dlo[0] != dlo[1] || dhi[0] != dhi[1]),
+              "the two models' equivariance charts share one scale", detail);
         const octiscope_analysis *s = octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 1));
         octiscope_inspector_set_block(ins, s->nblocks - 1);
         settle(0.5);
