@@ -337,11 +337,6 @@ static void load_job_free(load_job *j) {
     g_free(j);
 }
 
-static gboolean folder_missing(const char *path) {
-    g_autofree char *dir = g_path_get_dirname(path);
-    return !g_file_test(dir, G_FILE_TEST_IS_DIR);
-}
-
 static void load_thread(GTask *task, gpointer source, gpointer data, GCancellable *cancellable) {
     load_job *j = data;
     char path[4096];
@@ -356,7 +351,7 @@ static void load_thread(GTask *task, gpointer source, gpointer data, GCancellabl
     j->resolved = g_strdup(j->db);
     octic_db *db;
     octic_status st = octic_db_open_read(j->db, &db); /* read-only where it must be: another user's */
-    if (st == OCTIC_ERR_MISSING && (is_default || !folder_missing(j->db))) {
+    if (st == OCTIC_ERR_MISSING && (is_default || octic_db_folder_exists(j->db))) {
         /* no database there yet (or an empty file): no runs, until the first is recorded */
         j->items = g_ptr_array_new_with_free_func(g_object_unref);
         g_task_return_boolean(task, TRUE);

@@ -250,8 +250,10 @@ static octic_status switch_to_wal(octic_db *db) {
 
 /* A file of another program's (tables, none of them ours) is refused before
  * anything is written to it: not switched to WAL, no tables added. Ours at
- * version 0 is empty; at any later version it has the runs table. */
-static octic_status check_ours(octic_db *db) {
+ * version 0 is empty; at any later version it has the runs table. Unless
+ * empty_ok, a file with no tables (empty, or SQLite's empty database) holds
+ * no runs: reported, not given a schema. */
+static octic_status check_ours(octic_db *db, int empty_ok) {
     sqlite3_stmt *q = NULL;
     octic_status st = prepare(db,
                               "SELECT count(*), coalesce(sum(type = 'table' AND name = 'runs'), 0) FROM sqlite_master",
@@ -267,20 +269,7 @@ static octic_status check_ours(octic_db *db) {
                           "%s: an SQLite database of another program (%lld table%s or index%s, no 'runs' table): "
                           "expected an Octiscope results database; it was left as it is",
                           db->path, objects, objects == 1 ? "" : "s", objects == 1 ? "" : "es");
-    return OCTIC_OK;
-}
-
-/* A file with no tables (empty, or SQLite's empty database) holds no runs:
- * reported, not given a schema. */
-static octic_status check_not_empty(octic_db *db) {
-    sqlite3_stmt *q = NULL;
-    octic_status st = prepare(db, "SELECT count(*) FROM sqlite_master", &q, "reading the schema");
-    if (st != OCTIC_OK) return st;
-    int rc = sqlite3_step(q);
-    long long objects = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
-    sqlite3_finalize(q);
-    if (rc != SQLITE_ROW) return db_fail(db, rc, "reading the schema");
-    if (objects == 0)
+    if (objects == 0 && !empty_ok)
         return octic_fail(OCTIC_ERR_MISSING, "%s: an empty file, no results database yet (octic eval --db %s "
                                              "records its runs into one)",
                           db->path, db->path);
@@ -352,8 +341,7 @@ static octic_db *db_new(const char *path) {
     return db;
 }
 
-/* Whether the folder holding path exists (path itself may not). */
-static int parent_exists(const char *path) {
+int octic_db_folder_exists(const char *path) {
     char dir[PATH_MAX];
     if (strlen(path) >= sizeof dir) return 0;
     strcpy(dir, path);
@@ -385,7 +373,7 @@ static octic_status db_open(const char *path, int create, octic_db **out) {
                           path, path);
     if (!exists && is_default_path(path)) {
         if ((st = make_parent(path)) != OCTIC_OK) return st;
-    } else if (!exists && !parent_exists(path)) {
+    } else if (!exists && !octic_db_folder_exists(path)) {
         /* a mistyped --db is not a new folder to record into */
         return octic_fail(OCTIC_ERR_IO, "%s: its folder does not exist (create it first for a new database)", path);
     }
@@ -399,13 +387,9 @@ static octic_status db_open(const char *path, int create, octic_db **out) {
     }
     sqlite3_extended_result_codes(db->sql, 1);
     sqlite3_busy_timeout(db->sql, 30000);
-    if (!create && (st = check_not_empty(db)) != OCTIC_OK) {
-        octic_db_close(db);
-        return st;
-    }
     /* journal_mode=WAL persists in the file; on a read-only file it cannot be
      * set, which the first write then reports. */
-    if ((st = check_ours(db)) != OCTIC_OK ||
+    if ((st = check_ours(db, create)) != OCTIC_OK ||
         (st = exec(db, "PRAGMA foreign_keys = ON", "enabling foreign keys")) != OCTIC_OK ||
         (st = switch_to_wal(db)) != OCTIC_OK ||
         (st = exec(db, "PRAGMA synchronous = NORMAL", "setting synchronous")) != OCTIC_OK ||
@@ -458,7 +442,7 @@ octic_status octic_db_open_read(const char *path, octic_db **out) {
         if (sqlite3_exec(db->sql, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) continue;
         const int latest = SCHEMA_VERSION;
         int v = octic_db_schema_version(db);
-        if ((st = check_ours(db)) == OCTIC_OK && v != latest)
+        if ((st = check_ours(db, 1)) == OCTIC_OK && v != latest)
             st = octic_fail(OCTIC_ERR_UNSUPPORTED,
                             "%s: read-only, and its schema version %d is not this octic's (%d), which would need "
                             "to write it",

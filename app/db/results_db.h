@@ -41,6 +41,8 @@ octic_status octic_db_default_path(char *buf, size_t len);
  * migrations when older). A database written by a newer schema is refused.
  * Marks stale running runs interrupted. */
 octic_status octic_db_open(const char *path, octic_db **out);
+/* Whether the folder that would hold the database at path exists. */
+int octic_db_folder_exists(const char *path);
 /* For reading: a database that exists and holds tables (else
  * OCTIC_ERR_MISSING: no file, or an empty one, which is left as it is),
  * opened as octic_db_open does, or where this process may not write the

@@ -69,8 +69,7 @@ static void announce(octic_eval_context *ctx, const char *phase) {
     if (ctx->phase) ctx->phase(ctx->user, phase);
 }
 
-static void note(octic_eval_context *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(octic_eval_context *ctx, const char *fmt, ...) {
+void octic_eval_note(octic_eval_context *ctx, const char *fmt, ...) {
     char text[768];
     va_list ap;
     va_start(ap, fmt);
@@ -96,7 +95,7 @@ static octic_status extract(octic_eval_context *ctx, int split, octic_feature_ki
             st = octic_fail(OCTIC_ERR_ARG, "the %s split has no readable images%s%s",
                             octic_dataset_split_name(ctx->ds, split), f->skipped ? ": " : "", f->skipped_text);
         else if (f->skipped)
-            note(ctx, "%lld of the %s split's %lld images skipped, unreadable: %s", (long long)f->skipped,
+            octic_eval_note(ctx, "%lld of the %s split's %lld images skipped, unreadable: %s", (long long)f->skipped,
                  octic_dataset_split_name(ctx->ds, split), (long long)(f->n + f->skipped), f->skipped_text);
     }
     return st;
@@ -183,7 +182,7 @@ octic_status octic_eval_knn(octic_eval_context *ctx, const octic_knn_protocol *p
      * may leave fewer: fitted again, with a note */
     octic_knn_protocol fitted = *p;
     char told[200];
-    if (octic_knn_fit_ks(&fitted, tr.n, told, sizeof told)) note(ctx, "%s", told);
+    if (octic_knn_fit_ks(&fitted, tr.n, told, sizeof told)) octic_eval_note(ctx, "%s", told);
     kp.n_k = fitted.n_k;
     memcpy(kp.ks, fitted.ks, sizeof kp.ks);
     announce(ctx, "k-NN");

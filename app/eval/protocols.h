@@ -57,10 +57,14 @@ typedef struct {
      * between) for the run's record */
     void (*note)(void *user, const char *text);
     void *user;
-    char notes[1024];
+    char notes[1024]; /* octic_eval_note's */
     /* what the run reused */
     int chunks_reused, chunks_computed;
 } octic_eval_context;
+
+/* Says one thing the user should know of the run through ctx->note, and
+ * keeps it in ctx->notes. */
+void octic_eval_note(octic_eval_context *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 typedef struct {
     int n_k;

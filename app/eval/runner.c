@@ -247,10 +247,7 @@ octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outc
     ctx.progress = on_progress;
     ctx.note = on_note;
     ctx.user = &prog;
-    if (*told) { /* said and recorded as the protocol's own notes are */
-        on_note(&prog, told);
-        snprintf(ctx.notes, sizeof ctx.notes, "%s", told);
-    }
+    if (*told) octic_eval_note(&ctx, "%s", told); /* said and recorded as the protocol's own notes are */
     st = knn ? octic_eval_knn(&ctx, &eff.knn, &out->results)
          : linear ? octic_eval_linear(&ctx, &r->linear, &out->results)
                   : octic_eval_seg(&ctx, &r->seg, &out->results);
