@@ -2,6 +2,7 @@
 #include "octiscope-inspector.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "background.h"
 #include "group.h"
@@ -288,6 +289,17 @@ gboolean octiscope_inspector_is_busy(OctiscopeInspector *self) {
     return self->load_cancellable != NULL || panes_busy(self);
 }
 
+/* The block and the image in the names: exports of other blocks or images
+ * into one folder keep each other's files. */
+char *octiscope_inspector_export_prefix(OctiscopeInspector *self) {
+    g_return_val_if_fail(OCTISCOPE_IS_INSPECTOR(self), NULL);
+    g_autofree char *name = g_path_get_basename(self->image_path ? self->image_path : "image");
+    char *dot = strrchr(name, '.');
+    if (dot && dot != name) *dot = '\0';
+    int b = octiscope_inspector_get_block(self);
+    return b == 0 ? g_strdup_printf("%s-embedding", name) : g_strdup_printf("%s-block%d", name, b - 1);
+}
+
 gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, int *models, GError **error) {
     g_return_val_if_fail(OCTISCOPE_IS_INSPECTOR(self), FALSE);
     if (models) *models = 0;
@@ -295,13 +307,15 @@ gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, i
         g_set_error(error, G_IO_ERROR, G_IO_ERROR_NOT_INITIALIZED, "nothing to export: open an image first");
         return FALSE;
     }
-    g_autofree char *copies = g_build_filename(dir, "copies.png", NULL);
+    g_autofree char *base = octiscope_inspector_export_prefix(self);
+    g_autofree char *copies_name = g_strdup_printf("%s-copies.png", base);
+    g_autofree char *copies = g_build_filename(dir, copies_name, NULL);
     if (!octiscope_widget_save_png(GTK_WIDGET(self->copies_strip), copies, error)) return FALSE;
     OctiscopeModelPane *panes[2] = {self->pane_a, gtk_check_button_get_active(self->compare_check) ? self->pane_b : NULL};
     for (int i = 0; i < 2; i++) {
         if (!panes[i] || !octiscope_model_pane_get_analysis(panes[i])) continue;
         const char *kind = octic_kind_name(octiscope_model_pane_get_analysis(panes[i])->kind);
-        g_autofree char *prefix = g_strdup_printf("%c-%s", 'A' + i, kind);
+        g_autofree char *prefix = g_strdup_printf("%s-%c-%s", base, 'A' + i, kind);
         if (!octiscope_model_pane_export(panes[i], dir, prefix, error)) return FALSE;
         if (models) (*models)++;
     }

@@ -32,9 +32,12 @@ void octiscope_inspector_set_cmap(OctiscopeInspector *self, octiscope_cmap cmap)
 OctiscopeModelPane *octiscope_inspector_get_pane(OctiscopeInspector *self, int i);
 /* Whether a model run or the image load is under way. */
 gboolean octiscope_inspector_is_busy(OctiscopeInspector *self);
-/* Writes copies.png and each shown pane's pictures and numbers into dir. */
-/* Writes copies.png, and the pictures and CSVs of each model that finished
- * (*models of them: a model that failed or still runs has none) into dir. */
+/* What an export's file names begin with: the image's name without its
+ * extension, then the block ("photo-block3", "photo-embedding"). */
+char *octiscope_inspector_export_prefix(OctiscopeInspector *self);
+/* Writes PREFIX-copies.png, and the pictures and CSVs of each model that
+ * finished (PREFIX-A-hybrid-pulled.png...; *models of them: a model that
+ * failed or still runs has none) into dir. */
 gboolean octiscope_inspector_export(OctiscopeInspector *self, const char *dir, int *models, GError **error);
 
 G_END_DECLS

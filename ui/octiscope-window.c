@@ -195,9 +195,12 @@ static void on_export_response(GtkNativeDialog *chooser, int response, Octiscope
             octiscope_window_show_error(self, error ? error->message : "only local folders can be written");
         } else {
             g_autofree char *where = g_markup_escape_text(path, -1); /* a toast's title is markup */
+            g_autofree char *prefix = octiscope_inspector_export_prefix(self->inspector);
+            g_autofree char *names = g_markup_escape_text(prefix, -1);
             g_autofree char *msg =
-                models ? g_strdup_printf("Pictures (PNG) and numbers (CSV) written to %s", where)
-                       : g_strdup_printf("Only the copies (copies.png) written to %s: no model has finished", where);
+                models ? g_strdup_printf("Pictures (PNG) and numbers (CSV) written to %s as %s-*", where, names)
+                       : g_strdup_printf("Only the copies (%s-copies.png) written to %s: no model has finished", names,
+                                         where);
             adw_toast_overlay_add_toast(self->toast_overlay, adw_toast_new(msg));
         }
     }

@@ -677,14 +677,37 @@ int main(int argc, char **argv) {
     gboolean exported = tmp && octiscope_inspector_export(ins, tmp, &exported_models, &export_error);
     check(exported && exported_models == 2, "export writes the pictures and the numbers of both models",
           export_error ? export_error->message : NULL);
+    /* the names carry the image and the block: an export of another block
+     * into the same folder keeps the first one's files */
+    g_autofree char *stem = g_path_get_basename(image);
+    *strrchr(stem, '.') = '\0';
+    int export_block = octiscope_inspector_get_block(ins);
+    g_autofree char *prefix = octiscope_inspector_export_prefix(ins);
+    g_autofree char *expected_prefix = g_strdup_printf("%s-block%d", stem, export_block - 1);
+    check(export_block > 0 && g_strcmp0(prefix, expected_prefix) == 0,
+          "an export's names begin with the image and the block", prefix);
+    octiscope_inspector_set_block(ins, 0);
+    settle(0.5);
+    g_autofree char *prefix0 = octiscope_inspector_export_prefix(ins);
+    g_autofree char *expected_prefix0 = g_strdup_printf("%s-embedding", stem);
+    check(g_strcmp0(prefix0, expected_prefix0) == 0, "the patch embedding's export is named for it", prefix0);
+    g_autoptr(GError) export0_error = NULL;
+    exported = exported && octiscope_inspector_export(ins, tmp, &exported_models, &export0_error);
+    check(exported, "a second export, of the patch embedding, into the same folder",
+          export0_error ? export0_error->message : NULL);
+    octiscope_inspector_set_block(ins, export_block);
+    settle(0.5);
     if (exported) {
         const char *files[] = {"copies.png", "A-hybrid-pulled.png", "A-hybrid-equivariance.png",
                                "A-hybrid-equivariance.csv", "A-hybrid-energy.csv", "B-standard-top5.csv"};
-        for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
-            g_autofree char *p = g_build_filename(tmp, files[i], NULL);
-            check(g_file_test(p, G_FILE_TEST_IS_REGULAR), "exported file exists", files[i]);
-            g_remove(p);
-        }
+        const char *prefixes[] = {prefix, prefix0};
+        for (size_t k = 0; k < G_N_ELEMENTS(prefixes); k++)
+            for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+                g_autofree char *name = g_strdup_printf("%s-%s", prefixes[k], files[i]);
+                g_autofree char *p = g_build_filename(tmp, name, NULL);
+                check(g_file_test(p, G_FILE_TEST_IS_REGULAR), "exported file exists", name);
+                g_remove(p);
+            }
         g_autoptr(GDir) d = g_dir_open(tmp, 0, NULL);
         const char *name;
         while (d && (name = g_dir_read_name(d))) {
@@ -696,7 +719,8 @@ int main(int argc, char **argv) {
     /* into a folder that cannot be written: the file and the system's reason */
     g_autoptr(GError) gone_error = NULL;
     gboolean gone = octiscope_inspector_export(ins, "/nonexistent-octiscope-dir", &exported_models, &gone_error);
-    check(!gone && gone_error && strstr(gone_error->message, "/nonexistent-octiscope-dir/copies.png: cannot write: ") &&
+    g_autofree char *gone_file = g_strdup_printf("/nonexistent-octiscope-dir/%s-copies.png: cannot write: ", prefix);
+    check(!gone && gone_error && strstr(gone_error->message, gone_file) &&
               strstr(gone_error->message, "No such file or directory"),
           "an export into a folder that is not there names the file and why", gone_error ? gone_error->message : NULL);
 
