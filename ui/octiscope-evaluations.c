@@ -319,6 +319,19 @@ gboolean octiscope_evaluations_cancel_all(OctiscopeEvaluations *self) {
     return self->current != NULL;
 }
 
+char *octiscope_evaluations_describe_runs(OctiscopeEvaluations *self, guint *n_queued) {
+    g_return_val_if_fail(OCTISCOPE_IS_EVALUATIONS(self), NULL);
+    guint queued = g_queue_get_length(&self->pending);
+    if (n_queued) *n_queued = queued;
+    if (!self->current && !queued) return NULL;
+    GString *s = g_string_new(NULL);
+    if (self->current) g_string_append_printf(s, "“%s” is running", self->current->job->title);
+    if (queued)
+        g_string_append_printf(s, "%s%u more %s queued", self->current ? "; " : "", queued,
+                               queued == 1 ? "is" : "are");
+    return g_string_free(s, FALSE);
+}
+
 gboolean octiscope_evaluations_is_busy(OctiscopeEvaluations *self) {
     return self->current != NULL || !g_queue_is_empty(&self->pending) || self->loading != NULL;
 }

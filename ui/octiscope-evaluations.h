@@ -28,6 +28,9 @@ void octiscope_evaluations_refresh(OctiscopeEvaluations *self);
  * it has). */
 gboolean octiscope_evaluations_cancel_all(OctiscopeEvaluations *self);
 gboolean octiscope_evaluations_is_busy(OctiscopeEvaluations *self);
+/* The running and queued runs in words ("“k-NN · hybrid · demo” is running;
+ * 2 more are queued"), or NULL when there are none; *n_queued: how many wait. */
+char *octiscope_evaluations_describe_runs(OctiscopeEvaluations *self, guint *n_queued);
 /* The runs shown (OctiscopeRunItem), after the filters. */
 GListModel *octiscope_evaluations_get_runs(OctiscopeEvaluations *self);
 void octiscope_evaluations_select(OctiscopeEvaluations *self, guint position);

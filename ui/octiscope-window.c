@@ -17,7 +17,9 @@ struct _OctiscopeWindow {
     OctiscopeModelStore *store;
     OctiscopeDatasetStore *datasets;
     GSettings *settings;
-    gboolean closing; /* closed while an evaluation ran: waiting for it to stop */
+    gboolean closing;       /* closed while an evaluation ran: waiting for it to stop */
+    gboolean close_confirmed; /* the user chose to stop the runs and close */
+    GtkWidget *close_dialog;  /* asking whether to stop them, or NULL */
 };
 
 G_DEFINE_TYPE(OctiscopeWindow, octiscope_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -359,9 +361,46 @@ static void close_after_run(OctiscopeEvaluations *view, OctiscopeWindow *self) {
     g_idle_add(destroy_closed, self); /* with the reference taken at the close */
 }
 
+static void on_close_response(AdwMessageDialog *dialog, const char *response, OctiscopeWindow *self) {
+    self->close_dialog = NULL;
+    if (g_strcmp0(response, "stop") != 0) return;
+    self->close_confirmed = TRUE;
+    gtk_window_close(GTK_WINDOW(self));
+}
+
+/* Closing (or Ctrl+Q) while runs are running or queued: asks first, as
+ * they would be stopped. */
+static gboolean ask_before_closing(OctiscopeWindow *self) {
+    guint queued = 0;
+    g_autofree char *runs = self->evaluations ? octiscope_evaluations_describe_runs(self->evaluations, &queued) : NULL;
+    if (!runs || self->close_confirmed) return FALSE;
+    if (!self->close_dialog) {
+        g_autofree char *body = g_strdup_printf(
+            "%s. Quitting stops the running one, which is recorded as cancelled%s. Finished runs stay in the "
+            "database.",
+            runs, queued ? ", and drops the queued ones" : "");
+        self->close_dialog = adw_message_dialog_new(GTK_WINDOW(self), "Stop the Evaluations?", body);
+        adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(self->close_dialog), "keep", "_Keep Running", "stop",
+                                         "_Stop and Quit", NULL);
+        adw_message_dialog_set_response_appearance(ADW_MESSAGE_DIALOG(self->close_dialog), "stop",
+                                                   ADW_RESPONSE_DESTRUCTIVE);
+        adw_message_dialog_set_default_response(ADW_MESSAGE_DIALOG(self->close_dialog), "keep");
+        adw_message_dialog_set_close_response(ADW_MESSAGE_DIALOG(self->close_dialog), "keep");
+        gtk_window_set_destroy_with_parent(GTK_WINDOW(self->close_dialog), TRUE);
+        g_signal_connect(self->close_dialog, "response", G_CALLBACK(on_close_response), self);
+    }
+    gtk_window_present(GTK_WINDOW(self->close_dialog));
+    return TRUE;
+}
+
+GtkWidget *octiscope_window_get_close_dialog(OctiscopeWindow *self) {
+    return self->close_dialog;
+}
+
 static gboolean close_request(GtkWindow *window) {
     OctiscopeWindow *self = OCTISCOPE_WINDOW(window);
     if (self->closing) return TRUE; /* already waiting for the run to stop */
+    if (ask_before_closing(self)) return TRUE;
     if (self->settings) {
         int w, h;
         gtk_window_get_default_size(window, &w, &h);

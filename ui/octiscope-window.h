@@ -29,5 +29,8 @@ OctiscopeInspector *octiscope_window_get_inspector(OctiscopeWindow *self);
 OctiscopeLibraryPage *octiscope_window_get_library_page(OctiscopeWindow *self);
 OctiscopeBrowser *octiscope_window_get_browser(OctiscopeWindow *self);
 OctiscopeEvaluations *octiscope_window_get_evaluations(OctiscopeWindow *self);
+/* The question shown when the window is closed while runs run or wait
+ * (an AdwMessageDialog), or NULL. */
+GtkWidget *octiscope_window_get_close_dialog(OctiscopeWindow *self);
 
 G_END_DECLS

@@ -1101,8 +1101,9 @@ int main(int argc, char **argv) {
           "Undo puts it back, read again and selected", NULL);
     close_toasts(GTK_WIDGET(win));
 
-    // 10. the window closed while an evaluation runs: hidden at once, the run
-    // asked to stop, the window gone once the run is recorded as cancelled
+    // 10. the window closed while an evaluation runs: a question first; kept
+    // running, nothing changes; stopped, the window hides at once, the run is
+    // asked to stop, and the window goes once it is recorded as cancelled
     g_autofree char *closedir = g_dir_make_tmp("octiscope-close-XXXXXX", NULL);
     g_autofree char *closedb = g_build_filename(closedir, "results.sqlite", NULL);
     g_settings_set_string(octiscope_application_get_settings(app), "default-database", closedb);
@@ -1116,9 +1117,27 @@ int main(int argc, char **argv) {
     settle(0.5);
     GtkWidget *alive = GTK_WIDGET(win);
     g_object_add_weak_pointer(G_OBJECT(alive), (gpointer *)&alive);
-    gtk_window_close(GTK_WINDOW(win)); /* its close request runs now; the run's end comes through the main loop */
-    check(alive && !gtk_widget_get_visible(alive) && octiscope_evaluations_is_busy(evals),
-          "closed while an evaluation runs, the window hides and waits for the run", NULL);
+    gtk_window_close(GTK_WINDOW(win)); /* its close request runs now */
+    settle(0.2);
+    GtkWidget *question = octiscope_window_get_close_dialog(win);
+    const char *asked = question ? adw_message_dialog_get_body(ADW_MESSAGE_DIALOG(question)) : NULL;
+    check(alive && gtk_widget_get_visible(alive) && question && gtk_widget_get_visible(question) && asked &&
+              strstr(asked, "“Linear · hybrid · ") && strstr(asked, "recorded as cancelled"),
+          "closed while an evaluation runs, the window asks whether to stop it", asked);
+    if (question) {
+        screenshot(question, "close-question.png", 0, &colours, &luma_std);
+        adw_message_dialog_response(ADW_MESSAGE_DIALOG(question), "keep");
+    }
+    settle(0.3);
+    check(alive && gtk_widget_get_visible(alive) && !octiscope_window_get_close_dialog(win) &&
+              octiscope_evaluations_is_busy(evals),
+          "Keep Running leaves the window and the run as they were", NULL);
+    gtk_window_close(GTK_WINDOW(win));
+    settle(0.2);
+    question = octiscope_window_get_close_dialog(win);
+    if (question) adw_message_dialog_response(ADW_MESSAGE_DIALOG(question), "stop"); /* the run's end comes through the main loop */
+    check(question && alive && !gtk_widget_get_visible(alive) && octiscope_evaluations_is_busy(evals),
+          "Stop and Quit hides the window, which waits for the run", NULL);
     for (int i = 0; i < 600 && alive; i++) settle(0.05);
     g_unsetenv("OCTIC_EVAL_PAUSE_MS");
     octic_db *cdb = NULL;
