@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "octiscope-application.h"
 #include "protocols.h"
 
 OctiscopeEvalJob *octiscope_eval_job_new(const char *model, int heads, const char *model_title, const char *data,
@@ -53,8 +54,10 @@ struct _OctiscopeEvalDialog {
     AdwActionRow *temperature_row, *epochs_row, *epoch_length_row, *train_batch_row;
     GtkSpinButton *temperature_spin, *epochs_spin, *epoch_length_spin, *train_batch_spin;
     GtkLabel *error_label;
+    GtkButton *defaults_button;
     OctiscopeModelStore *models;
     OctiscopeDatasetStore *datasets;
+    GSettings *settings; /* "last-evaluation": the choices of the last run queued, or NULL */
     GPtrArray *checks; /* GtkCheckButton, parallel to entries */
     GPtrArray *entries;
 };
@@ -68,6 +71,88 @@ static void show_error(OctiscopeEvalDialog *self, const char *text) {
     gtk_label_set_label(self->error_label, text);
     gtk_widget_set_visible(GTK_WIDGET(self->error_label), TRUE);
 }
+
+/* ---- the last choices ---------------------------------------------------------------------- */
+
+/* What was queued last (models, data set, protocol, subset and every
+ * setting as shown), for the next New Evaluation. */
+static void remember(OctiscopeEvalDialog *self, const char *data, octiscope_eval_protocol protocol) {
+    if (!self->settings) return;
+    GVariantBuilder b, models;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a{sv}"));
+    g_variant_builder_init(&models, G_VARIANT_TYPE("as"));
+    for (guint i = 0; i < self->checks->len; i++)
+        if (gtk_check_button_get_active(g_ptr_array_index(self->checks, i)))
+            g_variant_builder_add(&models, "s", octiscope_model_entry_get_path(g_ptr_array_index(self->entries, i)));
+    g_variant_builder_add(&b, "{sv}", "models", g_variant_builder_end(&models));
+    g_variant_builder_add(&b, "{sv}", "dataset", g_variant_new_string(data));
+    g_variant_builder_add(&b, "{sv}", "protocol", g_variant_new_string(octiscope_eval_protocol_name(protocol)));
+    g_variant_builder_add(&b, "{sv}", "subset", g_variant_new_int32(gtk_spin_button_get_value_as_int(self->subset_spin)));
+    struct {
+        const char *key;
+        AdwEntryRow *row;
+    } texts[] = {{"ks", self->ks_row}, {"lrs", self->lrs_row}, {"cs", self->cs_row}, {"seg-ks", self->seg_ks_row}};
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+        g_variant_builder_add(&b, "{sv}", texts[i].key,
+                              g_variant_new_string(gtk_editable_get_text(GTK_EDITABLE(texts[i].row))));
+    struct {
+        const char *key;
+        GtkSpinButton *spin;
+    } spins[] = {{"temperature", self->temperature_spin},
+                 {"epochs", self->epochs_spin},
+                 {"epoch-length", self->epoch_length_spin},
+                 {"train-batch", self->train_batch_spin}};
+    for (size_t i = 0; i < G_N_ELEMENTS(spins); i++)
+        g_variant_builder_add(&b, "{sv}", spins[i].key, g_variant_new_double(gtk_spin_button_get_value(spins[i].spin)));
+    g_settings_set_value(self->settings, "last-evaluation", g_variant_builder_end(&b));
+}
+
+/* The choices remembered: the models and the data set that are still in
+ * the library, the protocol, the subset and the settings. */
+static void restore(OctiscopeEvalDialog *self) {
+    if (!self->settings) return;
+    g_autoptr(GVariant) last = g_settings_get_value(self->settings, "last-evaluation");
+    GVariantDict d;
+    g_variant_dict_init(&d, last);
+    g_autofree const char **models = NULL;
+    if (g_variant_dict_lookup(&d, "models", "^a&s", &models))
+        for (guint i = 0; i < self->checks->len; i++) {
+            const char *path = octiscope_model_entry_get_path(g_ptr_array_index(self->entries, i));
+            gtk_check_button_set_active(g_ptr_array_index(self->checks, i), g_strv_contains(models, path));
+        }
+    const char *text;
+    if (g_variant_dict_lookup(&d, "dataset", "&s", &text)) {
+        GListModel *sets = G_LIST_MODEL(self->datasets);
+        for (guint i = 0; i < g_list_model_get_n_items(sets); i++) {
+            g_autoptr(OctiscopeDatasetEntry) e = g_list_model_get_item(sets, i);
+            if (g_strcmp0(octiscope_dataset_entry_get_root(e), text) == 0) adw_combo_row_set_selected(self->dataset_row, i);
+        }
+    }
+    if (g_variant_dict_lookup(&d, "protocol", "&s", &text))
+        for (int p = 0; p < OCTISCOPE_EVAL_NPROTOCOLS; p++)
+            if (strcmp(octiscope_eval_protocol_name(p), text) == 0) adw_combo_row_set_selected(self->protocol_row, (guint)p);
+    gint32 subset;
+    if (g_variant_dict_lookup(&d, "subset", "i", &subset)) gtk_spin_button_set_value(self->subset_spin, subset);
+    struct {
+        const char *key;
+        AdwEntryRow *row;
+    } texts[] = {{"ks", self->ks_row}, {"lrs", self->lrs_row}, {"cs", self->cs_row}, {"seg-ks", self->seg_ks_row}};
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+        if (g_variant_dict_lookup(&d, texts[i].key, "&s", &text)) gtk_editable_set_text(GTK_EDITABLE(texts[i].row), text);
+    struct {
+        const char *key;
+        GtkSpinButton *spin;
+    } spins[] = {{"temperature", self->temperature_spin},
+                 {"epochs", self->epochs_spin},
+                 {"epoch-length", self->epoch_length_spin},
+                 {"train-batch", self->train_batch_spin}};
+    double v;
+    for (size_t i = 0; i < G_N_ELEMENTS(spins); i++)
+        if (g_variant_dict_lookup(&d, spins[i].key, "d", &v)) gtk_spin_button_set_value(spins[i].spin, v);
+    g_variant_dict_clear(&d);
+}
+
+/* ---- queueing ------------------------------------------------------------------------------ */
 
 static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
     gpointer item = adw_combo_row_get_selected_item(self->dataset_row);
@@ -145,6 +230,7 @@ static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
         show_error(self, "Choose at least one model.");
         return;
     }
+    remember(self, data, protocol);
     g_signal_emit(self, signals[SIGNAL_QUEUE], 0, jobs);
     g_ptr_array_unref(jobs);
     gtk_window_destroy(GTK_WINDOW(self));
@@ -152,6 +238,12 @@ static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
 
 static void on_cancel(GtkButton *button, OctiscopeEvalDialog *self) {
     gtk_window_destroy(GTK_WINDOW(self));
+}
+
+static void show_defaults(OctiscopeEvalDialog *self);
+
+static void on_defaults(GtkButton *button, OctiscopeEvalDialog *self) {
+    show_defaults(self);
 }
 
 static void on_protocol(AdwComboRow *row, GParamSpec *pspec, OctiscopeEvalDialog *self) {
@@ -202,6 +294,7 @@ static void dispose(GObject *object) {
     g_clear_pointer(&self->entries, g_ptr_array_unref);
     g_clear_object(&self->models);
     g_clear_object(&self->datasets);
+    g_clear_object(&self->settings);
     G_OBJECT_CLASS(octiscope_eval_dialog_parent_class)->dispose(object);
 }
 
@@ -229,6 +322,7 @@ static void octiscope_eval_dialog_class_init(OctiscopeEvalDialogClass *klass) {
     CHILD(epoch_length_spin);
     CHILD(train_batch_spin);
     CHILD(error_label);
+    CHILD(defaults_button);
 #undef CHILD
     signals[SIGNAL_QUEUE] = g_signal_new("queue", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                          G_TYPE_NONE, 1, G_TYPE_PTR_ARRAY);
@@ -240,6 +334,7 @@ static void octiscope_eval_dialog_init(OctiscopeEvalDialog *self) {
     self->entries = g_ptr_array_new_with_free_func(g_object_unref);
     g_signal_connect(self->queue_button, "clicked", G_CALLBACK(on_queue), self);
     g_signal_connect(self->cancel_button, "clicked", G_CALLBACK(on_cancel), self);
+    g_signal_connect(self->defaults_button, "clicked", G_CALLBACK(on_defaults), self);
     g_signal_connect(self->protocol_row, "notify::selected", G_CALLBACK(on_protocol), self);
     show_defaults(self);
     on_protocol(self->protocol_row, NULL, self);
@@ -277,6 +372,11 @@ OctiscopeEvalDialog *octiscope_eval_dialog_new(GtkWindow *parent, OctiscopeModel
                                  gtk_cclosure_expression_new(G_TYPE_STRING, NULL, 0, NULL, G_CALLBACK(dataset_title),
                                                              NULL, NULL));
     adw_combo_row_set_model(self->dataset_row, G_LIST_MODEL(datasets));
+    GApplication *app = parent ? G_APPLICATION(gtk_window_get_application(parent)) : NULL;
+    if (app && OCTISCOPE_IS_APPLICATION(app)) {
+        self->settings = g_object_ref(octiscope_application_get_settings(OCTISCOPE_APPLICATION(app)));
+        restore(self);
+    }
     return self;
 }
 
