@@ -161,6 +161,10 @@ static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
         return;
     }
     const char *data = octiscope_dataset_entry_get_root(OCTISCOPE_DATASET_ENTRY(item));
+    /* the runs name the folder the layout was found in ("VOC2012" under a
+     * chosen "voc"), as the results table does */
+    const octic_dataset *opened = octiscope_dataset_entry_get_dataset(OCTISCOPE_DATASET_ENTRY(item));
+    const char *run_data = opened ? octic_dataset_root(opened) : data;
     octiscope_eval_protocol protocol = (octiscope_eval_protocol)adw_combo_row_get_selected(self->protocol_row);
     const gboolean knn = protocol == OCTISCOPE_EVAL_KNN, seg = protocol == OCTISCOPE_EVAL_SEG,
                    linear = protocol == OCTISCOPE_EVAL_LINEAR || protocol == OCTISCOPE_EVAL_LINEAR_DINOV2;
@@ -219,7 +223,7 @@ static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
         OctiscopeModelEntry *e = g_ptr_array_index(self->entries, i);
         OctiscopeEvalJob *job = octiscope_eval_job_new(octiscope_model_entry_get_path(e),
                                                        octiscope_model_entry_get_heads(e),
-                                                       octiscope_model_entry_get_title(e), data, protocol,
+                                                       octiscope_model_entry_get_title(e), run_data, protocol,
                                                        (size_t)gtk_spin_button_get_value_as_int(self->subset_spin),
                                                        settings.ks, settings.n_ks);
         octiscope_eval_job_set_settings(job, &settings);

@@ -780,8 +780,9 @@ int main(int argc, char **argv) {
         check(queue && shown, "Queue without a model says why where it can be seen", detail);
         gtk_window_destroy(dialog);
     }
-    /* New Evaluation shows the choices of the last run queued: a k-NN of the
-     * first model with k = 1, 3 and T = 0.05 (run into a database of its own) */
+    /* New Evaluation shows the choices of the last run queued: a segmentation
+     * of the demo VOC by the first model, with the k-NN's k = 1, 3 and
+     * T = 0.05 typed too (run into a database of its own) */
     g_autofree char *remember_db = g_build_filename(evaldir, "remember.sqlite", NULL);
     g_settings_set_string(octiscope_application_get_settings(app), "default-database", remember_db);
     dialog = open_eval_dialog(win, app);
@@ -790,8 +791,17 @@ int main(int argc, char **argv) {
     GtkWidget *temperature_row = dialog ? find_row(GTK_WIDGET(dialog), "Temperature") : NULL;
     GtkWidget *temperature = temperature_row ? find_type(temperature_row, "GtkSpinButton") : NULL;
     g_autofree char *default_ks = ks_entry ? g_strdup(gtk_editable_get_text(GTK_EDITABLE(ks_entry))) : NULL;
-    if (first_model && ks_entry && temperature) {
-        octiscope_eval_dialog_set_protocol(OCTISCOPE_EVAL_DIALOG(dialog), OCTISCOPE_EVAL_KNN);
+    GtkWidget *set_widget = dialog ? find_row(GTK_WIDGET(dialog), "Data set") : NULL;
+    AdwComboRow *set_row = set_widget && ADW_IS_COMBO_ROW(set_widget) ? ADW_COMBO_ROW(set_widget) : NULL;
+    guint voc_position = GTK_INVALID_LIST_POSITION;
+    GListModel *sets = set_row ? adw_combo_row_get_model(set_row) : NULL;
+    for (guint i = 0; sets && i < g_list_model_get_n_items(sets); i++) {
+        g_autoptr(OctiscopeDatasetEntry) e = g_list_model_get_item(sets, i);
+        if (e == voc) voc_position = i;
+    }
+    if (first_model && ks_entry && temperature && voc_position != GTK_INVALID_LIST_POSITION) {
+        adw_combo_row_set_selected(set_row, voc_position);
+        octiscope_eval_dialog_set_protocol(OCTISCOPE_EVAL_DIALOG(dialog), OCTISCOPE_EVAL_SEG);
         gtk_check_button_set_active(GTK_CHECK_BUTTON(first_model), TRUE);
         gtk_editable_set_text(GTK_EDITABLE(ks_entry), "1, 3");
         gtk_spin_button_set_value(GTK_SPIN_BUTTON(temperature), 0.05);
@@ -800,8 +810,12 @@ int main(int argc, char **argv) {
         wait_for(evaluations_idle, evals, 100);
         settle(0.2);
     }
-    const char *queued_run = find_label_text(GTK_WIDGET(evals), "done: top1");
-    check(queued_run != NULL, "the k-NN queued from the dialog ran", queued_run);
+    const char *queued_run = find_label_text(GTK_WIDGET(evals), "done: mIoU");
+    check(queued_run != NULL, "the segmentation queued from the dialog ran", queued_run);
+    /* named for the folder the layout was found in, as the results table names it */
+    check(find_label_text(GTK_WIDGET(evals), "Segmentation · ") &&
+              g_str_has_suffix(find_label_text(GTK_WIDGET(evals), "Segmentation · "), " · VOC2012"),
+          "the queue names the VOC set as the table does", find_label_text(GTK_WIDGET(evals), "Segmentation · "));
     GtkWidget *dismiss = find_button(GTK_WIDGET(evals), "Dismiss"); /* its row: the queue below counts its own */
     if (dismiss) g_signal_emit_by_name(dismiss, "clicked");
     dialog = open_eval_dialog(win, app);
@@ -811,16 +825,20 @@ int main(int argc, char **argv) {
     temperature = temperature_row ? find_type(temperature_row, "GtkSpinButton") : NULL;
     GtkWidget *protocol_widget = dialog ? find_row(GTK_WIDGET(dialog), "Protocol") : NULL;
     AdwComboRow *protocol_row = protocol_widget && ADW_IS_COMBO_ROW(protocol_widget) ? ADW_COMBO_ROW(protocol_widget) : NULL;
-    snprintf(detail, sizeof detail, "model %s, protocol %d, k values '%s', temperature %.2f",
+    set_widget = dialog ? find_row(GTK_WIDGET(dialog), "Data set") : NULL;
+    set_row = set_widget && ADW_IS_COMBO_ROW(set_widget) ? ADW_COMBO_ROW(set_widget) : NULL;
+    snprintf(detail, sizeof detail, "model %s, data set %d (VOC: %d), protocol %d, k values '%s', temperature %.2f",
              first_model && gtk_check_button_get_active(GTK_CHECK_BUTTON(first_model)) ? "checked" : "not checked",
+             set_row ? (int)adw_combo_row_get_selected(set_row) : -1, (int)voc_position,
              protocol_row ? (int)adw_combo_row_get_selected(protocol_row) : -1,
              ks_entry ? gtk_editable_get_text(GTK_EDITABLE(ks_entry)) : "-",
              temperature ? gtk_spin_button_get_value(GTK_SPIN_BUTTON(temperature)) : -1.0);
     check(first_model && gtk_check_button_get_active(GTK_CHECK_BUTTON(first_model)) && protocol_row &&
-              adw_combo_row_get_selected(protocol_row) == OCTISCOPE_EVAL_KNN && ks_entry &&
+              adw_combo_row_get_selected(protocol_row) == OCTISCOPE_EVAL_SEG && set_row &&
+              adw_combo_row_get_selected(set_row) == voc_position && ks_entry &&
               strcmp(gtk_editable_get_text(GTK_EDITABLE(ks_entry)), "1, 3") == 0 && temperature &&
               fabs(gtk_spin_button_get_value(GTK_SPIN_BUTTON(temperature)) - 0.05) < 1e-9,
-          "New Evaluation shows the last run's model, protocol and settings", detail);
+          "New Evaluation shows the last run's model, data set, protocol and settings", detail);
     GtkWidget *defaults = dialog ? find_labelled_button(GTK_WIDGET(dialog), "_Defaults") : NULL;
     if (defaults) g_signal_emit_by_name(defaults, "clicked");
     snprintf(detail, sizeof detail, "k values '%s', temperature %.2f",
