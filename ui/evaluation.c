@@ -113,7 +113,7 @@ octic_status octiscope_eval_run(const octiscope_eval_request *r, octiscope_eval_
         run.seg.n_k = r->n_seg_ks < 8 ? r->n_seg_ks : 8;
         memcpy(run.seg.ks, r->seg_ks, (size_t)run.seg.n_k * sizeof(int));
     }
-    run.phase = r->phase, run.progress = r->progress, run.user = r->user;
+    run.phase = r->phase, run.progress = r->progress, run.started = r->started, run.user = r->user;
 
     octic_eval_run_outcome res;
     octic_status st = octic_eval_run(&run, &res);

@@ -49,6 +49,8 @@ typedef struct {
      * from progress cancels the run (recorded as cancelled) */
     void (*phase)(void *user, const char *name);
     int (*progress)(void *user, int64_t done, int64_t total);
+    /* once the run is recorded (state "running"), with its number; or NULL */
+    void (*started)(void *user, int64_t run_id, const char *protocol, const char *root);
     void *user;
 } octiscope_eval_request;
 

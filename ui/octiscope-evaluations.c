@@ -23,6 +23,8 @@ typedef struct {
     char phase[96];
     gint64 done, total, phase_started;
     volatile gint cancel;
+    volatile gint recorded; /* the worker recorded the run (state running): the table shows it */
+    gboolean listed;        /* the table was read again since */
     /* outcome */
     octic_status status;
     octiscope_eval_outcome outcome;
@@ -80,6 +82,11 @@ static void job_phase(void *user, const char *name) {
     g_mutex_unlock(&r->lock);
 }
 
+static void job_started(void *user, int64_t run_id, const char *protocol, const char *root) {
+    running_job *r = user;
+    g_atomic_int_set(&r->recorded, 1);
+}
+
 static int job_progress(void *user, int64_t done, int64_t total) {
     running_job *r = user;
     g_mutex_lock(&r->lock);
@@ -102,6 +109,7 @@ static gpointer run_thread(gpointer data) {
     req.backend = octiscope_device_current(); /* the device preference (the CPU where CUDA cannot run) */
     req.phase = job_phase;
     req.progress = job_progress;
+    req.started = job_started;
     req.user = r;
     r->status = octiscope_eval_run(&req, &r->outcome);
     if (r->status) r->error = g_strdup(octic_last_error());
@@ -207,6 +215,12 @@ static void update_row(queue_row *q) {
 
 static gboolean on_tick(gpointer data) {
     OctiscopeEvaluations *self = data;
+    /* a run just recorded appears in the table as running (and so in the
+     * comparison and an export) */
+    if (self->current && g_atomic_int_get(&self->current->recorded) && !self->current->listed) {
+        self->current->listed = TRUE;
+        octiscope_evaluations_refresh(self);
+    }
     for (GtkWidget *row = gtk_widget_get_first_child(GTK_WIDGET(self->queue_list)); row;
          row = gtk_widget_get_next_sibling(row)) {
         queue_row *q = g_object_get_data(G_OBJECT(row), "queue-row");

@@ -1195,6 +1195,14 @@ int main(int argc, char **argv) {
     octiscope_evaluations_queue(evals, jobs);
     g_ptr_array_unref(jobs);
     settle(0.5);
+    /* the run, once recorded, is in the table as running */
+    GListModel *listed = octiscope_evaluations_get_runs(evals);
+    for (int i = 0; i < 100 && g_list_model_get_n_items(listed) == 0; i++) settle(0.05);
+    g_autoptr(OctiscopeRunItem) in_progress = g_list_model_get_n_items(listed) ? g_list_model_get_item(listed, 0) : NULL;
+    snprintf(detail, sizeof detail, "%u runs listed, the first %s", g_list_model_get_n_items(listed),
+             in_progress ? octiscope_run_item_get_state(in_progress) : "-");
+    check(g_list_model_get_n_items(listed) == 1 && g_strcmp0(octiscope_run_item_get_state(in_progress), "running") == 0,
+          "a running run is listed as running while it runs", detail);
     GtkWidget *alive = GTK_WIDGET(win);
     g_object_add_weak_pointer(G_OBJECT(alive), (gpointer *)&alive);
     gtk_window_close(GTK_WINDOW(win)); /* its close request runs now */
