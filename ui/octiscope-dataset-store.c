@@ -4,6 +4,8 @@
 struct _OctiscopeDatasetStore {
     GObject parent_instance;
     GPtrArray *entries;
+    GPtrArray *removed;  /* OctiscopeDatasetEntry taken out, the latest last, for an undo */
+    GArray *removed_at;  /* guint: where each was */
     GSettings *settings;
 };
 
@@ -33,6 +35,8 @@ static void list_model_iface_init(GListModelInterface *iface) {
 static void finalize(GObject *object) {
     OctiscopeDatasetStore *self = OCTISCOPE_DATASET_STORE(object);
     g_ptr_array_unref(self->entries);
+    g_ptr_array_unref(self->removed);
+    g_array_unref(self->removed_at);
     g_clear_object(&self->settings);
     G_OBJECT_CLASS(octiscope_dataset_store_parent_class)->finalize(object);
 }
@@ -43,6 +47,8 @@ static void octiscope_dataset_store_class_init(OctiscopeDatasetStoreClass *klass
 
 static void octiscope_dataset_store_init(OctiscopeDatasetStore *self) {
     self->entries = g_ptr_array_new_with_free_func(g_object_unref);
+    self->removed = g_ptr_array_new_with_free_func(g_object_unref);
+    self->removed_at = g_array_new(FALSE, FALSE, sizeof(guint));
 }
 
 static void save(OctiscopeDatasetStore *self) {
@@ -107,7 +113,24 @@ OctiscopeDatasetEntry *octiscope_dataset_store_add(OctiscopeDatasetStore *self, 
 void octiscope_dataset_store_remove(OctiscopeDatasetStore *self, guint position) {
     g_return_if_fail(OCTISCOPE_IS_DATASET_STORE(self));
     g_return_if_fail(position < self->entries->len);
-    g_ptr_array_remove_index(self->entries, position);
+    g_ptr_array_add(self->removed, g_ptr_array_steal_index(self->entries, position));
+    g_array_append_val(self->removed_at, position);
     g_list_model_items_changed(G_LIST_MODEL(self), position, 1, 0);
     save(self);
+}
+
+OctiscopeDatasetEntry *octiscope_dataset_store_restore(OctiscopeDatasetStore *self, const char *root) {
+    g_return_val_if_fail(OCTISCOPE_IS_DATASET_STORE(self), NULL);
+    if (octiscope_dataset_store_find(self, root, NULL)) return NULL; /* added again meanwhile */
+    for (guint i = self->removed->len; i-- > 0;) {
+        OctiscopeDatasetEntry *e = g_ptr_array_index(self->removed, i);
+        if (g_strcmp0(octiscope_dataset_entry_get_root(e), root) != 0) continue;
+        guint at = MIN(g_array_index(self->removed_at, guint, i), self->entries->len);
+        g_ptr_array_insert(self->entries, (gint)at, g_ptr_array_steal_index(self->removed, i));
+        g_array_remove_index(self->removed_at, i);
+        g_list_model_items_changed(G_LIST_MODEL(self), at, 0, 1);
+        save(self);
+        return e;
+    }
+    return NULL;
 }

@@ -62,12 +62,11 @@ static void on_remove(GtkButton *button, OctiscopeLibraryPage *self) {
     OctiscopeModelEntry *e = octiscope_library_page_get_selected(self);
     guint pos;
     if (!e || !octiscope_model_store_find(self->store, octiscope_model_entry_get_path(e), &pos)) return;
-    /* what it takes to add it back (an undo) */
+    /* what names it for an undo */
     g_autofree char *path = g_strdup(octiscope_model_entry_get_path(e));
     g_autofree char *title = g_strdup(octiscope_model_entry_get_title(e));
-    int heads = octiscope_model_entry_get_heads(e);
     octiscope_model_store_remove(self->store, pos);
-    g_signal_emit(self, signals[SIGNAL_REMOVED], 0, path, heads, title);
+    g_signal_emit(self, signals[SIGNAL_REMOVED], 0, FALSE, path, title);
 }
 
 static void on_activate(GtkColumnView *view, guint position, OctiscopeLibraryPage *self) {
@@ -119,8 +118,11 @@ static void on_browse(GtkButton *button, OctiscopeLibraryPage *self) {
 static void on_remove_dataset(GtkButton *button, OctiscopeLibraryPage *self) {
     OctiscopeDatasetEntry *e = g_object_get_data(G_OBJECT(button), "entry");
     guint pos;
-    if (octiscope_dataset_store_find(self->datasets, octiscope_dataset_entry_get_root(e), &pos))
-        octiscope_dataset_store_remove(self->datasets, pos);
+    if (!octiscope_dataset_store_find(self->datasets, octiscope_dataset_entry_get_root(e), &pos)) return;
+    g_autofree char *root = g_strdup(octiscope_dataset_entry_get_root(e));
+    g_autofree char *title = g_strdup(octiscope_dataset_entry_get_title(e));
+    octiscope_dataset_store_remove(self->datasets, pos); /* which may drop e's last reference but the button's */
+    g_signal_emit(self, signals[SIGNAL_REMOVED], 0, TRUE, root, title);
 }
 
 static GtkWidget *dataset_row(gpointer item, gpointer user) {
@@ -183,7 +185,7 @@ static void octiscope_library_page_class_init(OctiscopeLibraryPageClass *klass) 
     signals[SIGNAL_BROWSE] = g_signal_new("browse", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                           G_TYPE_NONE, 1, OCTISCOPE_TYPE_DATASET_ENTRY);
     signals[SIGNAL_REMOVED] = g_signal_new("removed", G_TYPE_FROM_CLASS(klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                           G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_INT, G_TYPE_STRING);
+                                           G_TYPE_NONE, 3, G_TYPE_BOOLEAN, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void octiscope_library_page_init(OctiscopeLibraryPage *self) {

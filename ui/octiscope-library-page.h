@@ -3,8 +3,8 @@
  * "inspect" (entry, compare): open the model in the inspector, beside the
  * current one when compare; "ask-heads" (entry): the number of heads is
  * needed; "browse" (data set entry): show the data set in the browser;
- * "removed" (path, heads, title): a model was taken out of the library (the
- * file stays), with what it takes to add it back. */
+ * "removed" (is_dataset, path or root, title): a model or a data set was
+ * taken out of the library (the files stay); its store can put it back. */
 #pragma once
 
 #include <adwaita.h>

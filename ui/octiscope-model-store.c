@@ -4,6 +4,8 @@
 struct _OctiscopeModelStore {
     GObject parent_instance;
     GPtrArray *entries; /* OctiscopeModelEntry */
+    GPtrArray *removed;  /* OctiscopeModelEntry taken out, the latest last, for an undo */
+    GArray *removed_at;  /* guint: where each was */
     GSettings *settings;
 };
 
@@ -37,6 +39,8 @@ static void list_model_iface_init(GListModelInterface *iface) {
 static void octiscope_model_store_finalize(GObject *object) {
     OctiscopeModelStore *self = OCTISCOPE_MODEL_STORE(object);
     g_ptr_array_unref(self->entries);
+    g_ptr_array_unref(self->removed);
+    g_array_unref(self->removed_at);
     g_clear_object(&self->settings);
     G_OBJECT_CLASS(octiscope_model_store_parent_class)->finalize(object);
 }
@@ -47,6 +51,8 @@ static void octiscope_model_store_class_init(OctiscopeModelStoreClass *klass) {
 
 static void octiscope_model_store_init(OctiscopeModelStore *self) {
     self->entries = g_ptr_array_new_with_free_func(g_object_unref);
+    self->removed = g_ptr_array_new_with_free_func(g_object_unref);
+    self->removed_at = g_array_new(FALSE, FALSE, sizeof(guint));
 }
 
 void octiscope_model_store_save(OctiscopeModelStore *self) {
@@ -141,7 +147,24 @@ OctiscopeModelEntry *octiscope_model_store_add(OctiscopeModelStore *self, const 
 void octiscope_model_store_remove(OctiscopeModelStore *self, guint position) {
     g_return_if_fail(OCTISCOPE_IS_MODEL_STORE(self));
     g_return_if_fail(position < self->entries->len);
-    g_ptr_array_remove_index(self->entries, position);
+    g_ptr_array_add(self->removed, g_ptr_array_steal_index(self->entries, position));
+    g_array_append_val(self->removed_at, position);
     g_list_model_items_changed(G_LIST_MODEL(self), position, 1, 0);
     octiscope_model_store_save(self);
+}
+
+OctiscopeModelEntry *octiscope_model_store_restore(OctiscopeModelStore *self, const char *path) {
+    g_return_val_if_fail(OCTISCOPE_IS_MODEL_STORE(self), NULL);
+    if (octiscope_model_store_find(self, path, NULL)) return NULL; /* added again meanwhile */
+    for (guint i = self->removed->len; i-- > 0;) {
+        OctiscopeModelEntry *e = g_ptr_array_index(self->removed, i);
+        if (g_strcmp0(octiscope_model_entry_get_path(e), path) != 0) continue;
+        guint at = MIN(g_array_index(self->removed_at, guint, i), self->entries->len);
+        g_ptr_array_insert(self->entries, (gint)at, g_ptr_array_steal_index(self->removed, i));
+        g_array_remove_index(self->removed_at, i);
+        g_list_model_items_changed(G_LIST_MODEL(self), at, 0, 1);
+        octiscope_model_store_save(self);
+        return e;
+    }
+    return NULL;
 }

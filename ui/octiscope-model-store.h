@@ -21,6 +21,10 @@ OctiscopeModelStore *octiscope_model_store_new(GSettings *settings, const char *
  * the store); an already listed path returns its entry and adds nothing. */
 OctiscopeModelEntry *octiscope_model_store_add(OctiscopeModelStore *self, const char *path, int heads);
 void octiscope_model_store_remove(OctiscopeModelStore *self, guint position);
+/* Puts back the latest entry removed with that path, as it was (its state,
+ * its place in the list), unless the path was added again since; returns it
+ * (owned by the store), or NULL. */
+OctiscopeModelEntry *octiscope_model_store_restore(OctiscopeModelStore *self, const char *path);
 /* The entry of a path, or NULL; *position set when found (may be NULL). */
 OctiscopeModelEntry *octiscope_model_store_find(OctiscopeModelStore *self, const char *path, guint *position);
 /* The first READY entry of a kind, or NULL. */

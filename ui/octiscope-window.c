@@ -98,27 +98,31 @@ static void on_added_state(OctiscopeModelEntry *entry, GParamSpec *pspec, Octisc
         octiscope_window_show_error(self, octiscope_model_entry_get_error(entry));
 }
 
-/* A model taken out of the library: a toast offers it back. */
-static void on_model_removed(OctiscopeLibraryPage *page, const char *path, int heads, const char *title,
-                             OctiscopeWindow *self) {
-    g_autofree char *text = g_strdup_printf("Removed %s", title && *title ? title : path);
+/* A model or a data set taken out of the library: a toast offers it back,
+ * at once (ahead of a toast already shown). */
+static void on_removed(OctiscopeLibraryPage *page, gboolean is_dataset, const char *key, const char *title,
+                       OctiscopeWindow *self) {
+    g_autofree char *text = g_strdup_printf("Removed %s", title && *title ? title : key);
     g_autofree char *escaped = g_markup_escape_text(text, -1);
     AdwToast *toast = adw_toast_new(escaped);
     adw_toast_set_button_label(toast, "_Undo");
+    adw_toast_set_priority(toast, ADW_TOAST_PRIORITY_HIGH);
     adw_toast_set_action_name(toast, "win.undo-remove");
-    adw_toast_set_action_target_value(toast, g_variant_new("(si)", path, heads));
+    adw_toast_set_action_target_value(toast, g_variant_new("(bs)", is_dataset, key));
     adw_toast_overlay_add_toast(self->toast_overlay, toast);
 }
 
 static void undo_remove_action(GtkWidget *widget, const char *name, GVariant *param) {
     OctiscopeWindow *self = OCTISCOPE_WINDOW(widget);
-    const char *path;
-    int heads;
-    g_variant_get(param, "(&si)", &path, &heads);
-    guint pos;
-    if (octiscope_model_store_find(self->store, path, &pos)) return; /* added again meanwhile */
-    OctiscopeModelEntry *e = octiscope_model_store_add(self->store, path, heads);
-    octiscope_library_page_select(self->library_page, e);
+    gboolean is_dataset;
+    const char *key;
+    g_variant_get(param, "(b&s)", &is_dataset, &key);
+    if (is_dataset) {
+        octiscope_dataset_store_restore(self->datasets, key);
+        return;
+    }
+    OctiscopeModelEntry *e = octiscope_model_store_restore(self->store, key);
+    if (e) octiscope_library_page_select(self->library_page, e);
 }
 
 static void add_model(OctiscopeWindow *self, const char *path) {
@@ -440,7 +444,7 @@ static void octiscope_window_class_init(OctiscopeWindowClass *klass) {
     gtk_widget_class_bind_template_child(widget_class, OctiscopeWindow, evaluations);
 
     gtk_widget_class_install_action(widget_class, "win.add-model", NULL, add_model_action);
-    gtk_widget_class_install_action(widget_class, "win.undo-remove", "(si)", undo_remove_action);
+    gtk_widget_class_install_action(widget_class, "win.undo-remove", "(bs)", undo_remove_action);
     gtk_widget_class_install_action(widget_class, "win.open-image", NULL, open_image_action);
     gtk_widget_class_install_action(widget_class, "win.add-dataset", NULL, add_dataset_action);
     gtk_widget_class_install_action(widget_class, "win.new-evaluation", NULL, new_evaluation_action);
@@ -476,7 +480,7 @@ static void octiscope_window_init(OctiscopeWindow *self) {
     gtk_widget_add_controller(GTK_WIDGET(self), GTK_EVENT_CONTROLLER(drop));
     g_signal_connect(self->library_page, "inspect", G_CALLBACK(on_inspect), self);
     g_signal_connect(self->library_page, "ask-heads", G_CALLBACK(on_ask_heads), self);
-    g_signal_connect(self->library_page, "removed", G_CALLBACK(on_model_removed), self);
+    g_signal_connect(self->library_page, "removed", G_CALLBACK(on_removed), self);
     g_signal_connect(self->inspector, "error", G_CALLBACK(on_inspector_error), self);
     g_signal_connect(self->library_page, "browse", G_CALLBACK(on_browse), self);
     g_signal_connect(self->browser, "inspect", G_CALLBACK(on_browser_inspect), self);

@@ -1118,6 +1118,28 @@ int main(int argc, char **argv) {
     gboolean shown = oddrow && find_label_text(oddrow, "R&D <x>") != NULL;
     check(shown, "a data set named \"R&D <x>\" shows its name",
           shown ? NULL : oddrow ? "its row's title label is empty" : "no row with that title");
+    /* a data set's trash button takes it out (the demo VOC, with the one
+     * above listed after it), and the toast's Undo puts it back in its place */
+        guint vocpos = 0, vocpos_back = 0;
+    gboolean listed_voc = octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), voc_root, &vocpos) != NULL;
+    GtkWidget *vocrow = find_row(GTK_WIDGET(win), octiscope_dataset_entry_get_title(voc));
+    GtkWidget *trash = vocrow ? find_button(vocrow, "Remove from the library (the files stay)") : NULL;
+    close_toasts(GTK_WIDGET(win));
+    if (trash) g_signal_emit_by_name(trash, "clicked");
+    settle(0.3);
+    GtkWidget *undo_set = find_labelled_button(GTK_WIDGET(win), "_Undo");
+    const char *removed_text = find_label_text(GTK_WIDGET(win), "Removed Demo: voc");
+    check(listed_voc && trash && !octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), voc_root, NULL) &&
+              undo_set && removed_text,
+          "a data set's trash button takes it out, and a toast offers Undo", removed_text);
+    if (undo_set) g_signal_emit_by_name(undo_set, "clicked");
+    settle(0.3);
+    gboolean voc_back = octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), voc_root, &vocpos_back) != NULL;
+    snprintf(detail, sizeof detail, "at %u, was at %u of %u", vocpos_back, vocpos,
+             g_list_model_get_n_items(G_LIST_MODEL(datasets)));
+    check(voc_back && vocpos_back == vocpos && vocpos + 1 < g_list_model_get_n_items(G_LIST_MODEL(datasets)),
+          "Undo puts the data set back in its place", detail);
+    close_toasts(GTK_WIDGET(win));
     guint oddpos;
     if (octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), odd, &oddpos))
         octiscope_dataset_store_remove(OCTISCOPE_DATASET_STORE(datasets), oddpos);
@@ -1151,13 +1173,11 @@ int main(int argc, char **argv) {
     settle(0.1);
     check(octiscope_library_page_get_selected(library) == hybrid && heads_btn && gtk_widget_is_sensitive(heads_btn),
           "and is for a model that was read", NULL);
-    guint badpos;
-    if (octiscope_model_store_find(st, badpath, &badpos)) octiscope_model_store_remove(st, badpos);
-    close_toasts(GTK_WIDGET(win));
-    g_unlink(badpath);
-    g_rmdir(badparent);
     // 9d. Remove takes a model out of the library, and the toast's Undo brings it back
+    // (the broken one stays listed below it meanwhile: Undo puts it back in its place)
     g_autofree char *standard_path = g_strdup(octiscope_model_entry_get_path(standard));
+    guint standard_was = 0;
+    octiscope_model_store_find(st, standard_path, &standard_was);
     octiscope_library_page_select(library, standard);
     settle(0.1);
     GtkWidget *remove_btn = find_button(GTK_WIDGET(library), "Remove the selected model from the library (the file stays)");
@@ -1176,9 +1196,15 @@ int main(int argc, char **argv) {
     OctiscopeModelEntry *again = restored ? octiscope_library_page_get_selected(library) : NULL;
     for (int i = 0; i < 100 && again && octiscope_model_entry_get_state(again) == OCTISCOPE_MODEL_PROBING; i++)
         settle(0.05);
+    snprintf(detail, sizeof detail, "at %u, was at %u", standard_pos, standard_was);
     check(restored && again && g_strcmp0(octiscope_model_entry_get_path(again), standard_path) == 0 &&
-              octiscope_model_entry_get_state(again) == OCTISCOPE_MODEL_READY,
-          "Undo puts it back, read again and selected", NULL);
+              octiscope_model_entry_get_state(again) == OCTISCOPE_MODEL_READY && octiscope_model_entry_get_demo(again) &&
+              standard_pos == standard_was,
+          "Undo puts it back as it was (a demo model, in its place) and selected", detail);
+    guint badpos;
+    if (octiscope_model_store_find(st, badpath, &badpos)) octiscope_model_store_remove(st, badpos);
+    g_unlink(badpath);
+    g_rmdir(badparent);
     close_toasts(GTK_WIDGET(win));
 
     // 10. the window closed while an evaluation runs: a question first; kept
