@@ -9,6 +9,9 @@ struct _OctiscopeDatasetStore {
     GSettings *settings;
 };
 
+/* Removed entries kept for the toasts' Undo (the older ones go) */
+#define UNDO_DEPTH 4
+
 static void list_model_iface_init(GListModelInterface *iface);
 G_DEFINE_TYPE_WITH_CODE(OctiscopeDatasetStore, octiscope_dataset_store, G_TYPE_OBJECT,
                         G_IMPLEMENT_INTERFACE(G_TYPE_LIST_MODEL, list_model_iface_init))
@@ -115,6 +118,10 @@ void octiscope_dataset_store_remove(OctiscopeDatasetStore *self, guint position)
     g_return_if_fail(position < self->entries->len);
     g_ptr_array_add(self->removed, g_ptr_array_steal_index(self->entries, position));
     g_array_append_val(self->removed_at, position);
+    if (self->removed->len > UNDO_DEPTH) {
+        g_ptr_array_remove_index(self->removed, 0);
+        g_array_remove_index(self->removed_at, 0);
+    }
     g_list_model_items_changed(G_LIST_MODEL(self), position, 1, 0);
     save(self);
 }

@@ -21,6 +21,7 @@ struct _OctiscopeModelEntry {
     octic_model *model; /* loaded on first use */
     const octic_backend *model_device; /* the device it was loaded onto */
     int model_heads;                   /* and the heads it was loaded with */
+    volatile gint drop;                /* free the weights when the worker using them is done */
 };
 
 G_DEFINE_TYPE(OctiscopeModelEntry, octiscope_model_entry, G_TYPE_OBJECT)
@@ -302,5 +303,24 @@ octic_model *octiscope_model_entry_lock_model(OctiscopeModelEntry *self, GError 
 }
 
 void octiscope_model_entry_unlock_model(OctiscopeModelEntry *self) {
+    if (g_atomic_int_compare_and_exchange(&self->drop, 1, 0)) g_clear_pointer(&self->model, octic_model_free);
     g_mutex_unlock(&self->lock);
+}
+
+gboolean octiscope_model_entry_has_weights(OctiscopeModelEntry *self) {
+    g_return_val_if_fail(OCTISCOPE_IS_MODEL_ENTRY(self), FALSE);
+    g_mutex_lock(&self->lock);
+    gboolean loaded = self->model != NULL;
+    g_mutex_unlock(&self->lock);
+    return loaded;
+}
+
+void octiscope_model_entry_drop_weights(OctiscopeModelEntry *self) {
+    g_return_if_fail(OCTISCOPE_IS_MODEL_ENTRY(self));
+    if (g_mutex_trylock(&self->lock)) {
+        g_clear_pointer(&self->model, octic_model_free);
+        g_mutex_unlock(&self->lock);
+    } else {
+        g_atomic_int_set(&self->drop, 1); /* a worker has them: freed as it lets go */
+    }
 }

@@ -49,6 +49,11 @@ void octiscope_model_entry_set_heads(OctiscopeModelEntry *self, int heads);
  * Release with octiscope_model_entry_unlock_model. */
 octic_model *octiscope_model_entry_lock_model(OctiscopeModelEntry *self, GError **error);
 void octiscope_model_entry_unlock_model(OctiscopeModelEntry *self);
+/* Frees the loaded weights (a model taken out of the library), now or, when
+ * a worker uses them, as it unlocks; the next lock_model loads them again. */
+void octiscope_model_entry_drop_weights(OctiscopeModelEntry *self);
+/* Whether the weights are loaded (waits for a worker using them). */
+gboolean octiscope_model_entry_has_weights(OctiscopeModelEntry *self);
 
 /* GError domain for engine failures (the code is the octic_status). */
 #define OCTISCOPE_ENGINE_ERROR (octiscope_engine_error_quark())

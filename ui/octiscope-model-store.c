@@ -9,6 +9,9 @@ struct _OctiscopeModelStore {
     GSettings *settings;
 };
 
+/* Removed entries kept for the toasts' Undo (the older ones go) */
+#define UNDO_DEPTH 4
+
 static void list_model_iface_init(GListModelInterface *iface);
 G_DEFINE_TYPE_WITH_CODE(OctiscopeModelStore, octiscope_model_store, G_TYPE_OBJECT,
                         G_IMPLEMENT_INTERFACE(G_TYPE_LIST_MODEL, list_model_iface_init))
@@ -147,8 +150,14 @@ OctiscopeModelEntry *octiscope_model_store_add(OctiscopeModelStore *self, const 
 void octiscope_model_store_remove(OctiscopeModelStore *self, guint position) {
     g_return_if_fail(OCTISCOPE_IS_MODEL_STORE(self));
     g_return_if_fail(position < self->entries->len);
-    g_ptr_array_add(self->removed, g_ptr_array_steal_index(self->entries, position));
+    OctiscopeModelEntry *e = g_ptr_array_steal_index(self->entries, position);
+    octiscope_model_entry_drop_weights(e); /* kept for an undo, without its weights */
+    g_ptr_array_add(self->removed, e);
     g_array_append_val(self->removed_at, position);
+    if (self->removed->len > UNDO_DEPTH) {
+        g_ptr_array_remove_index(self->removed, 0);
+        g_array_remove_index(self->removed_at, 0);
+    }
     g_list_model_items_changed(G_LIST_MODEL(self), position, 1, 0);
     octiscope_model_store_save(self);
 }

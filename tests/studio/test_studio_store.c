@@ -110,6 +110,64 @@ START_TEST(remembered_and_removed) {
 }
 END_TEST
 
+/* Undo of a removal: the same entry in its place, kept without its weights;
+ * only the latest removals can be undone, and not once the path is back. */
+START_TEST(removed_and_restored) {
+    OctiscopeModelStore *store = octiscope_model_store_new(settings, demo_dir);
+    wait_probed(store);
+    g_autoptr(OctiscopeModelEntry) invariant = g_list_model_get_item(G_LIST_MODEL(store), 1);
+    g_autofree char *path = g_strdup(octiscope_model_entry_get_path(invariant));
+    g_autoptr(GError) error = NULL;
+    ck_assert(octiscope_model_entry_lock_model(invariant, &error) != NULL); /* its weights loaded */
+    octiscope_model_entry_unlock_model(invariant);
+    ck_assert(octiscope_model_entry_has_weights(invariant));
+    octiscope_model_store_remove(store, 1);
+    ck_assert(octiscope_model_store_find(store, path, NULL) == NULL);
+    ck_assert(!octiscope_model_entry_has_weights(invariant)); /* kept for an undo, without them */
+    ck_assert(octiscope_model_store_restore(store, "/no/such/model.pth") == NULL);
+    ck_assert(octiscope_model_store_restore(store, path) == invariant);
+    guint pos = 99;
+    ck_assert(octiscope_model_store_find(store, path, &pos) == invariant);
+    ck_assert_int_eq(pos, 1);
+    ck_assert(octiscope_model_entry_get_demo(invariant));
+    ck_assert_int_eq(octiscope_model_entry_get_state(invariant), OCTISCOPE_MODEL_READY);
+    ck_assert(octiscope_model_store_restore(store, path) == NULL); /* listed: nothing to undo */
+    // and the list in the settings has it in its place again
+    g_autoptr(GVariant) saved = g_settings_get_value(settings, "models");
+    const char *second;
+    g_variant_get_child(saved, 1, "(&si)", &second, NULL);
+    ck_assert_str_eq(second, path);
+
+    // the weights of a removed model are let go as the worker using them unlocks
+    ck_assert(octiscope_model_entry_lock_model(invariant, &error) != NULL);
+    octiscope_model_store_remove(store, 1); /* while "a worker" holds them: no wait */
+    octiscope_model_entry_unlock_model(invariant);
+    ck_assert(!octiscope_model_entry_has_weights(invariant));
+    ck_assert(octiscope_model_store_restore(store, path) == invariant);
+    ck_assert(octiscope_model_entry_lock_model(invariant, &error) != NULL); /* loaded again */
+    octiscope_model_entry_unlock_model(invariant);
+    ck_assert(octiscope_model_entry_has_weights(invariant));
+
+    // five removals: the oldest can no longer be undone, the latest can
+    g_autofree char *golden = g_build_filename(g_getenv("OCTIC_GOLDEN_DIR"), "deit_hybrid_p16", "model.pth", NULL);
+    octiscope_model_store_add(store, golden, 2);
+    octiscope_model_store_add(store, "/no/such/model.pth", 0);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 5);
+    g_autofree char *oldest = NULL;
+    while (g_list_model_get_n_items(G_LIST_MODEL(store)) > 0) {
+        g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(G_LIST_MODEL(store), 0);
+        if (!oldest) oldest = g_strdup(octiscope_model_entry_get_path(e));
+        octiscope_model_store_remove(store, 0);
+    }
+    ck_assert(octiscope_model_store_restore(store, oldest) == NULL);
+    ck_assert(octiscope_model_store_restore(store, golden) != NULL);
+    ck_assert(octiscope_model_store_restore(store, path) != NULL);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 2);
+    wait_probed(store);
+    g_object_unref(store);
+}
+END_TEST
+
 START_TEST(failures_and_heads) {
     OctiscopeModelStore *store = octiscope_model_store_new(settings, NULL);
     ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 0); /* no demo folder */
@@ -299,6 +357,7 @@ int main(void) {
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, demo_models_on_first_start);
     tcase_add_test(tc, remembered_and_removed);
+    tcase_add_test(tc, removed_and_restored);
     tcase_add_test(tc, failures_and_heads);
     tcase_add_test(tc, datasets_and_items);
     suite_add_tcase(s, tc);
