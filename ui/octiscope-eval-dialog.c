@@ -58,6 +58,7 @@ struct _OctiscopeEvalDialog {
     OctiscopeModelStore *models;
     OctiscopeDatasetStore *datasets;
     GSettings *settings; /* "last-evaluation": the choices of the last run queued, or NULL */
+    GObject *followed;   /* the data set whose summary the row shows */
     GPtrArray *checks; /* GtkCheckButton, parallel to entries */
     GPtrArray *entries;
 };
@@ -153,6 +154,25 @@ static void restore(OctiscopeEvalDialog *self) {
 }
 
 /* ---- queueing ------------------------------------------------------------------------------ */
+
+/* The chosen data set's layout, splits and classes (or why it cannot be
+ * opened) under its name, followed while it is being opened. */
+static void show_dataset_summary(OctiscopeEvalDialog *self) {
+    gpointer item = adw_combo_row_get_selected_item(self->dataset_row);
+    const char *summary = item ? octiscope_dataset_entry_get_summary(OCTISCOPE_DATASET_ENTRY(item)) : NULL;
+    adw_action_row_set_subtitle(ADW_ACTION_ROW(self->dataset_row), summary ? summary : "Add a data set in the library");
+}
+
+static void on_summary(OctiscopeDatasetEntry *entry, GParamSpec *pspec, OctiscopeEvalDialog *self) {
+    show_dataset_summary(self);
+}
+
+static void on_dataset(AdwComboRow *row, GParamSpec *pspec, OctiscopeEvalDialog *self) {
+    if (self->followed) g_signal_handlers_disconnect_by_func(self->followed, on_summary, self);
+    g_set_object(&self->followed, adw_combo_row_get_selected_item(row));
+    if (self->followed) g_signal_connect(self->followed, "notify::summary", G_CALLBACK(on_summary), self);
+    show_dataset_summary(self);
+}
 
 static void on_queue(GtkButton *button, OctiscopeEvalDialog *self) {
     gpointer item = adw_combo_row_get_selected_item(self->dataset_row);
@@ -250,8 +270,17 @@ static void on_defaults(GtkButton *button, OctiscopeEvalDialog *self) {
     show_defaults(self);
 }
 
+/* What each protocol does, under its short name in the list. */
+static const char *const protocol_details[OCTISCOPE_EVAL_NPROTOCOLS] = {
+    "Val images classified by weighted votes of their nearest train images (class tokens)",
+    "Linear heads on the last blocks' class tokens and patch mean, trained on features extracted once",
+    "Each patch classified by a k-NN and a logistic regression on the frozen features; mIoU",
+    "Linear heads trained on augmented images through the frozen backbone at every step, as in DINOv2",
+};
+
 static void on_protocol(AdwComboRow *row, GParamSpec *pspec, OctiscopeEvalDialog *self) {
     guint p = adw_combo_row_get_selected(row);
+    adw_action_row_set_subtitle(ADW_ACTION_ROW(row), p < OCTISCOPE_EVAL_NPROTOCOLS ? protocol_details[p] : "");
     const gboolean knn = p == OCTISCOPE_EVAL_KNN, seg = p == OCTISCOPE_EVAL_SEG,
                    linear = p == OCTISCOPE_EVAL_LINEAR || p == OCTISCOPE_EVAL_LINEAR_DINOV2;
     gtk_widget_set_visible(GTK_WIDGET(self->ks_row), knn);
@@ -299,6 +328,8 @@ static void dispose(GObject *object) {
     g_clear_object(&self->models);
     g_clear_object(&self->datasets);
     g_clear_object(&self->settings);
+    if (self->followed) g_signal_handlers_disconnect_by_func(self->followed, on_summary, self);
+    g_clear_object(&self->followed);
     G_OBJECT_CLASS(octiscope_eval_dialog_parent_class)->dispose(object);
 }
 
@@ -375,7 +406,9 @@ OctiscopeEvalDialog *octiscope_eval_dialog_new(GtkWindow *parent, OctiscopeModel
     adw_combo_row_set_expression(self->dataset_row,
                                  gtk_cclosure_expression_new(G_TYPE_STRING, NULL, 0, NULL, G_CALLBACK(dataset_title),
                                                              NULL, NULL));
+    g_signal_connect(self->dataset_row, "notify::selected-item", G_CALLBACK(on_dataset), self);
     adw_combo_row_set_model(self->dataset_row, G_LIST_MODEL(datasets));
+    on_dataset(self->dataset_row, NULL, self);
     GApplication *app = parent ? G_APPLICATION(gtk_window_get_application(parent)) : NULL;
     if (app && OCTISCOPE_IS_APPLICATION(app)) {
         self->settings = g_object_ref(octiscope_application_get_settings(OCTISCOPE_APPLICATION(app)));

@@ -778,6 +778,14 @@ int main(int argc, char **argv) {
         snprintf(detail, sizeof detail, "label %s, y %.0f of %d", why ? "found" : "not found", why ? at.origin.y : -1.0,
                  gtk_widget_get_height(GTK_WIDGET(dialog)));
         check(queue && shown, "Queue without a model says why where it can be seen", detail);
+        /* the chosen data set's splits and the protocol's description, in full under their names */
+        GtkWidget *set_w = find_row(GTK_WIDGET(dialog), "Data set"), *protocol_w = find_row(GTK_WIDGET(dialog), "Protocol");
+        const char *set_sub = set_w ? adw_action_row_get_subtitle(ADW_ACTION_ROW(set_w)) : NULL;
+        const char *protocol_sub = protocol_w ? adw_action_row_get_subtitle(ADW_ACTION_ROW(protocol_w)) : NULL;
+        snprintf(detail, sizeof detail, "'%s'; '%s'", set_sub ? set_sub : "-", protocol_sub ? protocol_sub : "-");
+        check(set_sub && g_str_has_prefix(set_sub, "ImageNet · train 4, val 3") && protocol_sub &&
+                  strstr(protocol_sub, "augmented images"),
+              "the data set row gives its splits, the protocol row what the protocol does", detail);
         gtk_window_destroy(dialog);
     }
     /* New Evaluation shows the choices of the last run queued: a segmentation
