@@ -272,10 +272,10 @@ static void on_defaults(GtkButton *button, OctiscopeEvalDialog *self) {
 
 /* What each protocol does, under its short name in the list. */
 static const char *const protocol_details[OCTISCOPE_EVAL_NPROTOCOLS] = {
-    "Val images classified by weighted votes of their nearest train images (class tokens)",
-    "Linear heads on the last blocks' class tokens and patch mean, trained on features extracted once",
-    "Each patch classified by a k-NN and a logistic regression on the frozen features; mIoU",
-    "Linear heads trained on augmented images through the frozen backbone at every step, as in DINOv2",
+    "DINOv2's: val images classified by weighted votes of their nearest train images (class tokens)",
+    "DINOv2's linear heads on the last blocks' class tokens and patch mean, trained on features extracted once",
+    "capi's: each patch classified by a k-NN and a logistic regression on the frozen features; mIoU",
+    "DINOv2's: linear heads trained on augmented images through the frozen backbone at every step",
 };
 
 static void on_protocol(AdwComboRow *row, GParamSpec *pspec, OctiscopeEvalDialog *self) {
