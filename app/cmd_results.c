@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fileio.h"
 #include "commands.h"
 #include "results_db.h"
 
@@ -308,15 +309,14 @@ static int results_export(octic_db *db, const char *protocol, out_format fmt, co
     octic_db_run_info *runs = NULL;
     int n = 0;
     if (octic_db_list_runs(db, protocol, &runs, &n) != OCTIC_OK) return cli_engine_error();
+    /* a file gets the whole table or nothing (written at the end, as the
+     * checkpoints are: octic_atomic_*) */
     FILE *f = stdout;
-    char tmp[4200];
-    if (output) {
-        snprintf(tmp, sizeof tmp, "%s.tmp", output);
-        f = fopen(tmp, "w");
-        if (!f) {
-            free(runs);
-            return cli_error("%s: cannot write: %s", output, strerror(errno));
-        }
+    char *text = NULL;
+    size_t text_len = 0;
+    if (output && !(f = open_memstream(&text, &text_len))) {
+        free(runs);
+        return cli_error("%s: cannot write: %s", output, strerror(errno));
     }
     const char *head[] = {"run", "protocol", "state", "model", "sha256", "checkpoint", "data", "started", "ended",
                           "metric", "value"};
@@ -326,7 +326,7 @@ static int results_export(octic_db *db, const char *protocol, out_format fmt, co
         octic_db_row *rows = NULL;
         int nr = 0;
         if (octic_db_run_rows(db, runs[i].id, OCTIC_DB_METRICS, &rows, &nr) != OCTIC_OK) {
-            if (output) fclose(f), remove(tmp);
+            if (output) fclose(f), free(text);
             free(runs);
             return cli_engine_error();
         }
@@ -343,10 +343,16 @@ static int results_export(octic_db *db, const char *protocol, out_format fmt, co
     free(runs);
     if (output) {
         int bad = ferror(f);
-        if (fclose(f) != 0 || bad || rename(tmp, output) != 0) {
-            remove(tmp);
-            return cli_error("%s: write failed: %s", output, strerror(errno));
+        if (fclose(f) != 0 || bad) {
+            free(text);
+            return cli_error("%s: out of memory for the table", output);
         }
+        octic_atomic_file af;
+        octic_status st = octic_atomic_open(&af, output);
+        if (!st) st = octic_atomic_write(&af, text, text_len);
+        if (!st) st = octic_atomic_commit(&af);
+        free(text);
+        if (st) return cli_engine_error();
     }
     return CLI_OK;
 }

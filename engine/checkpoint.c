@@ -55,16 +55,40 @@ void octic_file_unmap(uint8_t *buf, size_t len) {
 octic_status octic_atomic_open(octic_atomic_file *f, const char *path) {
     f->fd = -1;
     f->path = path;
-    size_t n = strlen(path);
+    f->tmp = NULL;
+    f->direct = 0;
+    /* a symlink's target (realpath: NULL when there is no file yet) */
+    f->target = realpath(path, NULL);
+    if (!f->target && !(f->target = strdup(path))) return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
+    struct stat sb;
+    if (stat(f->target, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        if (S_ISDIR(sb.st_mode)) {
+            octic_atomic_abort(f);
+            return octic_fail(OCTIC_ERR_IO, "%s: cannot write: it is a folder; name a file", path);
+        }
+        f->fd = open(f->target, O_WRONLY | O_CLOEXEC);
+        if (f->fd < 0) {
+            int e = errno;
+            octic_atomic_abort(f);
+            return octic_fail(OCTIC_ERR_IO, "%s: cannot open to write: %s", path, strerror(e));
+        }
+        f->direct = 1;
+        return OCTIC_OK;
+    }
+    size_t n = strlen(f->target);
     f->tmp = malloc(n + sizeof ".tmp-XXXXXX");
-    if (!f->tmp) return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(f->tmp, path, n);
+    if (!f->tmp) {
+        octic_atomic_abort(f);
+        return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(f->tmp, f->target, n);
     memcpy(f->tmp + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
     f->fd = mkstemp(f->tmp);
     if (f->fd < 0) {
         int e = errno;
         free(f->tmp);
         f->tmp = NULL;
+        octic_atomic_abort(f);
         return octic_fail(OCTIC_ERR_IO, "%s: cannot create a temporary file to write: %s",
                           path, strerror(e));
     }
@@ -79,6 +103,8 @@ void octic_atomic_abort(octic_atomic_file *f) {
     if (f->tmp) unlink(f->tmp);
     free(f->tmp);
     f->tmp = NULL;
+    free(f->target);
+    f->target = NULL;
 }
 
 static octic_status write_failed(octic_atomic_file *f, const char *what, int e) {
@@ -113,15 +139,21 @@ static void sync_parent_dir(const char *path) {
 }
 
 octic_status octic_atomic_commit(octic_atomic_file *f) {
-    if (fsync(f->fd) != 0) return write_failed(f, "fsync failed", errno);
+    if (!f->direct && fsync(f->fd) != 0) return write_failed(f, "fsync failed", errno);
     int fd = f->fd;
     f->fd = -1;
     if (close(fd) != 0) return write_failed(f, "close failed", errno);
-    if (rename(f->tmp, f->path) != 0)
+    if (f->direct) {
+        octic_atomic_abort(f); /* frees target; nothing to remove */
+        return OCTIC_OK;
+    }
+    if (rename(f->tmp, f->target) != 0)
         return write_failed(f, "cannot rename the temporary file", errno);
     free(f->tmp);
     f->tmp = NULL;
-    sync_parent_dir(f->path);
+    sync_parent_dir(f->target);
+    free(f->target);
+    f->target = NULL;
     return OCTIC_OK;
 }
 

@@ -16,11 +16,15 @@ void octic_file_unmap(uint8_t *buf, size_t len);
 /* Atomic replacement of a file: everything is written to
  * "<path>.tmp-XXXXXX" in the same directory, which is fsync'ed and renamed
  * over `path` on commit. Any failure removes the temporary file, so `path`
- * is either the old file or the complete new one. */
+ * is either the old file or the complete new one. A symlink is followed (its
+ * target is replaced, the link stays); a device, FIFO or socket (/dev/null,
+ * /dev/stdout) is written straight into, as there is no file to replace. */
 typedef struct {
     int fd;
     char *tmp;
-    const char *path;
+    const char *path; /* as given: the messages name it */
+    char *target;     /* the file replaced or written (path, symlinks followed) */
+    int direct;       /* written straight into target (not a regular file) */
 } octic_atomic_file;
 
 octic_status octic_atomic_open(octic_atomic_file *f, const char *path);

@@ -866,6 +866,44 @@ START_TEST(save_failure_is_atomic) {
 }
 END_TEST
 
+/* What --output names that is not a plain file: a symlink's target is
+ * replaced (the link stays), a device is written into (not replaced by a
+ * file: /dev/null stays a device, /dev/full says the disk is full), a
+ * folder is refused. */
+START_TEST(save_through_links_and_devices) {
+    make_tmpdir();
+    int64_t shape[] = {4};
+    float v[4] = {1, 2, 3, 4};
+    char *target = tmpfile_path("target.npy"), *link = tmpfile_path("link.npy");
+    ck_assert_int_eq(octic_npy_save(target, v, 1, shape), OCTIC_OK);
+    ck_assert_int_eq(symlink(target, link), 0);
+    v[0] = 7;
+    ck_assert_int_eq(octic_npy_save(link, v, 1, shape), OCTIC_OK);
+    struct stat sb;
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    octic_array a;
+    ck_assert_int_eq(octic_npy_load(target, &a), OCTIC_OK);
+    ck_assert_float_eq(a.data[0], 7);
+    octic_array_free(&a);
+    ck_assert_int_eq(count_files(tmpdir), 2); /* no temporary file left */
+
+    ck_assert_int_eq(octic_npy_save("/dev/null", v, 1, shape), OCTIC_OK);
+    ck_assert_int_eq(stat("/dev/null", &sb), 0);
+    ck_assert(S_ISCHR(sb.st_mode));
+    if (stat("/dev/full", &sb) == 0 && S_ISCHR(sb.st_mode)) {
+        assert_error(octic_npy_save("/dev/full", v, 1, shape), OCTIC_ERR_IO,
+                     "/dev/full: write failed: No space left on device");
+        ck_assert_int_eq(stat("/dev/full", &sb), 0);
+        ck_assert(S_ISCHR(sb.st_mode));
+    }
+    char want[1200];
+    snprintf(want, sizeof want, "%s: cannot write: it is a folder; name a file", tmpdir);
+    assert_error(octic_npy_save(tmpdir, v, 1, shape), OCTIC_ERR_IO, want);
+    remove_tmpdir();
+}
+END_TEST
+
 /* --- npy ----------------------------------------------------------------------------- */
 
 START_TEST(npy_fixtures) {
@@ -1029,6 +1067,7 @@ static Suite *readers_suite(void) {
     tcase_add_test(tc, safetensors_round_trip);
     tcase_add_test(tc, pth_to_safetensors);
     tcase_add_test(tc, save_failure_is_atomic);
+    tcase_add_test(tc, save_through_links_and_devices);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("npy");
