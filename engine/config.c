@@ -551,10 +551,19 @@ octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_co
         return octic_fail(OCTIC_ERR_SHAPE, "octic patch size %d is odd", cfg->patch);
     if ((st = check_meta(set, cfg)) != OCTIC_OK) return st;
 
-    /* Heads: given, stored by us, or those of a published architecture. */
+    /* Heads: given, stored by us, or those of a published architecture. A
+     * file that stores them is believed: a number given that differs, or a
+     * stored value that is not a number, is an error. */
+    const char *stored = octic_tensor_set_get_meta(set, "heads");
+    int h = 0;
+    if (stored && !parse_positive(stored, &h))
+        return octic_fail(OCTIC_ERR_FORMAT, "the file's metadata gives heads = \"%.40s\", which is not a positive "
+                          "whole number", stored);
+    if (heads > 0 && h > 0 && heads != h)
+        return octic_fail(OCTIC_ERR_ARG, "%d heads were asked for, but the file's metadata says heads = %d (leave "
+                          "the number out to use it)", heads, h);
     if (heads == 0) {
-        int h;
-        if (parse_positive(octic_tensor_set_get_meta(set, "heads"), &h))
+        if (h > 0)
             heads = h;
         else if (octic_arch_match(cfg))
             heads = octic_arch_match(cfg)->config.heads;

@@ -521,8 +521,20 @@ START_TEST(test_heads_checks) {
     ck_assert_int_eq(octic_tensor_set_set_meta(&set, "heads", "4"), OCTIC_OK);
     ck_assert_int_eq(octic_config_infer(&set, 0, &cfg), OCTIC_OK);
     ck_assert_int_eq(cfg.heads, 4);
-    ck_assert_int_eq(octic_config_infer(&set, 2, &cfg), OCTIC_OK);
-    ck_assert_int_eq(cfg.heads, 2);
+    /* a number given that contradicts it is an error, as every other
+     * contradiction of the metadata is; the same number is fine */
+    assert_error(octic_config_infer(&set, 2, &cfg), OCTIC_ERR_ARG,
+                 "2 heads were asked for, but the file's metadata says heads = 4");
+    ck_assert_int_eq(octic_config_infer(&set, 4, &cfg), OCTIC_OK);
+    ck_assert_int_eq(cfg.heads, 4);
+    /* a stored value that is not a number is named */
+    const char *bad[] = {"abc", "0", "-1", "4x"};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(octic_tensor_set_set_meta(&set, "heads", bad[i]), OCTIC_OK);
+        char want[120];
+        snprintf(want, sizeof want, "metadata gives heads = \"%s\", which is not a positive whole number", bad[i]);
+        assert_error(octic_config_infer(&set, 0, &cfg), OCTIC_ERR_FORMAT, want);
+    }
     octic_tensor_set_free(&set);
 
     /* A standard model takes 16 heads of width 4. */

@@ -290,9 +290,9 @@ octic_status octic_features_extract(const octic_extract_spec *spec, octic_featur
     if (!realpath(octic_dataset_root(spec->ds), root)) snprintf(root, sizeof root, "%s", octic_dataset_root(spec->ds));
     int klen = snprintf(
         out->key, sizeof out->key,
-        "octic %s features v2\nmodel %s\ndata %s\nfiles %s\nlayout %s\nsplit %s\nsubset %s %zu seed %llu\n"
+        "octic %s features v3\nmodel %s\nheads %d\ndata %s\nfiles %s\nlayout %s\nsplit %s\nsubset %s %zu seed %llu\n"
         "kind %s\nsize %d\nresize %d\nblocks %d\nbatch %d\n",
-        OCTIC_VERSION, spec->model_sha256, root, files, octic_layout_name(octic_dataset_layout(spec->ds)),
+        OCTIC_VERSION, spec->model_sha256, cfg->heads, root, files, octic_layout_name(octic_dataset_layout(spec->ds)),
         octic_dataset_split_name(spec->ds, spec->split), subset_names[spec->subset], spec->subset_n,
         (unsigned long long)spec->seed, patch_kind ? "patch" : "classify", spec->size,
         patch_kind ? 0 : spec->resize_to, nb, spec->batch_size);

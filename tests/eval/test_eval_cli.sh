@@ -227,6 +227,11 @@ run "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" --d
 [ "$rc" -eq 0 ] && grep -q "reused $chunks cached feature chunks" "$tmp/err"
 check "the next run reuses all $chunks finished chunks" $? "$(grep reused "$tmp/err")"
 [ "$(state_of 2 "$kdb")" = done ]; check "the next run is done" $?
+# another number of heads is another model: nothing of the cache is reused
+other_heads=$(( heads == 4 ? 2 : 4 ))
+run "$octic" eval knn "$model" --heads "$other_heads" --size 64 --data "$imagenet" --db "$tmp/heads.sqlite" --cache "$kcache" --batch-size 1 --ks 1
+[ "$rc" -eq 0 ] && ! grep -q "reused [1-9]" "$tmp/err"
+check "features of $heads heads are not reused for $other_heads heads" $? "$(grep -E "reused|computed" "$tmp/err")"
 
 # SIGKILL during training: the features are all cached, each step pauses
 OCTIC_EVAL_PAUSE_MS=300 "$octic" eval linear "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$kdb" \
