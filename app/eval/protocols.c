@@ -475,15 +475,19 @@ static octic_status gather(const octic_features *f, const int64_t *imgs, int64_t
 
 /* Per-pixel predictions of the k-NN: for each query patch and pixel, the
  * most frequent label among the k nearest train patches' same pixel. */
-static void knn_pixels(const int32_t *idx, int kmax, int k, const patch_rows *train, int64_t m, int pp, uint8_t *pred) {
-    uint8_t vals[64];
+static octic_status knn_pixels(const int32_t *idx, int kmax, int k, const patch_rows *train, int64_t m, int pp,
+                               uint8_t *pred) {
+    uint8_t *vals = malloc((size_t)k);
+    if (!vals) return octic_fail(OCTIC_ERR_NOMEM, "segmentation: out of memory for k = %d", k);
     for (int64_t q = 0; q < m; q++)
         for (int px = 0; px < pp; px++) {
             int n = 0;
-            for (int j = 0; j < k && j < 64; j++)
+            for (int j = 0; j < k; j++)
                 if (idx[q * kmax + j] >= 0) vals[n++] = train->pix[(size_t)idx[q * kmax + j] * pp + px];
             pred[q * pp + px] = (uint8_t)octic_label_mode(vals, n);
         }
+    free(vals);
+    return OCTIC_OK;
 }
 
 static double score_pixels(const patch_rows *query, const uint8_t *pred, int pp, const octic_label_set *ign,
@@ -624,7 +628,6 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
     if (p->knn) {
         int kmax = 0;
         for (int i = 0; i < p->n_k; i++) kmax = p->ks[i] > kmax ? p->ks[i] : kmax;
-        if (kmax > 64) kmax = 64;
         idx = malloc((size_t)(most ? most : 1) * kmax * sizeof(int32_t));
         if (!idx) { st = octic_fail(OCTIC_ERR_NOMEM, "segmentation: out of memory"); goto done; }
         double best = -1.0, grid[2][8]; /* mIoU by distance and k */
@@ -635,8 +638,7 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
         for (int di = 0; di < p->n_dist; di++) { /* the neighbours once per distance */
             if ((st = neighbors(&fit_rows, &sel_rows, C, kmax, p->dists[di], idx)) != OCTIC_OK) goto done;
             for (int ki = 0; ki < p->n_k; ki++) {
-                int k = p->ks[ki] < kmax ? p->ks[ki] : kmax;
-                knn_pixels(idx, kmax, k, &fit_rows, sel_rows.rows, pp, pred);
+                if ((st = knn_pixels(idx, kmax, p->ks[ki], &fit_rows, sel_rows.rows, pp, pred)) != OCTIC_OK) goto done;
                 double miou = score_pixels(&sel_rows, pred, pp, &ign, &s);
                 snprintf(setting, sizeof setting, "k=%d distance=%s", p->ks[ki], dist_name(p->dists[di]));
                 if ((st = add_trial(out, "knn", setting, "mIoU", miou, 0)) != OCTIC_OK) goto done;
@@ -654,7 +656,7 @@ octic_status octic_eval_seg(octic_eval_context *ctx, const octic_seg_protocol *p
         snprintf(phase, sizeof phase, "k-NN: k=%d %s on every train image, scoring val", best_k, dist_name(best_d));
         announce(ctx, phase);
         if ((st = neighbors(&all_rows, &test_rows, C, kmax, best_d, idx)) != OCTIC_OK) goto done;
-        knn_pixels(idx, kmax, best_k < kmax ? best_k : kmax, &all_rows, test_rows.rows, pp, pred);
+        if ((st = knn_pixels(idx, kmax, best_k, &all_rows, test_rows.rows, pp, pred)) != OCTIC_OK) goto done;
         score_pixels(&test_rows, pred, pp, &ign, &s);
         if ((st = record_scores(ctx, out, "knn", &s)) != OCTIC_OK) goto done;
     }

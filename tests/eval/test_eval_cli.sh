@@ -101,6 +101,15 @@ miou=$(metric 4 "$db" mIoU)
 "$octic" results show 4 --db "$db" | grep -Eq "^  logreg +C=0.01 +mIoU"; check "seg records the C trials" $?
 "$octic" results show 4 --db "$db" | grep -Eq "^  knn +[0-9]+ .* IoU"; check "seg records per-class IoU" $?
 
+# a k above 64 is the k used (it was cut to 64: k = 100 scored as k = 64)
+for k in 64 100; do
+    run "$octic" eval seg "$model" --data "$voc" --heads "$heads" --size 128 --db "$tmp/bigk.sqlite" --seg-ks $k \
+        --classifiers knn
+done
+k64=$(metric 1 "$tmp/bigk.sqlite" knn_mIoU)
+k100=$(metric 2 "$tmp/bigk.sqlite" knn_mIoU)
+[ "$rc" -eq 0 ] && [ -n "$k64" ] && [ "$k64" != "$k100" ]; check "seg k-NN with k = 100 is not k = 64" $? "$k64 and $k100"
+
 # small values (a C of 1e-06) keep their digits in show and compare, and a CSV cell is a number
 run "$octic" eval seg "$model" --data "$voc" --heads "$heads" --size 64 --db "$tmp/small.sqlite" --cs 1e-6,3e-5 \
     --classifiers logreg
