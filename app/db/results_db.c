@@ -762,6 +762,27 @@ octic_status octic_db_set_state(octic_db *db, int64_t run_id, octic_run_state st
     return commit(db, what);
 }
 
+octic_status octic_db_set_setting(octic_db *db, int64_t run_id, const char *protocol, const char *name,
+                                  const char *value) {
+    char what[64];
+    snprintf(what, sizeof what, "updating run %lld", (long long)run_id);
+    octic_status st = begin(db, what);
+    if (st != OCTIC_OK) return st;
+    sqlite3_stmt *q = NULL;
+    if ((st = prepare(db, "UPDATE runs SET protocol = ? WHERE id = ?", &q, what)) != OCTIC_OK) return rollback(db, st);
+    sqlite3_bind_text(q, 1, protocol, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 2, run_id);
+    if ((st = step_done(db, q, what)) != OCTIC_OK) return rollback(db, st);
+    if ((st = prepare(db, "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)", &q, what)) !=
+        OCTIC_OK)
+        return rollback(db, st);
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, value, -1, SQLITE_STATIC);
+    if ((st = step_done(db, q, what)) != OCTIC_OK) return rollback(db, st);
+    return commit(db, what);
+}
+
 octic_status octic_db_delete_run(octic_db *db, int64_t run_id) {
     char what[64];
     snprintf(what, sizeof what, "deleting run %lld", (long long)run_id);

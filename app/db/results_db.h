@@ -131,6 +131,11 @@ octic_status octic_db_start_run(octic_db *db, int64_t model_id, int64_t dataset_
 octic_status octic_db_finish_run(octic_db *db, int64_t run_id, const octic_db_metric *metrics, int n_metrics,
                                  const octic_db_trial *trials, int n_trials,
                                  const octic_db_class_result *classes, int n_classes, const char *message);
+/* A setting that changed once the run had started (k-NN's ks, fitted to
+ * the train images that could be read): its protocol name and one
+ * parameter, set (or added): one transaction. */
+octic_status octic_db_set_setting(octic_db *db, int64_t run_id, const char *protocol, const char *name,
+                                  const char *value);
 /* Sets a run's state (failed, cancelled, ...), its end time and message. */
 octic_status octic_db_set_state(octic_db *db, int64_t run_id, octic_run_state state, const char *message);
 /* Deletes a run and everything under it. */

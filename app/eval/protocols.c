@@ -182,7 +182,11 @@ octic_status octic_eval_knn(octic_eval_context *ctx, const octic_knn_protocol *p
      * may leave fewer: fitted again, with a note */
     octic_knn_protocol fitted = *p;
     char told[200];
-    if (octic_knn_fit_ks(&fitted, tr.n, told, sizeof told)) octic_eval_note(ctx, "%s", told);
+    if (octic_knn_fit_ks(&fitted, tr.n, told, sizeof told)) {
+        octic_eval_note(ctx, "%s", told);
+        ctx->n_ks_refit = fitted.n_k;
+        memcpy(ctx->ks_refit, fitted.ks, sizeof ctx->ks_refit);
+    }
     kp.n_k = fitted.n_k;
     memcpy(kp.ks, fitted.ks, sizeof kp.ks);
     announce(ctx, "k-NN");

@@ -60,6 +60,9 @@ typedef struct {
     char notes[1024]; /* octic_eval_note's */
     /* what the run reused */
     int chunks_reused, chunks_computed;
+    /* k-NN: the ks fitted again to the train images that could be read
+     * (n_ks_refit 0: the ks asked for ran), for the run's record */
+    int n_ks_refit, ks_refit[OCTIC_KNN_MAX_K];
 } octic_eval_context;
 
 /* Says one thing the user should know of the run through ctx->note, and

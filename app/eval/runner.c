@@ -253,6 +253,15 @@ octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outc
                   : octic_eval_seg(&ctx, &r->seg, &out->results);
     out->chunks_reused = ctx.chunks_reused, out->chunks_computed = ctx.chunks_computed;
     snprintf(out->notes, sizeof out->notes, "%s", ctx.notes);
+    if (!st && ctx.n_ks_refit) { /* unreadable train images left fewer than a k: the ks that ran, recorded */
+        eff.knn.n_k = ctx.n_ks_refit;
+        memcpy(eff.knn.ks, ctx.ks_refit, sizeof eff.knn.ks);
+        snprintf(out->protocol, sizeof out->protocol, "%s", octic_eval_run_protocol(&eff));
+        char ks[96];
+        octic_join_ints(ks, sizeof ks, eff.knn.ks, eff.knn.n_k);
+        st = octic_db_set_setting(db, out->run_id, out->protocol, "ks", ks);
+        out->unsaved = st != OCTIC_OK;
+    }
     if (!st) {
         st = octic_db_finish_run(db, out->run_id, out->results.metrics, out->results.n_metrics, out->results.trials,
                                  out->results.n_trials, out->results.classes, out->results.n_classes, ctx.notes);

@@ -56,6 +56,14 @@ check "an unreadable image is skipped, and the run says which and why" $? "$(cat
 grep -q "extracting val 2/2 (100%)" "$tmp/err"; check "and its progress counts it" $?
 "$octic" results show 1 --db "$tmp/skip.sqlite" | grep -q "^  message    1 of the val split's 2 images skipped"
 check "and the run's record says so" $?
+# unreadable train images leave 8 of 10: k = 10 runs as k = 8, and is recorded so
+echo garbage >"$tmp/skip/train/a/bad1.jpg"
+echo garbage >"$tmp/skip/train/b/bad2.jpg"
+run "$octic" eval knn "$model" --data "$tmp/skip" --heads "$heads" --size 64 --db "$tmp/skip.sqlite" --ks 10
+"$octic" results show 2 --db "$tmp/skip.sqlite" >"$tmp/show"
+[ "$rc" -eq 0 ] && grep -Eq "^  ks +8$" "$tmp/show" && grep -q "top1_k8" "$tmp/show" && ! grep -q "top1_k10" "$tmp/show"
+check "ks cut by unreadable train images are recorded as they ran" $? "$(grep -E "ks|top1" "$tmp/show")"
+rm "$tmp/skip/train/a/bad1.jpg" "$tmp/skip/train/b/bad2.jpg"
 
 run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --ks 1,3
 check "knn on the demo ImageNet" $(( rc != 0 )) "exit $rc"
