@@ -8,6 +8,7 @@
  *
  * Each subcommand lives in its own cmd_*.c as one function taking the
  * arguments from its own name on. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,7 +68,7 @@ static void command_names(char *buf, size_t len) {
     }
 }
 
-int main(int argc, char **argv) {
+static int run_command(int argc, char **argv) {
     char names[256];
     command_names(names, sizeof names);
     if (argc < 2) {
@@ -94,4 +95,16 @@ int main(int argc, char **argv) {
         return CLI_USAGE;
     }
     return cmd->run(argc - 1, argv + 1);
+}
+
+/* What went to stdout reached it, or the run fails: a table redirected to a
+ * full disk is not a success with half a file. */
+int main(int argc, char **argv) {
+    int rc = run_command(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        int e = errno;
+        cli_error("writing the output failed: %s", e ? strerror(e) : "an I/O error");
+        if (rc == CLI_OK) rc = CLI_FAIL;
+    }
+    return rc;
 }

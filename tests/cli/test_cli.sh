@@ -91,6 +91,16 @@ else
     fail "octic archs lists the 12 published architectures"
 fi
 expect_ok "octic info --list-archs --json" "$octic" info --list-archs --json
+# output that cannot be written (a full disk) is an error, not a success with nothing written
+if [ -c /dev/full ]; then
+    "$octic" archs >/dev/full 2>"$tmp/err"
+    frc=$?
+    if [ "$frc" -eq 1 ] && grep -q "^octic: writing the output failed: No space left on device" "$tmp/err"; then
+        pass "octic archs > /dev/full fails and says why"
+    else
+        fail "octic archs > /dev/full fails and says why" "exit $frc" "$(cat "$tmp/err")"
+    fi
+fi
 
 while read -r arch params gflops; do
     run "$octic" info --arch "$arch" --json
