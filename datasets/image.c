@@ -206,6 +206,10 @@ static octic_status decode_jpeg(const uint8_t *buf, size_t len, const char *name
         st = jpeg_error(buf, len, name, tjGetErrorStr2(tj));
         goto done;
     }
+    if (w < 1 || h < 1) { /* a header read without its frame (a file cut short) */
+        st = jpeg_error(buf, len, name, "no image size before the data ends");
+        goto done;
+    }
     if ((st = check_size(name, "a JPEG", w, h)) != OCTIC_OK) goto done;
     int sw = (w * scale_num + scale_denom - 1) / scale_denom;
     int sh = (h * scale_num + scale_denom - 1) / scale_denom;

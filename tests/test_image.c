@@ -330,6 +330,10 @@ START_TEST(truncated_jpeg) {
     size_t n;
     uint8_t *jpg = read_all(fx(path, sizeof path, "coffee.jpg"), &n);
     assert_error(octic_image_load_memory(jpg, n / 2, "half.jpg", &img), "half.jpg", "truncated");
+    /* cut in its header, before the frame gives the size: truncated too (it
+     * was "a JPEG of 0 x 0 pixels") */
+    for (size_t cut = 20; cut < 400 && cut < n; cut += 20)
+        assert_error(octic_image_load_memory(jpg, cut, "head.jpg", &img), "head.jpg", "truncated JPEG");
     free(jpg);
 }
 END_TEST
