@@ -144,7 +144,8 @@ static int results_list(octic_db *db, const char *protocol, out_format fmt) {
         for (int k = 0; k < 3; k++)
             if ((int)strlen(text[k]) > *w[k]) *w[k] = (int)strlen(text[k]);
     }
-    if (fmt == FMT_TEXT && n == 0) printf("no runs in %s\n", octic_db_path(db));
+    if (fmt == FMT_TEXT && n == 0 && protocol) printf("no runs of protocol %s in %s\n", protocol, octic_db_path(db));
+    if (fmt == FMT_TEXT && n == 0 && !protocol) printf("no runs in %s\n", octic_db_path(db));
     if (n > 0 || fmt != FMT_TEXT) {
         row(stdout, fmt, head, 8, widths);
         if (fmt == FMT_MARKDOWN) md_rule(stdout, 8, 8);
