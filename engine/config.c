@@ -471,6 +471,18 @@ static octic_status check_meta(const octic_tensor_set *set, const octic_config *
     return OCTIC_OK;
 }
 
+octic_status octic_config_check_heads(const octic_config *cfg, int heads) {
+    if (heads <= 0) return octic_fail(OCTIC_ERR_ARG, "number of heads must be positive, got %d", heads);
+    if (cfg->dim % heads != 0)
+        return octic_fail(OCTIC_ERR_ARG, "%d heads do not divide the width %d", heads, cfg->dim);
+    if (cfg->kind != OCTIC_KIND_STANDARD && (cfg->dim / heads) % 8 != 0)
+        return octic_fail(OCTIC_ERR_ARG,
+                          "%d heads give a head width of %d, which an octic model needs to be a "
+                          "multiple of 8",
+                          heads, cfg->dim / heads);
+    return OCTIC_OK;
+}
+
 octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_config *cfg) {
     octic_status st;
     const octic_tensor *t;
@@ -574,13 +586,7 @@ octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_co
                           "this is not a published architecture (%s %s, depth %d, dim %d): give it "
                           "with --heads N",
                           octic_family_name(cfg->family), octic_kind_name(cfg->kind), cfg->depth, C);
-    if (C % heads != 0)
-        return octic_fail(OCTIC_ERR_ARG, "%d heads do not divide the width %d", heads, C);
-    if (octic && (C / heads) % 8 != 0)
-        return octic_fail(OCTIC_ERR_ARG,
-                          "%d heads give a head width of %d, which an octic model needs to be a "
-                          "multiple of 8",
-                          heads, C / heads);
+    if ((st = octic_config_check_heads(cfg, heads)) != OCTIC_OK) return st;
     cfg->heads = heads;
     return OCTIC_OK;
 }

@@ -78,6 +78,9 @@ const octic_arch *octic_arch_match(const octic_config *cfg);
  * OCTIC_ERR_MISSING is returned with a message asking for --heads. Also
  * returns an error for anything that is not one of the six families. */
 octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_config *cfg);
+/* Whether a model of cfg's shape can have that many heads: they divide the
+ * width and, in an octic model, leave heads of a width divisible by 8. */
+octic_status octic_config_check_heads(const octic_config *cfg, int heads);
 
 /* Parameters and multiply-adds of one forward pass at img x img
  * (fvcore convention: one multiply-add = one FLOP). */

@@ -55,9 +55,19 @@ OctiscopeEvaluations *octiscope_window_get_evaluations(OctiscopeWindow *self) {
 
 static void on_heads_response(AdwMessageDialog *dialog, const char *response, OctiscopeModelEntry *entry) {
     if (g_strcmp0(response, "set") == 0) {
-        GtkSpinButton *spin = GTK_SPIN_BUTTON(adw_message_dialog_get_extra_child(dialog));
+        GtkSpinButton *spin = g_object_get_data(G_OBJECT(dialog), "spin");
         octiscope_model_entry_set_heads(entry, gtk_spin_button_get_value_as_int(spin));
     }
+}
+
+/* Set only for a number the model's shape can take; the reason below. */
+static void on_heads_value(GtkSpinButton *spin, AdwMessageDialog *dialog) {
+    OctiscopeModelEntry *entry = g_object_get_data(G_OBJECT(dialog), "entry");
+    GtkLabel *why = g_object_get_data(G_OBJECT(dialog), "why");
+    gboolean fits = octic_config_check_heads(octiscope_model_entry_get_config(entry),
+                                             gtk_spin_button_get_value_as_int(spin)) == OCTIC_OK;
+    adw_message_dialog_set_response_enabled(dialog, "set", fits);
+    gtk_label_set_label(why, fits ? "" : octic_last_error());
 }
 
 static void ask_heads(OctiscopeWindow *self, OctiscopeModelEntry *entry) {
@@ -72,10 +82,21 @@ static void ask_heads(OctiscopeWindow *self, OctiscopeModelEntry *entry) {
                                             octiscope_model_entry_get_path(entry), why, dim);
     GtkWidget *dialog = adw_message_dialog_new(GTK_WINDOW(self), "Number of Attention Heads", body);
     GtkWidget *spin = gtk_spin_button_new_with_range(1, MAX(dim, 1), 1);
-    gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), heads > 0 ? heads : dim >= 64 ? dim / 64 : 1);
     gtk_widget_set_halign(spin, GTK_ALIGN_CENTER);
-    adw_message_dialog_set_extra_child(ADW_MESSAGE_DIALOG(dialog), spin);
+    GtkWidget *reason = gtk_label_new(NULL);
+    gtk_label_set_wrap(GTK_LABEL(reason), TRUE);
+    gtk_widget_add_css_class(reason, "error");
+    GtkWidget *box = gtk_box_new(GTK_ORIENTATION_VERTICAL, 6);
+    gtk_box_append(GTK_BOX(box), spin);
+    gtk_box_append(GTK_BOX(box), reason);
+    adw_message_dialog_set_extra_child(ADW_MESSAGE_DIALOG(dialog), box);
+    g_object_set_data(G_OBJECT(dialog), "spin", spin);
+    g_object_set_data(G_OBJECT(dialog), "why", reason);
+    g_object_set_data_full(G_OBJECT(dialog), "entry", g_object_ref(entry), g_object_unref);
     adw_message_dialog_add_responses(ADW_MESSAGE_DIALOG(dialog), "cancel", "_Cancel", "set", "_Set", NULL);
+    g_signal_connect(spin, "value-changed", G_CALLBACK(on_heads_value), dialog);
+    gtk_spin_button_set_value(GTK_SPIN_BUTTON(spin), heads > 0 ? heads : dim >= 64 ? dim / 64 : 1);
+    on_heads_value(GTK_SPIN_BUTTON(spin), ADW_MESSAGE_DIALOG(dialog));
     adw_message_dialog_set_response_appearance(ADW_MESSAGE_DIALOG(dialog), "set", ADW_RESPONSE_SUGGESTED);
     adw_message_dialog_set_default_response(ADW_MESSAGE_DIALOG(dialog), "set");
     g_signal_connect_data(dialog, "response", G_CALLBACK(on_heads_response), g_object_ref(entry),

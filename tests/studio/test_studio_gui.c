@@ -1181,6 +1181,35 @@ int main(int argc, char **argv) {
     settle(0.1);
     check(octiscope_library_page_get_selected(library) == hybrid && heads_btn && gtk_widget_is_sensitive(heads_btn),
           "and is for a model that was read", NULL);
+    /* its dialog offers Set only for a number of heads the shape can take (the
+     * demo hybrid: width 128, heads of a width divisible by 8), saying why not */
+    if (heads_btn) g_signal_emit_by_name(heads_btn, "clicked");
+    settle(0.3);
+    AdwMessageDialog *heads_dialog = NULL;
+    GListModel *tops = gtk_window_get_toplevels();
+    for (guint i = 0; i < g_list_model_get_n_items(tops) && !heads_dialog; i++) {
+        g_autoptr(GObject) w = g_list_model_get_item(tops, i);
+        if (ADW_IS_MESSAGE_DIALOG(w) &&
+            g_strcmp0(adw_message_dialog_get_heading(ADW_MESSAGE_DIALOG(w)), "Number of Attention Heads") == 0)
+            heads_dialog = ADW_MESSAGE_DIALOG(w);
+    }
+    GtkSpinButton *heads_spin = heads_dialog ? g_object_get_data(G_OBJECT(heads_dialog), "spin") : NULL;
+    GtkLabel *heads_why = heads_dialog ? g_object_get_data(G_OBJECT(heads_dialog), "why") : NULL;
+    const int tries[3] = {3, 32, 4};
+    const gboolean fits[3] = {FALSE, FALSE, TRUE};
+    const char *heads_said[3] = {"3 heads do not divide the width 128", "a head width of 4, which an octic model", ""};
+    for (int i = 0; i < 3 && heads_spin; i++) {
+        gtk_spin_button_set_value(heads_spin, tries[i]);
+        const char *text = gtk_label_get_label(heads_why);
+        snprintf(detail, sizeof detail, "%d heads: Set %s, '%s'", tries[i],
+                 adw_message_dialog_get_response_enabled(heads_dialog, "set") ? "enabled" : "disabled", text);
+        check(adw_message_dialog_get_response_enabled(heads_dialog, "set") == fits[i] &&
+                  (fits[i] ? !*text : strstr(text, heads_said[i]) != NULL),
+              "the heads dialog offers Set only for a number that fits, and says why not", detail);
+    }
+    check(heads_dialog && heads_spin, "Set Heads opens its dialog", NULL);
+    if (heads_dialog) adw_message_dialog_response(heads_dialog, "cancel");
+    settle(0.2);
     // 9d. Remove takes a model out of the library, and the toast's Undo brings it back
     // (the broken one stays listed below it meanwhile: Undo puts it back in its place)
     g_autofree char *standard_path = g_strdup(octiscope_model_entry_get_path(standard));
