@@ -1064,6 +1064,7 @@ int main(int argc, char **argv) {
     OctiscopePreferences *prefs = octiscope_preferences_new(GTK_WINDOW(win), settings);
     gtk_window_present(GTK_WINDOW(prefs));
     settle(0.3);
+    screenshot(GTK_WIDGET(prefs), "preferences.png", 0, &colours, &luma_std);
     GtkWidget *dbrow = find_type(GTK_WIDGET(prefs), "AdwEntryRow");
     g_autofree char *typed = g_build_filename(evaldir, "typed", "res.sqlite", NULL);
     g_autofree char *typed_dir = g_build_filename(evaldir, "typed", NULL);
