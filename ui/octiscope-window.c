@@ -17,6 +17,7 @@ struct _OctiscopeWindow {
     OctiscopeModelStore *store;
     OctiscopeDatasetStore *datasets;
     GSettings *settings;
+    char *export_dir;       /* the folder of the last export, or NULL */
     gboolean closing;       /* closed while an evaluation ran: waiting for it to stop */
     gboolean close_confirmed; /* the user chose to stop the runs and close */
     GtkWidget *close_dialog;  /* asking whether to stop them, or NULL */
@@ -218,6 +219,7 @@ static void on_export_response(GtkNativeDialog *chooser, int response, Octiscope
         g_autofree char *path = g_file_get_path(dir);
         g_autoptr(GError) error = NULL;
         int models = 0;
+        if (path) g_free(self->export_dir), self->export_dir = g_strdup(path); /* the next export starts there */
         if (!path || !octiscope_inspector_export(self->inspector, path, &models, &error)) {
             octiscope_window_show_error(self, error ? error->message : "only local folders can be written");
         } else {
@@ -241,6 +243,10 @@ static void export_action(GtkWidget *widget, const char *name, GVariant *param) 
     }
     GtkFileChooserNative *chooser = gtk_file_chooser_native_new(
         "Export to Folder", GTK_WINDOW(self), GTK_FILE_CHOOSER_ACTION_SELECT_FOLDER, "_Export", "_Cancel");
+    if (self->export_dir) {
+        g_autoptr(GFile) last = g_file_new_for_path(self->export_dir);
+        gtk_file_chooser_set_current_folder(GTK_FILE_CHOOSER(chooser), last, NULL);
+    }
     octiscope_chooser_show(chooser, G_CALLBACK(on_export_response), self);
 }
 
@@ -364,6 +370,7 @@ static void dispose(GObject *object) {
     g_clear_object(&self->store);
     g_clear_object(&self->datasets);
     g_clear_object(&self->settings);
+    g_clear_pointer(&self->export_dir, g_free);
     G_OBJECT_CLASS(octiscope_window_parent_class)->dispose(object);
 }
 
