@@ -160,6 +160,14 @@ static void cell_thumbnail(const OctiscopeThumb *thumb, const char *error, gpoin
     }
     g_free(c->error);
     c->error = g_strdup(error);
+    if (!thumb && error) { /* a file that cannot be decoded: a broken-image sign (the reason in the tooltip) */
+        GtkWidget *w = GTK_WIDGET(c->image);
+        GtkIconPaintable *icon = gtk_icon_theme_lookup_icon(
+            gtk_icon_theme_get_for_display(gtk_widget_get_display(w)), "image-missing-symbolic", NULL, 48,
+            gtk_widget_get_scale_factor(w), gtk_widget_get_direction(w), 0);
+        gtk_picture_set_paintable(c->image, GDK_PAINTABLE(icon));
+        g_object_unref(icon);
+    }
 }
 
 static void bind_cell(GtkSignalListItemFactory *f, GtkListItem *li, OctiscopeBrowser *self) {

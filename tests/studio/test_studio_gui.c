@@ -599,6 +599,41 @@ int main(int argc, char **argv) {
     if (octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), emptyds, &emptypos))
         octiscope_dataset_store_remove(OCTISCOPE_DATASET_STORE(datasets), emptypos);
     g_rmdir(emptyds);
+    // a file that cannot be decoded shows a broken-image sign in its cell, not an empty one
+    g_autofree char *brokends = g_dir_make_tmp("octiscope-brokends-XXXXXX", NULL);
+    g_autofree char *brokencls = g_build_filename(brokends, "cls", NULL);
+    g_autofree char *brokenfile = g_build_filename(brokencls, "broken.jpg", NULL);
+    g_autofree char *goodfile = g_build_filename(brokencls, "good.jpg", NULL);
+    g_mkdir_with_parents(brokencls, 0755);
+    g_file_set_contents(brokenfile, "not a picture", -1, NULL);
+    {
+        g_autofree char *src = NULL;
+        gsize srclen = 0;
+        if (g_file_get_contents(image, &src, &srclen, NULL)) g_file_set_contents(goodfile, src, (gssize)srclen, NULL);
+    }
+    octiscope_dataset_store_add(OCTISCOPE_DATASET_STORE(datasets), brokends);
+    guint brokenpos = 0;
+    octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), brokends, &brokenpos);
+    g_autoptr(OctiscopeDatasetEntry) brokenentry = g_list_model_get_item(datasets, brokenpos);
+    for (int i = 0; i < 100 && octiscope_dataset_entry_get_state(brokenentry) == OCTISCOPE_DATASET_OPENING; i++)
+        settle(0.05);
+    octiscope_browser_show_dataset(browser, brokenentry);
+    wait_for(browser_idle, browser, 30);
+    settle(1.5);
+    int broken_signs = 0, photos = 0;
+    for (GtkWidget *w = find_type(GTK_WIDGET(browser), "GtkGridView"), *c = w ? gtk_widget_get_first_child(w) : NULL; c;
+         c = gtk_widget_get_next_sibling(c)) {
+        GtkWidget *pic = find_type(c, "GtkPicture");
+        GdkPaintable *pt = pic ? gtk_picture_get_paintable(GTK_PICTURE(pic)) : NULL;
+        broken_signs += pt && GTK_IS_ICON_PAINTABLE(pt);
+        photos += pt && GDK_IS_TEXTURE(pt);
+    }
+    snprintf(detail, sizeof detail, "%d broken-image signs, %d photos", broken_signs, photos);
+    check(broken_signs == 1 && photos == 1, "a file that cannot be decoded shows a broken-image sign in the grid", detail);
+    if (octiscope_dataset_store_find(OCTISCOPE_DATASET_STORE(datasets), brokends, &brokenpos))
+        octiscope_dataset_store_remove(OCTISCOPE_DATASET_STORE(datasets), brokenpos);
+    g_autofree char *rmbroken = g_strdup_printf("rm -rf '%s'", brokends);
+    if (system(rmbroken) != 0) fprintf(stderr, "# could not remove %s\n", brokends);
     // a split of 1.28 M entries: opening, listing, scrolling and filtering keep the frames coming
     big_browser(browser);
     octiscope_browser_show_dataset(browser, imagenet);
