@@ -39,7 +39,7 @@ static const char bench_usage[] =
     "options:\n"
     "  --arch NAME      a published architecture ('octic archs' lists them)\n"
     "  --batch B        images per forward pass (default 4)\n"
-    "  --threads T      threads (default: every core)\n"
+    "  --threads T      threads (default, or 0: every core)\n"
     "  --size S         image side (default 224)\n"
     "  --runs R         timed runs (default 3)\n"
     "  --compare ARCH   also run ARCH in the same process and report the ratio of the\n"
@@ -354,7 +354,8 @@ int cmd_bench(int argc, char **argv) {
     if (!arch) return cli_usage_error("bench", "missing --arch NAME");
     int batch = 4, threads = 0, size = 224, runs = 3;
     if (batch_text && (rc = cli_parse_int("bench", "--batch", batch_text, 1, 4096, &batch)) != CLI_OK) return rc;
-    if (threads_text && (rc = cli_parse_int("bench", "--threads", threads_text, 1, 1024, &threads)) != CLI_OK)
+    /* 0, as for eval: every core */
+    if (threads_text && (rc = cli_parse_int("bench", "--threads", threads_text, 0, 1024, &threads)) != CLI_OK)
         return rc;
     if (size_text && (rc = cli_parse_int("bench", "--size", size_text, 1, 8192, &size)) != CLI_OK) return rc;
     if (runs_text && (rc = cli_parse_int("bench", "--runs", runs_text, 1, 1000, &runs)) != CLI_OK) return rc;

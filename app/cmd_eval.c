@@ -1,5 +1,6 @@
 /* octic eval: the evaluation protocols on a model and a data set, recorded in
  * the results database; and the k-NN / logistic-regression benchmarks. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -156,31 +157,43 @@ static void progress_end(progress_state *p) {
 /* ---- option lists ----------------------------------------------------------------- */
 
 /* "a,b,c" into out[max]; returns the count or -1. */
-static int parse_doubles(const char *text, double *out, int max) {
+/* "a,b,c" into out[max]; returns the count or -1. Every item is a number
+ * in decimal (no hexadecimal, no empty item: "1,,3" and "1,2," are refused);
+ * with `whole`, digits only. */
+static int parse_numbers(const char *text, double *out, int max, int whole) {
     int n = 0;
     const char *s = text;
     while (*s) {
         char *end = NULL;
         errno = 0;
+        const char *digits = s + (*s == '-' || *s == '+');
+        if (!(isdigit((unsigned char)*digits) || (*digits == '.' && !whole)) ||
+            (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')))
+            return -1;
         double v = strtod(s, &end);
         if (end == s || errno || !isfinite(v) || n == max) return -1;
+        if (whole)
+            for (const char *c = digits; c < end; c++)
+                if (!isdigit((unsigned char)*c)) return -1;
         out[n++] = v;
-        if (*end == ',') end++;
+        if (*end == ',' && end[1]) end++;
         else if (*end) return -1;
         s = end;
     }
     return n;
 }
 
+static int parse_doubles(const char *text, double *out, int max) { return parse_numbers(text, out, max, 0); }
+
 static int parse_ints(const char *command, const char *option, const char *text, int *out, int max, int *n) {
     double v[64];
-    int k = parse_doubles(text, v, max < 64 ? max : 64);
+    int k = parse_numbers(text, v, max < 64 ? max : 64, 1);
     if (k <= 0)
         return cli_usage_error(command, "%s expects a comma-separated list of at most %d positive integers, got '%s'",
                                option, max, text);
     for (int i = 0; i < k; i++) {
-        if (v[i] < 1 || v[i] > 1e6 || v[i] != floor(v[i]))
-            return cli_usage_error(command, "%s expects positive integers, got '%s'", option, text);
+        if (v[i] < 1 || v[i] > 1e6)
+            return cli_usage_error(command, "%s expects positive integers up to 1000000, got '%s'", option, text);
         out[i] = (int)v[i];
     }
     *n = k;

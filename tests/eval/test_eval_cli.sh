@@ -184,7 +184,9 @@ run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --split train:n
 # settings that cannot be, or that another protocol would ignore: refused, before any work
 for bad in "knn|--cs 1|an option of eval seg" "linear|--ks 10|an option of eval knn" \
     "linear|--lrs -1|above 0" "linear|--lrs 1e300|at most 100" "seg|--cs 0|must be positive" \
-    "seg|--classifiers knnfoo|--classifiers expects" "seg|--classifiers knn,knn,x|--classifiers expects"; do
+    "seg|--classifiers knnfoo|--classifiers expects" "seg|--classifiers knn,knn,x|--classifiers expects" \
+    "knn|--ks 1,2,|positive integers" "knn|--ks 1,,3|positive integers" "knn|--ks 0x2|positive integers" \
+    "knn|--ks 1e3|positive integers" "knn|--ks 3.7|positive integers" "linear|--lrs 0x1p-4|--lrs"; do
     IFS='|' read -r proto opt says <<<"$bad"
     # shellcheck disable=SC2086
     run "$octic" eval "$proto" "$model" --data "$imagenet" --db "$tmp/never.sqlite" $opt
