@@ -1,6 +1,7 @@
 /* Feature extraction with a resumable on-disk cache (see extract.h). */
 #include "extract.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
@@ -16,6 +17,8 @@
 #include "fileio.h"
 #include "octic-config.h"
 #include "segment.h"
+
+#define STALE_TEMPORARY_S 3600 /* see remove_stale_temporaries */
 
 #define CHUNK_MAGIC "OCTFEAT1"
 
@@ -267,6 +270,24 @@ static octic_status split_fingerprint(const octic_dataset *ds, int split, char h
     return OCTIC_OK;
 }
 
+/* A chunk is written whole into "<chunk>.tmp-XXXXXX" and renamed: a
+ * temporary file an hour old is what a killed run left (another process
+ * sharing the cache writes its chunk in seconds), and goes. */
+static void remove_stale_temporaries(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    time_t now = time(NULL);
+    struct dirent *e;
+    char path[1200];
+    struct stat sb;
+    while ((e = readdir(d)))
+        if (strstr(e->d_name, ".tmp-")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && now - sb.st_mtime > STALE_TEMPORARY_S) unlink(path);
+        }
+    closedir(d);
+}
+
 octic_status octic_features_extract(const octic_extract_spec *spec, octic_features *out) {
     memset(out, 0, sizeof *out);
     octic_model *m = spec->model;
@@ -303,6 +324,7 @@ octic_status octic_features_extract(const octic_extract_spec *spec, octic_featur
         return octic_fail(OCTIC_ERR_ARG, "feature cache: the path of %s or of the data set %s is too long",
                           spec->cache_dir, root);
     if ((st = mkdirs(out->dir)) != OCTIC_OK) return st;
+    remove_stale_temporaries(out->dir);
     char path[1100];
     snprintf(path, sizeof path, "%s/key.txt", out->dir);
     if (access(path, F_OK) != 0) {

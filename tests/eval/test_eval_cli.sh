@@ -249,6 +249,15 @@ run "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" --d
 [ "$rc" -eq 0 ] && grep -q "reused $chunks cached feature chunks" "$tmp/err"
 check "the next run reuses all $chunks finished chunks" $? "$(grep reused "$tmp/err")"
 [ "$(state_of 2 "$kdb")" = done ]; check "the next run is done" $?
+# a temporary chunk a killed run left an hour ago goes at the next run; a fresh
+# one (another process writing it now) stays
+cdir=$(dirname "$(find "$kcache" -name 'chunk-*.bin' | head -1)")
+echo stale >"$cdir/chunk-000099.bin.tmp-AAAAAA"; touch -d "2 hours ago" "$cdir/chunk-000099.bin.tmp-AAAAAA"
+echo fresh >"$cdir/chunk-000098.bin.tmp-BBBBBB"
+run "$octic" eval knn "$model" --heads "$heads" --size 64 --data "$imagenet" --db "$tmp/stale.sqlite" --cache "$kcache" --batch-size 1 --ks 1
+[ "$rc" -eq 0 ] && [ ! -e "$cdir/chunk-000099.bin.tmp-AAAAAA" ] && [ -e "$cdir/chunk-000098.bin.tmp-BBBBBB" ]
+check "a stale temporary chunk is removed, a fresh one kept" $? "$(ls "$cdir")"
+rm -f "$cdir/chunk-000098.bin.tmp-BBBBBB"
 # another number of heads is another model: nothing of the cache is reused
 other_heads=$(( heads == 4 ? 2 : 4 ))
 run "$octic" eval knn "$model" --heads "$other_heads" --size 64 --data "$imagenet" --db "$tmp/heads.sqlite" --cache "$kcache" --batch-size 1 --ks 1
