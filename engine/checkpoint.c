@@ -61,12 +61,16 @@ octic_status octic_atomic_open(octic_atomic_file *f, const char *path) {
     f->target = realpath(path, NULL);
     if (!f->target && !(f->target = strdup(path))) return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
     struct stat sb;
-    if (stat(f->target, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        if (S_ISDIR(sb.st_mode)) {
-            octic_atomic_abort(f);
-            return octic_fail(OCTIC_ERR_IO, "%s: cannot write: it is a folder; name a file", path);
-        }
-        f->fd = open(f->target, O_WRONLY | O_CLOEXEC);
+    int exists = stat(f->target, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode)) {
+        octic_atomic_abort(f);
+        return octic_fail(OCTIC_ERR_IO, "%s: cannot write: it is a folder; name a file", path);
+    }
+    /* a device or a FIFO, or a name under /dev or /proc (/dev/stdout leads to
+     * whatever stdout is, a file of the shell's ">>" included): written
+     * into, appended to, never replaced */
+    if ((exists && !S_ISREG(sb.st_mode)) || strncmp(path, "/dev/", 5) == 0 || strncmp(path, "/proc/", 6) == 0) {
+        f->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
         if (f->fd < 0) {
             int e = errno;
             octic_atomic_abort(f);
@@ -92,8 +96,9 @@ octic_status octic_atomic_open(octic_atomic_file *f, const char *path) {
         return octic_fail(OCTIC_ERR_IO, "%s: cannot create a temporary file to write: %s",
                           path, strerror(e));
     }
-    /* mkstemp makes the file 0600; a saved checkpoint is an ordinary file. */
-    (void)fchmod(f->fd, 0644);
+    /* mkstemp makes the file 0600: a file replaced keeps its mode, a new one
+     * is an ordinary 0644 file */
+    (void)fchmod(f->fd, exists ? (sb.st_mode & 07777) : 0644);
     return OCTIC_OK;
 }
 

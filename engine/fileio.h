@@ -16,9 +16,10 @@ void octic_file_unmap(uint8_t *buf, size_t len);
 /* Atomic replacement of a file: everything is written to
  * "<path>.tmp-XXXXXX" in the same directory, which is fsync'ed and renamed
  * over `path` on commit. Any failure removes the temporary file, so `path`
- * is either the old file or the complete new one. A symlink is followed (its
- * target is replaced, the link stays); a device, FIFO or socket (/dev/null,
- * /dev/stdout) is written straight into, as there is no file to replace. */
+ * is either the old file or the complete new one, with the old one's mode.
+ * A symlink to a file is followed (the file is replaced, the link stays); a
+ * device, a FIFO or any name under /dev or /proc (/dev/null, /dev/stdout)
+ * is written straight into (appended to), as there is no file to replace. */
 typedef struct {
     int fd;
     char *tmp;

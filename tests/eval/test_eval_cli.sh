@@ -153,6 +153,16 @@ run "$octic" results export --db "$db" --output "$tmp/export.csv"
 [ "$rc" -eq 0 ] && head -1 "$tmp/export.csv" | grep -q "^run,protocol,state,model,sha256,checkpoint,data,started,ended,metric,value$" &&
     grep -q ",seg-capi-custom,done,.*,mIoU," "$tmp/export.csv"
 check "results export CSV" $?
+# --output /dev/stdout appended to a file (>>): what the file held stays; and
+# an export over a file of mode 600 keeps that mode
+echo "earlier line" >"$tmp/appended.csv"
+"$octic" results export --db "$db" --output /dev/stdout >>"$tmp/appended.csv" 2>"$tmp/err"
+[ "$(head -1 "$tmp/appended.csv")" = "earlier line" ] && grep -q "^run,protocol," "$tmp/appended.csv"
+check "results export --output /dev/stdout >> FILE appends" $? "$(head -3 "$tmp/appended.csv"; cat "$tmp/err")"
+chmod 600 "$tmp/export.csv"
+run "$octic" results export --db "$db" --output "$tmp/export.csv"
+[ "$rc" -eq 0 ] && [ "$(stat -c %a "$tmp/export.csv")" = 600 ]
+check "an export replacing a file keeps its mode" $? "$(stat -c %a "$tmp/export.csv")"
 run "$octic" results export --format markdown --protocol knn-dinov2-custom --db "$db"
 [ "$rc" -eq 0 ] && grep -q "^| 1 | knn-dinov2-custom | done |" "$tmp/out" && ! grep -q "seg-capi" "$tmp/out"
 check "results export Markdown, one protocol" $?
