@@ -480,6 +480,8 @@ octic_status octic_config_check_heads(const octic_config *cfg, int heads) {
                           "%d heads give a head width of %d, which an octic model needs to be a "
                           "multiple of 8",
                           heads, cfg->dim / heads);
+    if (cfg->stored_heads > 0 && heads != cfg->stored_heads)
+        return octic_fail(OCTIC_ERR_ARG, "the file stores its number of heads, %d", cfg->stored_heads);
     return OCTIC_OK;
 }
 
@@ -571,6 +573,7 @@ octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_co
     if (stored && !parse_positive(stored, &h))
         return octic_fail(OCTIC_ERR_FORMAT, "the file's metadata gives heads = \"%.40s\", which is not a positive "
                           "whole number", stored);
+    cfg->stored_heads = h;
     if (heads > 0 && h > 0 && heads != h)
         return octic_fail(OCTIC_ERR_ARG, "%d heads were asked for, but the file's metadata says heads = %d (leave "
                           "the number out to use it)", heads, h);

@@ -35,6 +35,7 @@ typedef struct {
     int depth;        /* number of blocks */
     int dim;          /* C */
     int heads;        /* 0 = unknown */
+    int stored_heads; /* the heads the file's metadata gives, or 0 */
     int patch;        /* patch size p */
     int grid;         /* training grid side (img_size / p) */
     int classes;      /* DeiT head outputs; 0 = no head */
@@ -79,7 +80,8 @@ const octic_arch *octic_arch_match(const octic_config *cfg);
  * returns an error for anything that is not one of the six families. */
 octic_status octic_config_infer(const octic_tensor_set *set, int heads, octic_config *cfg);
 /* Whether a model of cfg's shape can have that many heads: they divide the
- * width and, in an octic model, leave heads of a width divisible by 8. */
+ * width and, in an octic model, leave heads of a width divisible by 8; a
+ * file that stores its heads takes no other number. */
 octic_status octic_config_check_heads(const octic_config *cfg, int heads);
 
 /* Parameters and multiply-adds of one forward pass at img x img

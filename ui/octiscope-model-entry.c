@@ -204,6 +204,7 @@ typedef struct {
     char *error, *title;
     octic_config config;
     octic_cost cost;
+    gboolean heads_dropped; /* the heads given contradicted the file's: its own taken */
 } probe_job;
 
 static void probe_job_free(probe_job *job) {
@@ -219,6 +220,13 @@ static void probe_thread(GTask *task, gpointer source, gpointer data, GCancellab
     job->status = octic_checkpoint_load(job->path, &set);
     if (job->status == OCTIC_OK) {
         job->status = octic_config_infer(&set, job->heads, &job->config);
+        /* a number of heads remembered for a file that stores another (set
+         * before files' own heads were believed): the file's */
+        if (job->status && job->heads > 0 && job->config.stored_heads > 0 && job->heads != job->config.stored_heads) {
+            memset(&job->config, 0, sizeof job->config);
+            job->status = octic_config_infer(&set, 0, &job->config);
+            job->heads_dropped = TRUE;
+        }
         const char *t = octic_tensor_set_get_meta(&set, "title");
         if (t && *t) job->title = g_strdup(t);
         octic_tensor_set_free(&set);
@@ -238,6 +246,10 @@ static void probe_done(GObject *source, GAsyncResult *result, gpointer user_data
     self->config = job->config;
     self->cost = job->cost;
     if (job->title) g_free(self->title), self->title = g_strdup(job->title);
+    if (job->heads_dropped) {
+        g_atomic_int_set(&self->heads, 0);
+        g_object_notify_by_pspec(G_OBJECT(self), props[PROP_HEADS]);
+    }
     if (job->status == OCTIC_OK) {
         self->state = OCTISCOPE_MODEL_READY;
     } else if (job->status == OCTIC_ERR_MISSING && job->config.heads == 0 && job->config.dim > 0) {

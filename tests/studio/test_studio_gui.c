@@ -1217,8 +1217,9 @@ int main(int argc, char **argv) {
     settle(0.1);
     check(octiscope_library_page_get_selected(library) == hybrid && heads_btn && gtk_widget_is_sensitive(heads_btn),
           "and is for a model that was read", NULL);
-    /* its dialog offers Set only for a number of heads the shape can take (the
-     * demo hybrid: width 128, heads of a width divisible by 8), saying why not */
+    /* its dialog offers Set only for a number of heads the model can take (the
+     * demo hybrid: width 128, heads of a width divisible by 8, and its file
+     * stores 2), saying why not */
     if (heads_btn) g_signal_emit_by_name(heads_btn, "clicked");
     settle(0.3);
     AdwMessageDialog *heads_dialog = NULL;
@@ -1231,10 +1232,11 @@ int main(int argc, char **argv) {
     }
     GtkSpinButton *heads_spin = heads_dialog ? g_object_get_data(G_OBJECT(heads_dialog), "spin") : NULL;
     GtkLabel *heads_why = heads_dialog ? g_object_get_data(G_OBJECT(heads_dialog), "why") : NULL;
-    const int tries[3] = {3, 32, 4};
-    const gboolean fits[3] = {FALSE, FALSE, TRUE};
-    const char *heads_said[3] = {"3 heads do not divide the width 128", "a head width of 4, which an octic model", ""};
-    for (int i = 0; i < 3 && heads_spin; i++) {
+    const int tries[4] = {3, 32, 4, 2};
+    const gboolean fits[4] = {FALSE, FALSE, FALSE, TRUE};
+    const char *heads_said[4] = {"3 heads do not divide the width 128", "a head width of 4, which an octic model",
+                                 "the file stores its number of heads, 2", ""};
+    for (int i = 0; i < 4 && heads_spin; i++) {
         gtk_spin_button_set_value(heads_spin, tries[i]);
         const char *text = gtk_label_get_label(heads_why);
         snprintf(detail, sizeof detail, "%d heads: Set %s, '%s'", tries[i],

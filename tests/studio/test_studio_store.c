@@ -168,6 +168,30 @@ START_TEST(removed_and_restored) {
 }
 END_TEST
 
+/* A number of heads remembered for a file that stores another (an earlier
+ * version let it override the file's): the file's is taken, and remembered. */
+START_TEST(remembered_heads_against_the_file) {
+    g_autofree char *hybrid = g_build_filename(demo_dir, octiscope_demo_model_files[0], NULL);
+    GVariantBuilder b;
+    g_variant_builder_init(&b, G_VARIANT_TYPE("a(si)"));
+    g_variant_builder_add(&b, "(si)", hybrid, 4);
+    g_settings_set_value(settings, "models", g_variant_builder_end(&b));
+    g_settings_set_boolean(settings, "demo-added", TRUE);
+    OctiscopeModelStore *store = octiscope_model_store_new(settings, demo_dir);
+    wait_probed(store);
+    g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(G_LIST_MODEL(store), 0);
+    ck_assert_msg(octiscope_model_entry_get_state(e) == OCTISCOPE_MODEL_READY, "%s",
+                  octiscope_model_entry_get_error(e) ? octiscope_model_entry_get_error(e) : "");
+    ck_assert_int_eq(octiscope_model_entry_get_config(e)->heads, 2);
+    ck_assert_int_eq(octiscope_model_entry_get_heads(e), 0);
+    g_autoptr(GVariant) saved = g_settings_get_value(settings, "models");
+    int heads = -1;
+    g_variant_get_child(saved, 0, "(&si)", NULL, &heads);
+    ck_assert_int_eq(heads, 0);
+    g_object_unref(store);
+}
+END_TEST
+
 START_TEST(failures_and_heads) {
     OctiscopeModelStore *store = octiscope_model_store_new(settings, NULL);
     ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 0); /* no demo folder */
@@ -358,6 +382,7 @@ int main(void) {
     tcase_add_test(tc, demo_models_on_first_start);
     tcase_add_test(tc, remembered_and_removed);
     tcase_add_test(tc, removed_and_restored);
+    tcase_add_test(tc, remembered_heads_against_the_file);
     tcase_add_test(tc, failures_and_heads);
     tcase_add_test(tc, datasets_and_items);
     suite_add_tcase(s, tc);
