@@ -314,9 +314,19 @@ octic_model *octiscope_model_entry_lock_model(OctiscopeModelEntry *self, GError 
     return self->model;
 }
 
+/* The weights asked to go (drop) are freed by whoever next holds the lock
+ * with nobody using them: drop_weights when it can take it at once, or the
+ * worker letting go. drop is set before either looks, so one of them sees it. */
+static void free_dropped(OctiscopeModelEntry *self) {
+    if (g_atomic_int_get(&self->drop) && g_mutex_trylock(&self->lock)) {
+        if (g_atomic_int_compare_and_exchange(&self->drop, 1, 0)) g_clear_pointer(&self->model, octic_model_free);
+        g_mutex_unlock(&self->lock);
+    }
+}
+
 void octiscope_model_entry_unlock_model(OctiscopeModelEntry *self) {
-    if (g_atomic_int_compare_and_exchange(&self->drop, 1, 0)) g_clear_pointer(&self->model, octic_model_free);
     g_mutex_unlock(&self->lock);
+    free_dropped(self);
 }
 
 gboolean octiscope_model_entry_has_weights(OctiscopeModelEntry *self) {
@@ -329,10 +339,6 @@ gboolean octiscope_model_entry_has_weights(OctiscopeModelEntry *self) {
 
 void octiscope_model_entry_drop_weights(OctiscopeModelEntry *self) {
     g_return_if_fail(OCTISCOPE_IS_MODEL_ENTRY(self));
-    if (g_mutex_trylock(&self->lock)) {
-        g_clear_pointer(&self->model, octic_model_free);
-        g_mutex_unlock(&self->lock);
-    } else {
-        g_atomic_int_set(&self->drop, 1); /* a worker has them: freed as it lets go */
-    }
+    g_atomic_int_set(&self->drop, 1);
+    free_dropped(self); /* or, when a worker has them, as it lets go */
 }

@@ -110,6 +110,22 @@ START_TEST(remembered_and_removed) {
 }
 END_TEST
 
+/* A worker thread holding a model's weights until told to let go. */
+typedef struct {
+    OctiscopeModelEntry *entry;
+    volatile gint held, release;
+} worker;
+
+static gpointer hold_weights(gpointer data) {
+    worker *w = data;
+    g_autoptr(GError) error = NULL;
+    octic_model *m = octiscope_model_entry_lock_model(w->entry, &error);
+    g_atomic_int_set(&w->held, 1);
+    while (!g_atomic_int_get(&w->release)) g_usleep(1000);
+    if (m) octiscope_model_entry_unlock_model(w->entry);
+    return NULL;
+}
+
 /* Undo of a removal: the same entry in its place, kept without its weights;
  * only the latest removals can be undone, and not once the path is back. */
 START_TEST(removed_and_restored) {
@@ -139,9 +155,12 @@ START_TEST(removed_and_restored) {
     ck_assert_str_eq(second, path);
 
     // the weights of a removed model are let go as the worker using them unlocks
-    ck_assert(octiscope_model_entry_lock_model(invariant, &error) != NULL);
-    octiscope_model_store_remove(store, 1); /* while "a worker" holds them: no wait */
-    octiscope_model_entry_unlock_model(invariant);
+    worker w = {invariant, 0, 0};
+    GThread *t = g_thread_new("worker", hold_weights, &w);
+    while (!g_atomic_int_get(&w.held)) g_usleep(1000);
+    octiscope_model_store_remove(store, 1); /* while the worker holds them: no wait */
+    g_atomic_int_set(&w.release, 1);
+    g_thread_join(t);
     ck_assert(!octiscope_model_entry_has_weights(invariant));
     ck_assert(octiscope_model_store_restore(store, path) == invariant);
     ck_assert(octiscope_model_entry_lock_model(invariant, &error) != NULL); /* loaded again */
