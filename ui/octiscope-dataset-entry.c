@@ -153,6 +153,9 @@ OctiscopeDatasetEntry *octiscope_dataset_entry_new(const char *root, gboolean de
 const char *octiscope_dataset_entry_get_root(OctiscopeDatasetEntry *self) {
     return self->root;
 }
+gboolean octiscope_dataset_entry_get_demo(OctiscopeDatasetEntry *self) {
+    return self->demo;
+}
 const char *octiscope_dataset_entry_get_title(OctiscopeDatasetEntry *self) {
     return self->title;
 }

@@ -20,6 +20,8 @@ G_DECLARE_FINAL_TYPE(OctiscopeDatasetEntry, octiscope_dataset_entry, OCTISCOPE, 
 
 /* Starts opening the folder in a worker; "state" changes on the main loop. */
 OctiscopeDatasetEntry *octiscope_dataset_entry_new(const char *root, gboolean demo);
+/* Whether it is one of the bundled demo sets. */
+gboolean octiscope_dataset_entry_get_demo(OctiscopeDatasetEntry *self);
 const char *octiscope_dataset_entry_get_root(OctiscopeDatasetEntry *self);
 const char *octiscope_dataset_entry_get_title(OctiscopeDatasetEntry *self);
 OctiscopeDatasetState octiscope_dataset_entry_get_state(OctiscopeDatasetEntry *self);

@@ -4,8 +4,9 @@
 struct _OctiscopeDatasetStore {
     GObject parent_instance;
     GPtrArray *entries;
-    GPtrArray *removed;  /* OctiscopeDatasetEntry taken out, the latest last, for an undo */
-    GArray *removed_at;  /* guint: where each was */
+    GPtrArray *removed;  /* the roots taken out, the latest last, for an undo (their indexes let go) */
+    GArray *removed_at;  /* guint: where each was, kept in step with later changes */
+    GArray *removed_demo; /* gboolean: each was a demo set */
     GSettings *settings;
 };
 
@@ -40,6 +41,7 @@ static void finalize(GObject *object) {
     g_ptr_array_unref(self->entries);
     g_ptr_array_unref(self->removed);
     g_array_unref(self->removed_at);
+    g_array_unref(self->removed_demo);
     g_clear_object(&self->settings);
     G_OBJECT_CLASS(octiscope_dataset_store_parent_class)->finalize(object);
 }
@@ -50,8 +52,9 @@ static void octiscope_dataset_store_class_init(OctiscopeDatasetStoreClass *klass
 
 static void octiscope_dataset_store_init(OctiscopeDatasetStore *self) {
     self->entries = g_ptr_array_new_with_free_func(g_object_unref);
-    self->removed = g_ptr_array_new_with_free_func(g_object_unref);
+    self->removed = g_ptr_array_new_with_free_func(g_free);
     self->removed_at = g_array_new(FALSE, FALSE, sizeof(guint));
+    self->removed_demo = g_array_new(FALSE, FALSE, sizeof(gboolean));
 }
 
 static void save(OctiscopeDatasetStore *self) {
@@ -113,14 +116,32 @@ OctiscopeDatasetEntry *octiscope_dataset_store_add(OctiscopeDatasetStore *self, 
     return e;
 }
 
+/* The places remembered for an undo follow the list. One removed at `at`
+ * moves those after it back; the one at index `put` of the removed, put
+ * back at `at`, moves forward those after it, among them those removed
+ * after it at the same place (they were behind it). */
+static void shift_removed(GArray *removed_at, guint at, int put) {
+    for (guint i = 0; i < removed_at->len; i++) {
+        guint *q = &g_array_index(removed_at, guint, i);
+        if (put < 0 && *q > at) (*q)--;
+        if (put >= 0 && (*q > at || (*q == at && i > (guint)put))) (*q)++;
+    }
+}
+
 void octiscope_dataset_store_remove(OctiscopeDatasetStore *self, guint position) {
     g_return_if_fail(OCTISCOPE_IS_DATASET_STORE(self));
     g_return_if_fail(position < self->entries->len);
-    g_ptr_array_add(self->removed, g_ptr_array_steal_index(self->entries, position));
+    OctiscopeDatasetEntry *e = g_ptr_array_steal_index(self->entries, position);
+    gboolean demo = octiscope_dataset_entry_get_demo(e);
+    shift_removed(self->removed_at, position, -1);
+    g_ptr_array_add(self->removed, g_strdup(octiscope_dataset_entry_get_root(e)));
     g_array_append_val(self->removed_at, position);
+    g_array_append_val(self->removed_demo, demo);
+    g_object_unref(e); /* its index of the files goes with it (a restore opens the set again) */
     if (self->removed->len > UNDO_DEPTH) {
         g_ptr_array_remove_index(self->removed, 0);
         g_array_remove_index(self->removed_at, 0);
+        g_array_remove_index(self->removed_demo, 0);
     }
     g_list_model_items_changed(G_LIST_MODEL(self), position, 1, 0);
     save(self);
@@ -130,11 +151,14 @@ OctiscopeDatasetEntry *octiscope_dataset_store_restore(OctiscopeDatasetStore *se
     g_return_val_if_fail(OCTISCOPE_IS_DATASET_STORE(self), NULL);
     if (octiscope_dataset_store_find(self, root, NULL)) return NULL; /* added again meanwhile */
     for (guint i = self->removed->len; i-- > 0;) {
-        OctiscopeDatasetEntry *e = g_ptr_array_index(self->removed, i);
-        if (g_strcmp0(octiscope_dataset_entry_get_root(e), root) != 0) continue;
+        if (g_strcmp0(g_ptr_array_index(self->removed, i), root) != 0) continue;
         guint at = MIN(g_array_index(self->removed_at, guint, i), self->entries->len);
-        g_ptr_array_insert(self->entries, (gint)at, g_ptr_array_steal_index(self->removed, i));
+        OctiscopeDatasetEntry *e = octiscope_dataset_entry_new(root, g_array_index(self->removed_demo, gboolean, i));
+        g_ptr_array_insert(self->entries, (gint)at, e);
+        shift_removed(self->removed_at, at, (int)i);
+        g_ptr_array_remove_index(self->removed, i);
         g_array_remove_index(self->removed_at, i);
+        g_array_remove_index(self->removed_demo, i);
         g_list_model_items_changed(G_LIST_MODEL(self), at, 0, 1);
         save(self);
         return e;

@@ -17,9 +17,9 @@ OctiscopeDatasetStore *octiscope_dataset_store_new(GSettings *settings, const ch
 /* Adds a root folder (an already listed one returns its entry). */
 OctiscopeDatasetEntry *octiscope_dataset_store_add(OctiscopeDatasetStore *self, const char *root);
 void octiscope_dataset_store_remove(OctiscopeDatasetStore *self, guint position);
-/* Puts back the latest entry removed with that root, as it was (its state,
- * its place in the list), unless the root was added again since; returns it
- * (owned by the store), or NULL. */
+/* Puts back the latest data set removed with that root, in its place, opened
+ * again (a removed set's index of files is not kept), unless the root was
+ * added again since; returns its entry (owned by the store), or NULL. */
 OctiscopeDatasetEntry *octiscope_dataset_store_restore(OctiscopeDatasetStore *self, const char *root);
 OctiscopeDatasetEntry *octiscope_dataset_store_find(OctiscopeDatasetStore *self, const char *root, guint *position);
 

@@ -167,6 +167,21 @@ START_TEST(removed_and_restored) {
     octiscope_model_entry_unlock_model(invariant);
     ck_assert(octiscope_model_entry_has_weights(invariant));
 
+    // two removals undone in either order: the list as it was
+    const char *order[3];
+    for (int i = 0; i < 3; i++) {
+        g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(G_LIST_MODEL(store), i);
+        order[i] = g_intern_string(octiscope_model_entry_get_path(e));
+    }
+    octiscope_model_store_remove(store, 0);
+    octiscope_model_store_remove(store, 1); /* the third */
+    ck_assert(octiscope_model_store_restore(store, order[0]) != NULL);
+    ck_assert(octiscope_model_store_restore(store, order[2]) != NULL);
+    for (int i = 0; i < 3; i++) {
+        g_autoptr(OctiscopeModelEntry) e = g_list_model_get_item(G_LIST_MODEL(store), i);
+        ck_assert_str_eq(octiscope_model_entry_get_path(e), order[i]);
+    }
+
     // five removals: the oldest can no longer be undone, the latest can
     g_autofree char *golden = g_build_filename(g_getenv("OCTIC_GOLDEN_DIR"), "deit_hybrid_p16", "model.pth", NULL);
     octiscope_model_store_add(store, golden, 2);
@@ -390,6 +405,24 @@ START_TEST(datasets_and_items) {
     ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 2);
     end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
     while (!datasets_open(G_LIST_MODEL(store)) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE);
+
+    // both removed, put back in the other order: in their places, demo sets, opened again
+    g_autoptr(OctiscopeDatasetEntry) first_set = g_list_model_get_item(G_LIST_MODEL(store), 0);
+    g_autofree char *first_root = g_strdup(octiscope_dataset_entry_get_root(first_set));
+    g_autoptr(OctiscopeDatasetEntry) second_set = g_list_model_get_item(G_LIST_MODEL(store), 1);
+    g_autofree char *second_root = g_strdup(octiscope_dataset_entry_get_root(second_set));
+    octiscope_dataset_store_remove(store, 0);
+    octiscope_dataset_store_remove(store, 0);
+    ck_assert_int_eq(g_list_model_get_n_items(G_LIST_MODEL(store)), 0);
+    ck_assert(octiscope_dataset_store_restore(store, second_root) != NULL);
+    OctiscopeDatasetEntry *back = octiscope_dataset_store_restore(store, first_root);
+    ck_assert(back != NULL && octiscope_dataset_entry_get_demo(back));
+    guint at = 9;
+    ck_assert(octiscope_dataset_store_find(store, first_root, &at) && at == 0);
+    ck_assert(octiscope_dataset_store_find(store, second_root, &at) && at == 1);
+    end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+    while (!datasets_open(G_LIST_MODEL(store)) && g_get_monotonic_time() < end) g_main_context_iteration(NULL, FALSE);
+    ck_assert_int_eq(octiscope_dataset_entry_get_state(back), OCTISCOPE_DATASET_READY);
     g_object_unref(store);
 }
 END_TEST
