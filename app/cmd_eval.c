@@ -176,8 +176,13 @@ static int parse_numbers(const char *text, double *out, int max, int whole) {
             for (const char *c = digits; c < end; c++)
                 if (!isdigit((unsigned char)*c)) return -1;
         out[n++] = v;
-        if (*end == ',' && end[1]) end++;
-        else if (*end) return -1;
+        if (*end == ',') {
+            end++;
+            while (*end == ' ') end++; /* "10, 20" as the studio writes lists */
+            if (!*end) return -1;
+        } else if (*end) {
+            return -1;
+        }
         s = end;
     }
     return n;

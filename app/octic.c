@@ -101,9 +101,11 @@ static int run_command(int argc, char **argv) {
  * full disk is not a success with half a file. */
 int main(int argc, char **argv) {
     int rc = run_command(argc, argv);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        int e = errno;
-        cli_error("writing the output failed: %s", e ? strerror(e) : "an I/O error");
+    errno = 0;
+    int flushed = fflush(stdout) == 0, e = errno;
+    if (!flushed || ferror(stdout)) {
+        /* the reason when this flush failed; an earlier one's is gone */
+        cli_error("writing the output failed: %s", !flushed && e ? strerror(e) : "an I/O error");
         if (rc == CLI_OK) rc = CLI_FAIL;
     }
     return rc;

@@ -773,7 +773,8 @@ octic_status octic_db_set_setting(octic_db *db, int64_t run_id, const char *prot
     sqlite3_bind_text(q, 1, protocol, -1, SQLITE_STATIC);
     sqlite3_bind_int64(q, 2, run_id);
     if ((st = step_done(db, q, what)) != OCTIC_OK) return rollback(db, st);
-    if ((st = prepare(db, "INSERT OR REPLACE INTO run_params (run_id, name, value) VALUES (?, ?, ?)", &q, what)) !=
+    if ((st = prepare(db, "INSERT INTO run_params (run_id, name, value) VALUES (?, ?, ?)"
+                      " ON CONFLICT(run_id, name) DO UPDATE SET value = excluded.value", &q, what)) !=
         OCTIC_OK)
         return rollback(db, st);
     sqlite3_bind_int64(q, 1, run_id);

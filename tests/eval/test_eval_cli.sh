@@ -65,7 +65,7 @@ run "$octic" eval knn "$model" --data "$tmp/skip" --heads "$heads" --size 64 --d
 check "ks cut by unreadable train images are recorded as they ran" $? "$(grep -E "ks|top1" "$tmp/show")"
 rm "$tmp/skip/train/a/bad1.jpg" "$tmp/skip/train/b/bad2.jpg"
 
-run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --ks 1,3
+run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --ks "1, 3"
 check "knn on the demo ImageNet" $(( rc != 0 )) "exit $rc"
 grep -q "run 1 (knn-dinov2-custom): done" "$tmp/out"; check "knn prints its run (custom: not the published settings)" $?
 t1=$(metric 1 "$db" top1)
