@@ -75,6 +75,28 @@ static void show_error(OctiscopeEvalDialog *self, const char *text) {
 
 /* ---- the last choices ---------------------------------------------------------------------- */
 
+/* The settings remembered, by their keys in "last-evaluation": entry rows
+ * as text, spin buttons as numbers. */
+typedef struct {
+    const char *key;
+    GtkWidget *widget;
+} setting_field;
+#define N_SETTING_FIELDS 8
+
+static void setting_fields(OctiscopeEvalDialog *self, setting_field *f) {
+    const setting_field all[N_SETTING_FIELDS] = {
+        {"ks", GTK_WIDGET(self->ks_row)},
+        {"lrs", GTK_WIDGET(self->lrs_row)},
+        {"cs", GTK_WIDGET(self->cs_row)},
+        {"seg-ks", GTK_WIDGET(self->seg_ks_row)},
+        {"temperature", GTK_WIDGET(self->temperature_spin)},
+        {"epochs", GTK_WIDGET(self->epochs_spin)},
+        {"epoch-length", GTK_WIDGET(self->epoch_length_spin)},
+        {"train-batch", GTK_WIDGET(self->train_batch_spin)},
+    };
+    memcpy(f, all, sizeof all);
+}
+
 /* What was queued last (models, data set, protocol, subset and every
  * setting as shown), for the next New Evaluation. */
 static void remember(OctiscopeEvalDialog *self, const char *data, octiscope_eval_protocol protocol) {
@@ -89,22 +111,13 @@ static void remember(OctiscopeEvalDialog *self, const char *data, octiscope_eval
     g_variant_builder_add(&b, "{sv}", "dataset", g_variant_new_string(data));
     g_variant_builder_add(&b, "{sv}", "protocol", g_variant_new_string(octiscope_eval_protocol_name(protocol)));
     g_variant_builder_add(&b, "{sv}", "subset", g_variant_new_int32(gtk_spin_button_get_value_as_int(self->subset_spin)));
-    struct {
-        const char *key;
-        AdwEntryRow *row;
-    } texts[] = {{"ks", self->ks_row}, {"lrs", self->lrs_row}, {"cs", self->cs_row}, {"seg-ks", self->seg_ks_row}};
-    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
-        g_variant_builder_add(&b, "{sv}", texts[i].key,
-                              g_variant_new_string(gtk_editable_get_text(GTK_EDITABLE(texts[i].row))));
-    struct {
-        const char *key;
-        GtkSpinButton *spin;
-    } spins[] = {{"temperature", self->temperature_spin},
-                 {"epochs", self->epochs_spin},
-                 {"epoch-length", self->epoch_length_spin},
-                 {"train-batch", self->train_batch_spin}};
-    for (size_t i = 0; i < G_N_ELEMENTS(spins); i++)
-        g_variant_builder_add(&b, "{sv}", spins[i].key, g_variant_new_double(gtk_spin_button_get_value(spins[i].spin)));
+    setting_field f[N_SETTING_FIELDS];
+    setting_fields(self, f);
+    for (int i = 0; i < N_SETTING_FIELDS; i++)
+        g_variant_builder_add(&b, "{sv}", f[i].key,
+                              GTK_IS_SPIN_BUTTON(f[i].widget)
+                                  ? g_variant_new_double(gtk_spin_button_get_value(GTK_SPIN_BUTTON(f[i].widget)))
+                                  : g_variant_new_string(gtk_editable_get_text(GTK_EDITABLE(f[i].widget))));
     g_settings_set_value(self->settings, "last-evaluation", g_variant_builder_end(&b));
 }
 
@@ -134,22 +147,14 @@ static void restore(OctiscopeEvalDialog *self) {
             if (strcmp(octiscope_eval_protocol_name(p), text) == 0) adw_combo_row_set_selected(self->protocol_row, (guint)p);
     gint32 subset;
     if (g_variant_dict_lookup(&d, "subset", "i", &subset)) gtk_spin_button_set_value(self->subset_spin, subset);
-    struct {
-        const char *key;
-        AdwEntryRow *row;
-    } texts[] = {{"ks", self->ks_row}, {"lrs", self->lrs_row}, {"cs", self->cs_row}, {"seg-ks", self->seg_ks_row}};
-    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
-        if (g_variant_dict_lookup(&d, texts[i].key, "&s", &text)) gtk_editable_set_text(GTK_EDITABLE(texts[i].row), text);
-    struct {
-        const char *key;
-        GtkSpinButton *spin;
-    } spins[] = {{"temperature", self->temperature_spin},
-                 {"epochs", self->epochs_spin},
-                 {"epoch-length", self->epoch_length_spin},
-                 {"train-batch", self->train_batch_spin}};
+    setting_field f[N_SETTING_FIELDS];
+    setting_fields(self, f);
     double v;
-    for (size_t i = 0; i < G_N_ELEMENTS(spins); i++)
-        if (g_variant_dict_lookup(&d, spins[i].key, "d", &v)) gtk_spin_button_set_value(spins[i].spin, v);
+    for (int i = 0; i < N_SETTING_FIELDS; i++)
+        if (GTK_IS_SPIN_BUTTON(f[i].widget) && g_variant_dict_lookup(&d, f[i].key, "d", &v))
+            gtk_spin_button_set_value(GTK_SPIN_BUTTON(f[i].widget), v);
+        else if (!GTK_IS_SPIN_BUTTON(f[i].widget) && g_variant_dict_lookup(&d, f[i].key, "&s", &text))
+            gtk_editable_set_text(GTK_EDITABLE(f[i].widget), text);
     g_variant_dict_clear(&d);
 }
 

@@ -889,7 +889,7 @@ int main(int argc, char **argv) {
              temperature ? gtk_spin_button_get_value(GTK_SPIN_BUTTON(temperature)) : -1.0);
     check(defaults && default_ks && strcmp(gtk_editable_get_text(GTK_EDITABLE(ks_entry)), default_ks) == 0 &&
               fabs(gtk_spin_button_get_value(GTK_SPIN_BUTTON(temperature)) - 0.07) < 1e-9,
-          "Defaults puts the protocol's settings back", detail);
+          "Defaults puts every protocol's settings back", detail);
     if (dialog) gtk_window_destroy(dialog);
     g_settings_set_string(octiscope_application_get_settings(app), "default-database", db);
     settle(0.3);
