@@ -1,6 +1,8 @@
 /* The studio's data sets (see octiscope-dataset-store.h). */
 #include "octiscope-dataset-store.h"
 
+#include "undo.h"
+
 struct _OctiscopeDatasetStore {
     GObject parent_instance;
     GPtrArray *entries;
@@ -9,9 +11,6 @@ struct _OctiscopeDatasetStore {
     GArray *removed_demo; /* gboolean: each was a demo set */
     GSettings *settings;
 };
-
-/* Removed entries kept for the toasts' Undo (the older ones go) */
-#define UNDO_DEPTH 4
 
 static void list_model_iface_init(GListModelInterface *iface);
 G_DEFINE_TYPE_WITH_CODE(OctiscopeDatasetStore, octiscope_dataset_store, G_TYPE_OBJECT,
@@ -116,29 +115,17 @@ OctiscopeDatasetEntry *octiscope_dataset_store_add(OctiscopeDatasetStore *self, 
     return e;
 }
 
-/* The places remembered for an undo follow the list. One removed at `at`
- * moves those after it back; the one at index `put` of the removed, put
- * back at `at`, moves forward those after it, among them those removed
- * after it at the same place (they were behind it). */
-static void shift_removed(GArray *removed_at, guint at, int put) {
-    for (guint i = 0; i < removed_at->len; i++) {
-        guint *q = &g_array_index(removed_at, guint, i);
-        if (put < 0 && *q > at) (*q)--;
-        if (put >= 0 && (*q > at || (*q == at && i > (guint)put))) (*q)++;
-    }
-}
-
 void octiscope_dataset_store_remove(OctiscopeDatasetStore *self, guint position) {
     g_return_if_fail(OCTISCOPE_IS_DATASET_STORE(self));
     g_return_if_fail(position < self->entries->len);
     OctiscopeDatasetEntry *e = g_ptr_array_steal_index(self->entries, position);
     gboolean demo = octiscope_dataset_entry_get_demo(e);
-    shift_removed(self->removed_at, position, -1);
+    octiscope_undo_shift(self->removed_at, position, -1);
     g_ptr_array_add(self->removed, g_strdup(octiscope_dataset_entry_get_root(e)));
     g_array_append_val(self->removed_at, position);
     g_array_append_val(self->removed_demo, demo);
     g_object_unref(e); /* its index of the files goes with it (a restore opens the set again) */
-    if (self->removed->len > UNDO_DEPTH) {
+    if (self->removed->len > OCTISCOPE_UNDO_DEPTH) {
         g_ptr_array_remove_index(self->removed, 0);
         g_array_remove_index(self->removed_at, 0);
         g_array_remove_index(self->removed_demo, 0);
@@ -155,7 +142,7 @@ OctiscopeDatasetEntry *octiscope_dataset_store_restore(OctiscopeDatasetStore *se
         guint at = MIN(g_array_index(self->removed_at, guint, i), self->entries->len);
         OctiscopeDatasetEntry *e = octiscope_dataset_entry_new(root, g_array_index(self->removed_demo, gboolean, i));
         g_ptr_array_insert(self->entries, (gint)at, e);
-        shift_removed(self->removed_at, at, (int)i);
+        octiscope_undo_shift(self->removed_at, at, (int)i);
         g_ptr_array_remove_index(self->removed, i);
         g_array_remove_index(self->removed_at, i);
         g_array_remove_index(self->removed_demo, i);

@@ -1,6 +1,8 @@
 /* The studio's library of models (see octiscope-model-store.h). */
 #include "octiscope-model-store.h"
 
+#include "undo.h"
+
 struct _OctiscopeModelStore {
     GObject parent_instance;
     GPtrArray *entries; /* OctiscopeModelEntry */
@@ -8,9 +10,6 @@ struct _OctiscopeModelStore {
     GArray *removed_at;  /* guint: where each was */
     GSettings *settings;
 };
-
-/* Removed entries kept for the toasts' Undo (the older ones go) */
-#define UNDO_DEPTH 4
 
 static void list_model_iface_init(GListModelInterface *iface);
 G_DEFINE_TYPE_WITH_CODE(OctiscopeModelStore, octiscope_model_store, G_TYPE_OBJECT,
@@ -147,27 +146,15 @@ OctiscopeModelEntry *octiscope_model_store_add(OctiscopeModelStore *self, const 
     return e;
 }
 
-/* The places remembered for an undo follow the list. One removed at `at`
- * moves those after it back; the one at index `put` of the removed, put
- * back at `at`, moves forward those after it, among them those removed
- * after it at the same place (they were behind it). */
-static void shift_removed(GArray *removed_at, guint at, int put) {
-    for (guint i = 0; i < removed_at->len; i++) {
-        guint *q = &g_array_index(removed_at, guint, i);
-        if (put < 0 && *q > at) (*q)--;
-        if (put >= 0 && (*q > at || (*q == at && i > (guint)put))) (*q)++;
-    }
-}
-
 void octiscope_model_store_remove(OctiscopeModelStore *self, guint position) {
     g_return_if_fail(OCTISCOPE_IS_MODEL_STORE(self));
     g_return_if_fail(position < self->entries->len);
     OctiscopeModelEntry *e = g_ptr_array_steal_index(self->entries, position);
     octiscope_model_entry_drop_weights(e); /* kept for an undo, without its weights */
-    shift_removed(self->removed_at, position, -1);
+    octiscope_undo_shift(self->removed_at, position, -1);
     g_ptr_array_add(self->removed, e);
     g_array_append_val(self->removed_at, position);
-    if (self->removed->len > UNDO_DEPTH) {
+    if (self->removed->len > OCTISCOPE_UNDO_DEPTH) {
         g_ptr_array_remove_index(self->removed, 0);
         g_array_remove_index(self->removed_at, 0);
     }
@@ -183,7 +170,7 @@ OctiscopeModelEntry *octiscope_model_store_restore(OctiscopeModelStore *self, co
         if (g_strcmp0(octiscope_model_entry_get_path(e), path) != 0) continue;
         guint at = MIN(g_array_index(self->removed_at, guint, i), self->entries->len);
         g_ptr_array_insert(self->entries, (gint)at, g_ptr_array_steal_index(self->removed, i));
-        shift_removed(self->removed_at, at, (int)i);
+        octiscope_undo_shift(self->removed_at, at, (int)i);
         g_array_remove_index(self->removed_at, i);
         g_list_model_items_changed(G_LIST_MODEL(self), at, 0, 1);
         octiscope_model_store_save(self);
