@@ -80,13 +80,13 @@ octic_status octic_atomic_open(octic_atomic_file *f, const char *path) {
         return OCTIC_OK;
     }
     size_t n = strlen(f->target);
-    f->tmp = malloc(n + sizeof ".tmp-XXXXXX");
+    f->tmp = malloc(n + sizeof OCTIC_ATOMIC_TMP "XXXXXX");
     if (!f->tmp) {
         octic_atomic_abort(f);
         return octic_fail(OCTIC_ERR_NOMEM, "%s: out of memory", path);
     }
     memcpy(f->tmp, f->target, n);
-    memcpy(f->tmp + n, ".tmp-XXXXXX", sizeof ".tmp-XXXXXX");
+    memcpy(f->tmp + n, OCTIC_ATOMIC_TMP "XXXXXX", sizeof OCTIC_ATOMIC_TMP "XXXXXX");
     f->fd = mkstemp(f->tmp);
     if (f->fd < 0) {
         int e = errno;

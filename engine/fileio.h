@@ -20,6 +20,10 @@ void octic_file_unmap(uint8_t *buf, size_t len);
  * A symlink to a file is followed (the file is replaced, the link stays); a
  * device, a FIFO or any name under /dev or /proc (/dev/null, /dev/stdout)
  * is written straight into (appended to), as there is no file to replace. */
+/* What the temporary files' names add to the path (then six random
+ * characters): what a killed writer leaves is found by it. */
+#define OCTIC_ATOMIC_TMP ".tmp-"
+
 typedef struct {
     int fd;
     char *tmp;

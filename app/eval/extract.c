@@ -281,7 +281,7 @@ static void remove_stale_temporaries(const char *dir) {
     char path[1200];
     struct stat sb;
     while ((e = readdir(d)))
-        if (strstr(e->d_name, ".tmp-")) {
+        if (strstr(e->d_name, OCTIC_ATOMIC_TMP)) {
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             if (lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) && now - sb.st_mtime > STALE_TEMPORARY_S) unlink(path);
         }
