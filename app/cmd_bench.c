@@ -254,6 +254,7 @@ static int arch_close(bench_arch *a, const octic_backend *be, int batch, int siz
             a->res.prof.seconds[k] = a->total.seconds[k] / runs;
             a->res.prof.flops[k] = a->total.flops[k] / runs;
         }
+        a->res.prof.gelu_in_mlp = a->total.gelu_in_mlp;
     }
     arch_free(a);
     return st ? cli_engine_error() : CLI_OK;
@@ -301,7 +302,9 @@ static void print_text(const bench_result *r, const octic_backend *be, int batch
     for (int k = 0; k < OCTIC_OP_KINDS; k++) {
         double sec = r->prof.seconds[k];
         if (sec <= 0.0 && r->prof.flops[k] <= 0.0) continue;
-        printf("  %-16s %10.2f %7.1f%%", octic_op_kind_name((octic_op_kind)k), 1e3 * sec,
+        const char *name = octic_op_kind_name((octic_op_kind)k);
+        if (k == OCTIC_OP_MLP && r->prof.gelu_in_mlp) name = "MLP (+ GELU)";
+        printf("  %-16s %10.2f %7.1f%%", name, 1e3 * sec,
                sum > 0 ? 100.0 * sec / sum : 0.0);
         if (r->prof.flops[k] > 0 && sec > 0)
             printf(" %10.1f\n", r->prof.flops[k] / sec / 1e9);

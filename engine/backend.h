@@ -93,6 +93,11 @@ struct octic_backend {
      * and read it back. gelu_bias: x[rows, C] = GELU(x + bias); residual_bias: x += gamma * (y +
      * bias); residual_bias_layernorm: that, then out = LayerNorm(x; w, b, eps). */
     void (*gelu_bias)(const octic_backend *be, float *x, const float *bias, int rows, int C);
+    /* linear_gelu: out[M, N] (row stride ldo) = GELU(in @ w^T + bias), the product and the GELU
+     * after it in one op (an MLP's fc1), so that the backend may apply the GELU to parts of the
+     * product while they are in its caches; the same values as linear then gelu_bias. */
+    void (*linear_gelu)(const octic_backend *be, float *out, int ldo, const float *in, int ldi, const float *w,
+                        const float *bias, int M, int N, int K);
     void (*residual_bias)(const octic_backend *be, float *x, const float *y, const float *bias,
                           const float *gamma, int rows, int C);
     void (*residual_bias_layernorm)(const octic_backend *be, float *x, const float *y, const float *bias,

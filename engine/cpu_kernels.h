@@ -210,10 +210,10 @@ static void K(gelu_range)(float *x, long i0, long i1) {
     if (i < i1) K(store_part)(x + i, K(vgelu)(K(load_part)(x + i, (int)(i1 - i), 0.0f)), (int)(i1 - i));
 }
 
-/* x[r][i] = GELU(x[r][i] + bias[i]) for rows r0 <= r < r1 of C values (bias NULL: 0) */
-static void K(gelu_bias_rows)(float *x, const float *bias, long r0, long r1, int C) {
+/* x[r][i] = GELU(x[r][i] + bias[i]) for rows r0 <= r < r1 of C values, row stride ldx (bias NULL: 0) */
+static void K(gelu_bias_rows)(float *x, long ldx, const float *bias, long r0, long r1, int C) {
     for (long r = r0; r < r1; r++) {
-        float *t = x + (size_t)r * C;
+        float *t = x + (size_t)r * ldx;
         int i = 0;
         for (; i + VL <= C; i += VL) vstore(t + i, K(vgelu)(bias ? vload(t + i) + vload(bias + i) : vload(t + i)));
         if (i < C) {

@@ -315,10 +315,15 @@ static void block_forward(const octic_model *m, const octic_block *b, octic_aren
        fused ? be->residual_bias_layernorm(be, a->x, a->y, b->proj_b, b->ls1, a->h, b->norm2_w, b->norm2_b, rows, C,
                                            1e-6f)
              : be->residual_layernorm(be, a->x, a->y, b->ls1, a->h, b->norm2_w, b->norm2_b, rows, C, 1e-6f));
-    OP(prof, be, OCTIC_OP_MLP, mm * Hd,
-       be->linear(be, a->mlp, Hd, a->h, C, b->fc1_w, fused ? NULL : b->fc1_b, rows, Hd, C));
-    OP(prof, be, OCTIC_OP_GELU, 17.0 * rows * Hd,
-       fused ? be->gelu_bias(be, a->mlp, b->fc1_b, rows, Hd) : be->gelu(be, a->mlp, (size_t)rows * Hd));
+    if (be->linear_gelu) { /* fc1 and its GELU in one op (counted with the MLP) */
+        OP(prof, be, OCTIC_OP_MLP, mm * Hd, be->linear_gelu(be, a->mlp, Hd, a->h, C, b->fc1_w, b->fc1_b, rows, Hd, C));
+        if (prof) prof->gelu_in_mlp = 1;
+    } else {
+        OP(prof, be, OCTIC_OP_MLP, mm * Hd,
+           be->linear(be, a->mlp, Hd, a->h, C, b->fc1_w, fused ? NULL : b->fc1_b, rows, Hd, C));
+        OP(prof, be, OCTIC_OP_GELU, 17.0 * rows * Hd,
+           fused ? be->gelu_bias(be, a->mlp, b->fc1_b, rows, Hd) : be->gelu(be, a->mlp, (size_t)rows * Hd));
+    }
     OP(prof, be, OCTIC_OP_MLP, mm * Hd,
        be->linear(be, a->y, C, a->mlp, Hd, b->fc2_w, fused ? NULL : b->fc2_b, rows, C, Hd));
     OP(prof, be, OCTIC_OP_OTHER, 5.0 * rows * C,

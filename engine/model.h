@@ -135,7 +135,7 @@ typedef enum {
     OCTIC_OP_QKV,       /* the qkv products */
     OCTIC_OP_ATTENTION, /* softmax attention */
     OCTIC_OP_PROJ,      /* the attention output products */
-    OCTIC_OP_MLP,       /* fc1, fc2 */
+    OCTIC_OP_MLP,       /* fc1, fc2 (and the GELU after fc1 where the backend runs them as one op) */
     OCTIC_OP_GELU,      /* GELU, GELU-D8 */
     OCTIC_OP_INVARIANT, /* the break: invariant map and projection, or the concatenation */
     OCTIC_OP_HEAD,      /* final norm, head */
@@ -146,6 +146,7 @@ typedef enum {
 typedef struct {
     double seconds[OCTIC_OP_KINDS];
     double flops[OCTIC_OP_KINDS];
+    int gelu_in_mlp; /* 1: the standard blocks' GELU ran inside OCTIC_OP_MLP (with fc1) */
 } octic_profile;
 
 /* "patch embedding", "norms", "qkv", ... */

@@ -379,6 +379,50 @@ START_TEST(test_linear_and_layout_ops) {
 }
 END_TEST
 
+START_TEST(test_linear_gelu) {
+    /* fc1 and its GELU in one op: the reference's product then GELU(x + bias),
+     * for outputs of one to three steps of rows (a step is 200 rows at most),
+     * strided rows, 1-3 threads, with the weight packed in a pass or not */
+    const struct { int M, N, K; } shapes[] = {{450, 300, 96}, {201, 77, 40}, {7, 4096, 16}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+        int M = shapes[k].M, N = shapes[k].N, K = shapes[k].K, ldi = K + 3, ldo = N + 5;
+        float *in = randv((size_t)M * ldi, 60 + k, 1.0f), *w = randv((size_t)N * K, 61 + k, 0.3f);
+        float *bias = randv((size_t)N, 62 + k, 1.0f);
+        float *o1 = malloc((size_t)M * ldo * sizeof(float)), *o2 = malloc((size_t)M * N * sizeof(float));
+        for (int withbias = 0; withbias < 2; withbias++) {
+            ref()->linear(ref(), o2, N, in, ldi, w, NULL, M, N, K);
+            ref()->gelu_bias(ref(), o2, withbias ? bias : NULL, M, N);
+            for (int run = 0; run < 6; run++) {
+                int threads = 1 + run % 3, packed = run / 3;
+                octic_cpu_set_threads(threads);
+                octic_cpu_set_prepack(packed ? 1 : 0);
+                void *cache = NULL;
+                fast()->begin_pass(fast(), &cache, 4);
+                for (size_t i = 0; i < (size_t)M * ldo; i++) o1[i] = NAN; /* the gaps stay */
+                fast()->linear_gelu(fast(), o1, ldo, in, ldi, w, withbias ? bias : NULL, M, N, K);
+                fast()->end_pass(fast());
+                if (packed)
+                    ck_assert_msg(cache && fast()->cache_bytes(fast(), cache) > 0, "%dx%dx%d: the weight was not packed",
+                                  M, N, K);
+                if (cache) fast()->free_cache(fast(), cache);
+                double e = 0.0;
+                int gaps = 1;
+                for (int r = 0; r < M; r++) {
+                    e = fmax(e, worst(o1 + (size_t)r * ldo, o2 + (size_t)r * N, (size_t)N));
+                    for (int j = N; j < ldo; j++) gaps &= isnan(o1[(size_t)r * ldo + j]) != 0;
+                }
+                ck_assert_msg(e <= 1e-6, "linear_gelu %dx%dx%d, %d threads, %s, %s: fast and reference differ by %g",
+                              M, N, K, threads, packed ? "packed" : "not packed", withbias ? "bias" : "no bias", e);
+                ck_assert_msg(gaps, "linear_gelu %dx%dx%d wrote between the rows", M, N, K);
+            }
+        }
+        octic_cpu_set_threads(0);
+        octic_cpu_set_prepack(-1);
+        free(in), free(w), free(bias), free(o1), free(o2);
+    }
+}
+END_TEST
+
 /* A small hybrid model, large enough for every op to be split over threads. */
 static octic_config small_hybrid(void) {
     octic_config cfg = octic_arch_find("hybrid_deit_large_patch16")->config;
@@ -581,7 +625,7 @@ START_TEST(test_bias_ops_optional) {
      * ops after the products. */
     octic_backend plain = *fast();
     plain.gelu_bias = NULL, plain.residual_bias = NULL, plain.residual_bias_layernorm = NULL;
-    plain.attention_bias = NULL;
+    plain.attention_bias = NULL, plain.linear_gelu = NULL;
     for (int k = 0; k < 2; k++) {
         octic_model *mf, *mp;
         octic_config cfg = model_pair(k, 6, &plain, &mf, &mp);
@@ -819,6 +863,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tc, test_attention_spread);
     tcase_add_test(tc, test_attention_nan);
     tcase_add_test(tc, test_linear_and_layout_ops);
+    tcase_add_test(tc, test_linear_gelu);
     tcase_add_test(tc, test_model_fast_vs_reference);
     tcase_add_test(tc, test_model_random_configs);
     tcase_add_test(tc, test_model_nan);
@@ -839,6 +884,7 @@ static Suite *ops_suite(void) {
     tcase_add_test(tp, test_attention_spread);
     tcase_add_test(tp, test_attention_nan);
     tcase_add_test(tp, test_linear_and_layout_ops);
+    tcase_add_test(tp, test_linear_gelu);
     suite_add_tcase(s, tp);
     TCase *th = tcase_create("threads");
     tcase_set_timeout(th, 600);
