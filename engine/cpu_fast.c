@@ -157,10 +157,17 @@ static void on_each_thread(void (*f)(void)) {
  * the weights' memory (octic_cpu_set_prepack says when). An entry is the
  * share of a weight that one product reads: a thread's column share of a
  * dense weight (so the shares depend on the thread count: a pass on another
- * count drops them first), or the whole E weight of a LinearD8. */
+ * count drops them first), or the whole E weight of a LinearD8. The four
+ * one-dimensional irreps' weights of a LinearD8 are kept the same way in the
+ * panels of the narrow product kernel (pack_panels, as much memory as the
+ * weight), which it would otherwise make at every product (3.5-5% of a
+ * LinearD8 at ViT-L widths and 788 rows). */
+typedef enum { PACK_SGEMM, PACK_PANELS } pack_kind;
+
 typedef struct {
     const float *w; /* the share's first weight row */
     int n, k;       /* rows (output columns) and columns of the share */
+    pack_kind kind;
     float *packed;  /* NULL: no room left to pack it */
 } packed_weight;
 
@@ -269,9 +276,10 @@ static packed_weight *grow_entries(packed_weight *e, int *cap) {
     return g;
 }
 
-static const float *packed_find_locked(const pack_cache *pc, const float *w, int n, int k, int *found) {
+static const float *packed_find_locked(const pack_cache *pc, const float *w, int n, int k, pack_kind kind,
+                                       int *found) {
     for (int i = 0; i < pc->count; i++)
-        if (pc->e[i].w == w && pc->e[i].n == n && pc->e[i].k == k) {
+        if (pc->e[i].w == w && pc->e[i].n == n && pc->e[i].k == k && pc->e[i].kind == kind) {
             *found = 1;
             return pc->e[i].packed;
         }
@@ -279,32 +287,40 @@ static const float *packed_find_locked(const pack_cache *pc, const float *w, int
     return NULL;
 }
 
+static void pack_panels(float *wp, const float *w, int N, int Kd);
+
 /* The packed form of the weight share w[n, k] in the pass st: found, or
- * packed now by the calling thread where the pass may; NULL: use octic_sgemm. */
-static const float *packed_weight_for(const pass_state *st, const float *w, int n, int k) {
+ * packed now by the calling thread where the pass may; NULL: none (the
+ * product packs it itself). The panels of a narrow product take any size:
+ * they cost no more memory than the weight. */
+static const float *packed_weight_for(const pass_state *st, const float *w, int n, int k, pack_kind kind) {
     pack_cache *pc = st->packs;
     if (!pc) return NULL;
     int found;
     pthread_mutex_lock(&pc->lock);
-    const float *p = packed_find_locked(pc, w, n, k, &found);
+    const float *p = packed_find_locked(pc, w, n, k, kind, &found);
     pthread_mutex_unlock(&pc->lock);
-    if (found || !st->makes || (!st->any_size && (long)n * k < PACK_MIN_FLOATS)) return p;
+    if (found || !st->makes || (kind == PACK_SGEMM && !st->any_size && (long)n * k < PACK_MIN_FLOATS)) return p;
 
-    size_t bytes = octic_sgemm_pack_bytes(n, k), alloc = (bytes + 63) & ~(size_t)63;
+    size_t bytes = kind == PACK_SGEMM ? octic_sgemm_pack_bytes(n, k) : (size_t)n * k * sizeof(float);
+    size_t alloc = (bytes + 63) & ~(size_t)63;
     pthread_mutex_lock(&pc->lock);
     int room = bytes && pc->bytes + alloc <= pc->limit;
     if (room) pc->bytes += alloc; /* reserved while packing */
     pthread_mutex_unlock(&pc->lock);
     float *mine = room ? aligned_alloc(64, alloc) : NULL;
-    if (mine && octic_sgemm_pack(mine, w, n, k)) free(mine), mine = NULL;
+    if (mine && kind == PACK_PANELS)
+        pack_panels(mine, w, n, k);
+    else if (mine && octic_sgemm_pack(mine, w, n, k))
+        free(mine), mine = NULL;
 
     pthread_mutex_lock(&pc->lock);
     if (room && !mine) pc->bytes -= alloc;
-    p = packed_find_locked(pc, w, n, k, &found); /* another thread's product may have packed it meanwhile */
+    p = packed_find_locked(pc, w, n, k, kind, &found); /* another thread's product may have packed it meanwhile */
     packed_weight *e = found || pc->count < pc->cap ? pc->e : grow_entries(pc->e, &pc->cap);
     if (!found && e) {
         pc->e = e;
-        pc->e[pc->count++] = (packed_weight){w, n, k, mine};
+        pc->e[pc->count++] = (packed_weight){w, n, k, kind, mine};
         p = mine;
     } else if (mine) { /* packed twice, or no room for the entry */
         free(mine);
@@ -319,7 +335,7 @@ static const float *packed_weight_for(const pass_state *st, const float *w, int 
  * through octic_sgemm. On the calling thread. */
 static void share_product(const pass_state *st, int M, int N, int K, const float *in, int ldi, const float *w,
                           float beta, float *out, int ldo) {
-    const float *wp = packed_weight_for(st, w, N, K);
+    const float *wp = packed_weight_for(st, w, N, K, PACK_SGEMM);
     if (wp)
         octic_sgemm_packed(M, N, K, in, ldi, wp, beta, out, ldo);
     else
@@ -626,17 +642,18 @@ static void pack_panels(float *wp, const float *w, int N, int Kd) {
  * 128 for ViT-L, in the strides of a LinearD8) at ~45-65% of its one-thread
  * speed on square ones, the panel kernel at ~75-105%. N not a multiple of
  * VL, or no memory to pack: sgemm. */
-static void narrow_product(float *out, int ldo, const float *in, int ldi, const float *w, const float *bias, int M,
-                           int N, int Kd) {
-    float *wp = N % VL == 0 ? pack_space((size_t)N * Kd) : NULL;
-    if (!wp) {
+static void narrow_product(const pass_state *st, float *out, int ldo, const float *in, int ldi, const float *w,
+                           const float *bias, int M, int N, int Kd) {
+    const float *kept = N % VL == 0 ? packed_weight_for(st, w, N, Kd, PACK_PANELS) : NULL;
+    float *wp = kept || N % VL ? NULL : pack_space((size_t)N * Kd);
+    if (!kept && !wp) {
         if (bias)
             for (int i = 0; i < M; i++) memcpy(out + (size_t)i * ldo, bias, (size_t)N * sizeof(float));
         octic_sgemm(1, M, N, Kd, in, ldi, w, Kd, bias ? 1.0f : 0.0f, out, ldo);
         return;
     }
-    pack_panels(wp, w, N, Kd);
-    KERNEL(gemm_narrow)(out, ldo, in, ldi, wp, bias, M, N, Kd);
+    if (!kept) pack_panels(wp, w, N, Kd);
+    KERNEL(gemm_narrow)(out, ldo, in, ldi, kept ? kept : wp, bias, M, N, Kd);
 }
 
 /* The six products of a LinearD8 are narrow (K = ci or 2ci, N = co or 2co):
@@ -673,7 +690,7 @@ static void fast_linear_d8(const octic_backend *be, float *out, const float *in,
                           ldo);
         } else {
             int q = p - 2;
-            narrow_product(y + q * co, ldo, x + q * ci, ldi, w[q], q == 0 ? bias : NULL, r1 - r0, co, ci);
+            narrow_product(&st, y + q * co, ldo, x + q * ci, ldi, w[q], q == 0 ? bias : NULL, r1 - r0, co, ci);
         }
     }
 }

@@ -323,6 +323,25 @@ START_TEST(test_linear_and_layout_ops) {
             fast()->linear_d8(fast(), y1, x, wc, b8, m, ci, co);
             CHECK_CLOSE("linear_d8", y1, y2, (size_t)m * 8 * co, 1e-6);
         }
+        /* in a pass that keeps its packs: E's weight in oneDNN's layout and the
+         * four narrow weights in the panel kernel's (where the width is whole
+         * vectors), each made once and used by the next products */
+        octic_cpu_set_threads(2);
+        octic_cpu_set_prepack(1);
+        void *cache = NULL;
+        for (int pass = 0; pass < 2; pass++) {
+            fast()->begin_pass(fast(), &cache, 4);
+            memset(y1, 0, (size_t)m * 8 * co * sizeof(float));
+            fast()->linear_d8(fast(), y1, x, wc, b8, m, ci, co);
+            fast()->end_pass(fast());
+            CHECK_CLOSE("linear_d8 with the weights kept packed", y1, y2, (size_t)m * 8 * co, 1e-6);
+        }
+        size_t kept = cache ? fast()->cache_bytes(fast(), cache) : 0, sgemm = octic_sgemm_pack_bytes(2 * co, 2 * ci);
+        size_t want = sgemm ? ((sgemm + 63) & ~(size_t)63) : 0; /* no packs where the BLAS has none */
+        if (sgemm && co % 16 == 0) want += 4 * (((size_t)ci * co * sizeof(float) + 63) & ~(size_t)63);
+        ck_assert_msg(kept == want, "linear_d8 %d -> %d: %zu bytes kept packed, expected %zu", ci, co, kept, want);
+        if (cache) fast()->free_cache(fast(), cache);
+        octic_cpu_set_prepack(-1);
         octic_cpu_set_threads(0);
         for (int q = 0; q < 5; q++) free(wq[q]);
         free(x), free(b8), free(y1), free(y2);
