@@ -763,8 +763,9 @@ static void fast_gelu_bias(const octic_backend *be, float *x, const float *bias,
 /* Rows of the output per step of a product followed by its GELU: each
  * thread's share of a step (rows x its columns; 1.6 MB for a ViT-L fc1 on two
  * threads) is still in its caches when the GELU reads it back. Fewer rows
- * per product slow the product more (measured on a ViT-L fc1: 200 rows is
- * 4-6% faster than the product then the GELU, 100-128 rows slower). */
+ * per product slow the product more (measured on a ViT-L fc1 at 788 rows,
+ * paired: 200 rows is 3-6% faster than the product then the GELU on 1-2
+ * threads, 100-128 rows slower). */
 #define FUSED_ROWS 200
 
 /* out = GELU(in @ w^T + bias), as fast_linear then fast_gelu_bias, but each
