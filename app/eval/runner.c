@@ -248,6 +248,9 @@ octic_status octic_eval_run(const octic_eval_run_request *r, octic_eval_run_outc
     ctx.note = on_note;
     ctx.user = &prog;
     if (*told) octic_eval_note(&ctx, "%s", told); /* said and recorded as the protocol's own notes are */
+    if (ctx.train_split == ctx.val_split)
+        octic_eval_note(&ctx, "trained and scored on the same split (%s): the figures measure the fit, not generalization",
+                        octic_dataset_split_name(ds, ctx.train_split));
     st = knn ? octic_eval_knn(&ctx, &eff.knn, &out->results)
          : linear ? octic_eval_linear(&ctx, &r->linear, &out->results)
                   : octic_eval_seg(&ctx, &r->seg, &out->results);

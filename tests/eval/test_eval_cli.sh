@@ -191,6 +191,11 @@ run "$octic" eval seg "$model" --data "$imagenet" "${common[@]}" --split train:n
 [ "$rc" -ne 0 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ]; check "seg on a classification set: one error line" $?
 run "$octic" eval knn "$model" --data "$imagenet" "${common[@]}" --split train:nope
 [ "$rc" -ne 0 ] && grep -q "no split 'nope'" "$tmp/err"; check "unknown split named" $?
+run "$octic" eval knn "$model" --data "$imagenet" --heads "$heads" --size 64 --db "$tmp/same.sqlite" --ks 1 --split val:val
+"$octic" results show 1 --db "$tmp/same.sqlite" >"$tmp/show" 2>&1
+[ "$rc" -eq 0 ] && grep -q "^octic eval: note: trained and scored on the same split (val)" "$tmp/err" &&
+    grep -q "^  message    trained and scored on the same split (val)" "$tmp/show"
+check "a run trained and scored on one split says so, and records it" $? "$(cat "$tmp/err" "$tmp/show")"
 # settings that cannot be, or that another protocol would ignore: refused, before any work
 for bad in "knn|--cs 1|an option of eval seg" "linear|--ks 10|an option of eval knn" \
     "linear|--lrs -1|above 0" "linear|--lrs 1e300|at most 100" "seg|--cs 0|must be positive" \
