@@ -76,9 +76,12 @@ static gboolean panes_busy(OctiscopeInspector *self) {
 static void run_panes(OctiscopeInspector *self) {
     if (self->updating) return;
     update_scale(self);
-    octiscope_model_pane_run(self->pane_a, selected_entry(self->model_a), self->image, OCTISCOPE_INPUT_SIZE);
-    if (gtk_check_button_get_active(self->compare_check))
-        octiscope_model_pane_run(self->pane_b, selected_entry(self->model_b), self->image, OCTISCOPE_INPUT_SIZE);
+    OctiscopeModelEntry *ea = selected_entry(self->model_a), *eb = selected_entry(self->model_b);
+    octiscope_model_pane_run(self->pane_a, ea, self->image, OCTISCOPE_INPUT_SIZE);
+    if (gtk_check_button_get_active(self->compare_check) && eb && eb == ea) /* it would run the same twice */
+        octiscope_model_pane_show_message(self->pane_b, eb, "The same model as on the left: choose another to compare.");
+    else if (gtk_check_button_get_active(self->compare_check))
+        octiscope_model_pane_run(self->pane_b, eb, self->image, OCTISCOPE_INPUT_SIZE);
     else
         octiscope_model_pane_run(self->pane_b, NULL, NULL, 0);
     int b = octiscope_inspector_get_block(self);

@@ -300,8 +300,9 @@ static void run_done(GObject *source, GAsyncResult *res, gpointer user_data) {
     g_signal_emit(self, signals[SIGNAL_FINISHED], 0);
 }
 
-void octiscope_model_pane_run(OctiscopeModelPane *self, OctiscopeModelEntry *entry, GBytes *image, int S) {
-    g_return_if_fail(OCTISCOPE_IS_MODEL_PANE(self));
+/* Stops what runs, drops the results and shows entry's name; with a
+ * message, that message in place of results (nothing to run). */
+static void reset(OctiscopeModelPane *self, OctiscopeModelEntry *entry, const char *message) {
     if (self->cancellable) g_cancellable_cancel(self->cancellable);
     g_clear_object(&self->cancellable);
     g_clear_pointer(&self->result, pane_result_free);
@@ -312,11 +313,24 @@ void octiscope_model_pane_run(OctiscopeModelPane *self, OctiscopeModelEntry *ent
     }
     show_entry(self);
     gtk_widget_set_visible(self->results_box, FALSE);
-    if (!entry || !image) {
+    if (message) {
         gtk_spinner_stop(self->spinner);
-        show_status(self, entry ? "Open an image to see this model's features." : "Choose a model.", FALSE);
+        show_status(self, message, FALSE);
+    }
+}
+
+void octiscope_model_pane_show_message(OctiscopeModelPane *self, OctiscopeModelEntry *entry, const char *message) {
+    g_return_if_fail(OCTISCOPE_IS_MODEL_PANE(self) && message);
+    reset(self, entry, message);
+}
+
+void octiscope_model_pane_run(OctiscopeModelPane *self, OctiscopeModelEntry *entry, GBytes *image, int S) {
+    g_return_if_fail(OCTISCOPE_IS_MODEL_PANE(self));
+    if (!entry || !image) {
+        reset(self, entry, entry ? "Open an image to see this model's features." : "Choose a model.");
         return;
     }
+    reset(self, entry, NULL);
     show_status(self, "Running the eight transformed copies through the model…", FALSE);
     gtk_spinner_start(self->spinner);
     self->cancellable = g_cancellable_new();

@@ -21,6 +21,8 @@ G_DECLARE_FINAL_TYPE(OctiscopeModelPane, octiscope_model_pane, OCTISCOPE, MODEL_
 /* image: (3, S, S) float32 in [0, 1] (GBytes of 3*S*S floats); entry or
  * image NULL clears. Starts a run when both are set. */
 void octiscope_model_pane_run(OctiscopeModelPane *self, OctiscopeModelEntry *entry, GBytes *image, int S);
+/* Stops any run and shows message under entry's name instead of results. */
+void octiscope_model_pane_show_message(OctiscopeModelPane *self, OctiscopeModelEntry *entry, const char *message);
 OctiscopeModelEntry *octiscope_model_pane_get_entry(OctiscopeModelPane *self);
 gboolean octiscope_model_pane_is_running(OctiscopeModelPane *self);
 /* The finished analysis, or NULL (running, failed, nothing to run). */

@@ -1145,6 +1145,13 @@ int main(int argc, char **argv) {
               toast ? toast : cuda_status);
     }
     octiscope_window_show_page(win, "inspector");
+    /* a model beside itself runs once: the right pane says why it is empty */
+    octiscope_inspector_set_models(ins, hybrid, hybrid);
+    settle(0.3);
+    const char *same = find_label_text(GTK_WIDGET(octiscope_inspector_get_pane(ins, 1)), "The same model as on the left");
+    check(same && !octiscope_model_pane_is_running(octiscope_inspector_get_pane(ins, 1)) &&
+              !octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 1)),
+          "a model compared with itself runs once, and the second pane says so", same);
     octiscope_inspector_set_models(ins, invariant, hybrid);
     done = wait_for(inspector_done, ins, 300);
     check(done && octiscope_model_pane_get_analysis(octiscope_inspector_get_pane(ins, 0))->kind == OCTIC_KIND_INVARIANT,
