@@ -276,14 +276,10 @@ static packed_weight *grow_entries(packed_weight *e, int *cap) {
     return g;
 }
 
-static const float *packed_find_locked(const pack_cache *pc, const float *w, int n, int k, pack_kind kind,
-                                       int *found) {
+/* The entry of the share w[n, k] packed as kind, or NULL; under pc->lock. */
+static packed_weight *entry_locked(const pack_cache *pc, const float *w, int n, int k, pack_kind kind) {
     for (int i = 0; i < pc->count; i++)
-        if (pc->e[i].w == w && pc->e[i].n == n && pc->e[i].k == k && pc->e[i].kind == kind) {
-            *found = 1;
-            return pc->e[i].packed;
-        }
-    *found = 0;
+        if (pc->e[i].w == w && pc->e[i].n == n && pc->e[i].k == k && pc->e[i].kind == kind) return &pc->e[i];
     return NULL;
 }
 
@@ -296,9 +292,9 @@ static void pack_panels(float *wp, const float *w, int N, int Kd);
 static const float *packed_weight_for(const pass_state *st, const float *w, int n, int k, pack_kind kind) {
     pack_cache *pc = st->packs;
     if (!pc) return NULL;
-    int found;
     pthread_mutex_lock(&pc->lock);
-    const float *p = packed_find_locked(pc, w, n, k, kind, &found);
+    packed_weight *found = entry_locked(pc, w, n, k, kind);
+    const float *p = found ? found->packed : NULL;
     pthread_mutex_unlock(&pc->lock);
     if (found || !st->makes || (kind == PACK_SGEMM && !st->any_size && (long)n * k < PACK_MIN_FLOATS)) return p;
 
@@ -316,11 +312,15 @@ static const float *packed_weight_for(const pass_state *st, const float *w, int 
 
     pthread_mutex_lock(&pc->lock);
     if (room && !mine) pc->bytes -= alloc;
-    p = packed_find_locked(pc, w, n, k, kind, &found); /* another thread's product may have packed it meanwhile */
+    found = entry_locked(pc, w, n, k, kind); /* another thread's product may have packed it meanwhile */
+    p = found ? found->packed : NULL;
     packed_weight *e = found || pc->count < pc->cap ? pc->e : grow_entries(pc->e, &pc->cap);
     if (!found && e) {
         pc->e = e;
         pc->e[pc->count++] = (packed_weight){w, n, k, kind, mine};
+        p = mine;
+    } else if (found && !p && mine) { /* another thread found no room while this one held it: ours fills the entry */
+        found->packed = mine;
         p = mine;
     } else if (mine) { /* packed twice, or no room for the entry */
         free(mine);
@@ -331,15 +331,19 @@ static const float *packed_weight_for(const pass_state *st, const float *w, int 
 }
 
 /* out[M, N] (row stride ldo) = in[M, K] @ w^T + beta * out for the weight
- * share w[N, K]: on its packed form where the pass has (or makes) one, else
- * through octic_sgemm. On the calling thread. */
-static void share_product(const pass_state *st, int M, int N, int K, const float *in, int ldi, const float *w,
-                          float beta, float *out, int ldo) {
-    const float *wp = packed_weight_for(st, w, N, K, PACK_SGEMM);
+ * share w[N, K]: on its packed form wp where the pass has (or makes) one
+ * (share_product finds it), else through octic_sgemm. On the calling thread. */
+static void product_on(const float *wp, int M, int N, int K, const float *in, int ldi, const float *w, float beta,
+                       float *out, int ldo) {
     if (wp)
         octic_sgemm_packed(M, N, K, in, ldi, wp, beta, out, ldo);
     else
         octic_sgemm(1, M, N, K, in, ldi, w, K, beta, out, ldo);
+}
+
+static void share_product(const pass_state *st, int M, int N, int K, const float *in, int ldi, const float *w,
+                          float beta, float *out, int ldo) {
+    product_on(packed_weight_for(st, w, N, K, PACK_SGEMM), M, N, K, in, ldi, w, beta, out, ldo);
 }
 
 static void fast_begin_pass(const octic_backend *be, void **cache, int images) {
@@ -770,10 +774,13 @@ static void fast_gelu_bias(const octic_backend *be, float *x, const float *bias,
 
 /* out = GELU(in @ w^T + bias), as fast_linear then fast_gelu_bias, but each
  * thread runs its column share in steps of rows, the GELU of a step right
- * after its product. The steps are the same on any number of threads. */
+ * after its product. The steps are the same on any number of threads. A
+ * share whose weight is not packed (no pass, --no-prepack, no room) is one
+ * step: octic_sgemm would pack it again at every step. */
 static void fast_linear_gelu(const octic_backend *be, float *out, int ldo, const float *in, int ldi,
                              const float *w, const float *bias, int M, int N, int K) {
     // out: (M, N) row stride ldo; in: (M, K) row stride ldi; w: (N, K); bias: (N) or NULL
+    if (M <= 0 || N <= 0) return;
     if (!octic_blas_nests()) {
         fast_linear(be, out, ldo, in, ldi, w, NULL, M, N, K);
         PARALLEL_SHARES(M, 4 * N, r0, r1, KERNEL(gelu_bias_rows)(out, ldo, bias, r0, r1, N));
@@ -784,10 +791,12 @@ static void fast_linear_gelu(const octic_backend *be, float *out, int ldo, const
     pass_state st = pass; /* the caller's pass (thread-local) */
     PARALLEL_SPLIT(blocks, (long)M * LINEAR_COLS * K / 8 + 1, b0, b1, {
         int c0 = (int)b0 * LINEAR_COLS, c1 = b1 * LINEAR_COLS < N ? (int)b1 * LINEAR_COLS : N;
-        for (int r0 = 0; r0 < M && c0 < c1; r0 += rows) {
-            int n = M - r0 < rows ? M - r0 : rows;
+        const float *ws = w + (size_t)c0 * K, *wp = c0 < c1 ? packed_weight_for(&st, ws, c1 - c0, K, PACK_SGEMM) : NULL;
+        int step = wp ? rows : M;
+        for (int r0 = 0; r0 < M && c0 < c1; r0 += step) {
+            int n = M - r0 < step ? M - r0 : step;
             float *o = out + (size_t)r0 * ldo + c0;
-            share_product(&st, n, c1 - c0, K, in + (size_t)r0 * ldi, ldi, w + (size_t)c0 * K, 0.0f, o, ldo);
+            product_on(wp, n, c1 - c0, K, in + (size_t)r0 * ldi, ldi, ws, 0.0f, o, ldo);
             KERNEL(gelu_bias_rows)(o, ldo, bias ? bias + c0 : NULL, 0, n, c1 - c0);
         }
     });
