@@ -325,7 +325,8 @@ static void print_json_result(const bench_result *r, int batch, double sgemm) {
     printf("\"best_seconds_per_batch\": %.6f, \"best_effective_gflops\": %.2f, ", r->best,
            2.0 * r->macs_per_image * batch / r->best / 1e9);
     if (r->device_peak_mb > 0) printf("\"peak_device_mb\": %.1f, ", r->device_peak_mb);
-    printf("\"weights_mb\": %.1f, \"packed_weights_mb\": %.1f, \"ops\": [", r->weights_mb, r->packed_mb);
+    printf("\"weights_mb\": %.1f, \"packed_weights_mb\": %.1f, \"gelu_in_mlp\": %s, \"ops\": [", r->weights_mb,
+           r->packed_mb, r->prof.gelu_in_mlp ? "true" : "false");
     for (int k = 0; k < OCTIC_OP_KINDS; k++) {
         double sec = r->prof.seconds[k];
         printf("%s{\"name\": \"%s\", \"ms\": %.3f, \"gflops\": %.2f}", k ? ", " : "",

@@ -423,6 +423,14 @@ else
     fail "bench --json: ratio to the best sgemm, run-by-run ratio not below it, time ratio of one run" \
         "sgemm $sg eff $eff ratio $r_all paired $r_run time ratio $tr ($spb / $spb_cmp)"
 fi
+# the standard blocks' GELU runs inside fc1's op on the CPU: the JSON says so, and its GELU is 0 ms
+gelu_in=$(json_value gelu_in_mlp "$tmp/out")
+gelu_cmp=$(sed 's/.*"compare": {//' "$tmp/out" | sed -n 's/.*"name": "GELU", "ms": \([0-9.]*\).*/\1/p')
+if [ "$gelu_in" = true ] && [ "$(json_value gelu_in_mlp "$tmp/first")" = true ] && [ "$gelu_cmp" = 0.000 ]; then
+    pass "bench --json: gelu_in_mlp says the standard blocks' GELU is counted in the MLP"
+else
+    fail "bench --json: gelu_in_mlp says the standard blocks' GELU is counted in the MLP" "'$gelu_in', GELU '$gelu_cmp' ms"
+fi
 sg_med=$(json_value sgemm_median_gflops "$tmp/out")
 sg_n=$(json_value sgemm_products "$tmp/out")
 # one run: 5 products before it, one before and one after it
